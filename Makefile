@@ -1,0 +1,45 @@
+# SMS Desk: `make run` serves the dashboard with its worker; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench install clean
+
+$(PY):
+	@PYBIN="$$(for c in python3.13 python3.12 python3 python; do \
+	    if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$c; break; fi; done)"; \
+	if [ -z "$$PYBIN" ]; then echo "SMS Desk needs Python 3.12 or newer (3.13 recommended); none found on PATH." >&2; exit 1; fi; \
+	echo "Creating $(VENV) with $$($$PYBIN --version)"; \
+	$$PYBIN -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py setup_demo
+	$(PY) manage.py run_dev --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) tests/benchmarks/run.py $(BENCH)
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

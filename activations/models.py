@@ -1,0 +1,153 @@
+"""A team's provider accounts (encrypted keys), its activations, and the append-only audit log."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from catalog.models import Country, Operator, Provider, Service
+from dashboard.models import Team
+
+
+class ProviderAccount(models.Model):
+    """A team's API key for one provider. The key is stored only as MultiFernet ciphertext."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="provider_accounts")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="accounts")
+    key_ciphertext = models.TextField(editable=False)
+    key_last4 = models.CharField(max_length=4, editable=False)
+    balance = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    balance_checked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "provider"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "provider"], name="one_account_per_team_provider")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} at {self.provider} (key …{self.key_last4})"
+
+    @property
+    def masked_key(self) -> str:
+        return f"••••{self.key_last4}"
+
+
+class Activation(models.Model):
+    """A number bought for one service; receives one or more codes."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting for code"
+        CODE_RECEIVED = "code_received", "Code received"
+        WAITING_RETRY = "waiting_retry", "Waiting for another code"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    OPEN_STATES = frozenset({State.WAITING, State.CODE_RECEIVED, State.WAITING_RETRY})
+    FREE_STATES = frozenset({State.CANCELLED, State.EXPIRED})  # these cost nothing
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="activations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activations"
+    )
+    account = models.ForeignKey(
+        ProviderAccount, on_delete=models.PROTECT, related_name="activations"
+    )
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="activations")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="activations")
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="activations")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="activations")
+    phone = models.CharField(max_length=32)
+    provider_activation_id = models.CharField(max_length=64)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
+    codes = models.JSONField(default=list, blank=True)
+    request_token = models.CharField(
+        max_length=64, null=True, blank=True, help_text="The buy form's token (double submits)."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    first_code_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "request_token"], name="one_activation_per_buy_token"
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "provider_activation_id"],
+                name="one_activation_per_provider_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "created_at"], name="activation_team_created"),
+            models.Index(fields=["state", "provider"], name="activation_state_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} for {self.service.code} ({self.get_state_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    @property
+    def costs_money(self) -> bool:
+        return self.state not in self.FREE_STATES
+
+    @property
+    def latest_code(self) -> str | None:
+        return self.codes[-1] if self.codes else None
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every upstream call and every user action. Never holds a key."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Upstream call"
+        ACTION = "action", "User action"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    action = models.CharField(max_length=64)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    answer = models.TextField(blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "created_at"], name="audit_team_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

@@ -1,0 +1,157 @@
+"""What each provider sells: countries, operators, services and the offer (price, stock) for
+every (country, operator, service), plus a short price history and a record of every sync."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class Provider(models.Model):
+    """An upstream speaking the handler_api protocol; managed by the operator in admin."""
+
+    class Lang(models.TextChoices):
+        EN = "en", "English"
+        RU = "ru", "Russian"
+
+    name = models.CharField(max_length=100, unique=True)
+    handler_url = models.URLField(
+        max_length=300, help_text="Full handler address, e.g. https://host/stubs/handler_api"
+    )
+    lang = models.CharField(max_length=2, choices=Lang.choices, default=Lang.EN)
+    max_requests_per_second = models.FloatField(
+        default=5.0, help_text="Shared by user actions, the poller and the catalog sync."
+    )
+    enabled = models.BooleanField(default=True)
+    is_sandbox = models.BooleanField(
+        default=False, help_text="The built-in sandbox provider (development and demos)."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Country(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="countries")
+    external_id = models.IntegerField(help_text="The provider's country id.")
+    name = models.CharField(max_length=100)
+    available = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "countries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"], name="one_country_per_provider_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Operator(models.Model):
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="operators")
+    code = models.CharField(max_length=64, help_text="The provider's operator id, e.g. 'any'.")
+    available = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["country", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "code"], name="one_operator_per_country")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Service(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="services")
+    code = models.CharField(max_length=32, help_text="The provider's service id, e.g. 'tg'.")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "code"], name="one_service_per_provider")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Offer(models.Model):
+    """The current price and stock of one service through one operator of one country."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offers")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="offers")
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="offers")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="offers")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(default=0)
+    available = models.BooleanField(
+        default=True, help_text="False once the provider stopped listing it (kept for history)."
+    )
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["price"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "service"], name="one_offer_per_operator_service"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["service", "price"], name="offer_service_price"),
+            models.Index(fields=["provider", "available"], name="offer_provider_available"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.code} {self.country} {self.operator}: {self.price}"
+
+
+class PriceChange(models.Model):
+    """One row each time an offer's price changes (the trend in catalog and reports)."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="price_changes")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        indexes = [models.Index(fields=["offer", "recorded_at"], name="pricechange_offer_time")]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id} {self.price} at {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class SyncRun(models.Model):
+    class Kind(models.TextChoices):
+        COUNTRIES = "countries", "Countries and operators"
+        PRICES = "prices", "Prices and stock"
+        FULL = "full", "Countries and prices"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FULL)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    calls = models.PositiveIntegerField(default=0)
+    countries = models.PositiveIntegerField(default=0)
+    operators = models.PositiveIntegerField(default=0)
+    services = models.PositiveIntegerField(default=0)
+    offers = models.PositiveIntegerField(default=0)
+    offers_changed = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} sync at {self.started_at:%Y-%m-%d %H:%M}"
