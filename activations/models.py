@@ -22,11 +22,18 @@ class ProviderAccount(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Poller counters (status polls that change nothing are counted here, not logged).
+    polls = models.PositiveBigIntegerField(default=0)
+    poll_changes = models.PositiveBigIntegerField(default=0)
+    poll_errors = models.PositiveBigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["team", "provider"]
         constraints = [
-            models.UniqueConstraint(fields=["team", "provider"], name="one_account_per_team_provider")
+            models.UniqueConstraint(
+                fields=["team", "provider"], name="one_account_per_team_provider"
+            )
         ]
 
     def __str__(self) -> str:
@@ -67,7 +74,8 @@ class Activation(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
     codes = models.JSONField(default=list, blank=True)
-    request_token = models.CharField(
+    # NULL, not "", when there is no token: the unique constraint must not clash on blanks.
+    request_token = models.CharField(  # noqa: DJ001
         max_length=64, null=True, blank=True, help_text="The buy form's token (double submits)."
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -75,6 +83,13 @@ class Activation(models.Model):
     first_code_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
+    # Poller bookkeeping: when to ask the provider next, and which worker holds the claim.
+    next_poll_at = models.DateTimeField(default=timezone.now)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    poll_failures = models.PositiveIntegerField(default=0)
+    last_poll_error = models.CharField(max_length=200, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -90,6 +105,7 @@ class Activation(models.Model):
         indexes = [
             models.Index(fields=["team", "created_at"], name="activation_team_created"),
             models.Index(fields=["state", "provider"], name="activation_state_provider"),
+            models.Index(fields=["next_poll_at"], name="activation_next_poll"),
         ]
 
     def __str__(self) -> str:
@@ -151,3 +167,14 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+class WorkerHeartbeat(models.Model):
+    """When a background loop (the poller) last ran, for the home page and admin."""
+
+    name = models.CharField(max_length=64, unique=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    details = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_seen_at:%Y-%m-%d %H:%M:%S}"

@@ -96,7 +96,9 @@ PRODUCTION = DJANGO_ENV == "production"
 SECRET_KEY = required_secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
 FIELD_ENCRYPTION_KEYS = env_list(
     "FIELD_ENCRYPTION_KEYS",
-    [] if PRODUCTION else [development_secret("field_encryption_key", lambda: Fernet.generate_key().decode())],
+    []
+    if PRODUCTION
+    else [development_secret("field_encryption_key", lambda: Fernet.generate_key().decode())],
 )
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
@@ -107,7 +109,9 @@ if not FIELD_ENCRYPTION_KEYS:
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
 if PRODUCTION and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS is not set; in production list the site's host names.")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set; in production list the site's host names."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # The built-in sandbox provider (mounted at /sandbox/stubs/handler_api); off in production.
