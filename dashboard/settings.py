@@ -115,7 +115,15 @@ if PRODUCTION and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # The built-in sandbox provider (mounted at /sandbox/stubs/handler_api); off in production.
+# The mounted sandbox knows one API key (generated once into var/) for the demo team.
 SANDBOX = env_bool("SANDBOX", not PRODUCTION)
+SANDBOX_API_KEY = (
+    env_str("SANDBOX_API_KEY")
+    or development_secret("sandbox_api_key", lambda: secrets.token_hex(16))
+    if SANDBOX
+    else ""
+)
+SANDBOX_CODE_DELAY = env_float("SANDBOX_CODE_DELAY", 5.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
