@@ -108,6 +108,7 @@ class Invitation(models.Model):
         blank=True,
         related_name="+",
     )
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -120,8 +121,13 @@ class Invitation(models.Model):
         return self.expires_at <= timezone.now()
 
     @property
+    def is_pending(self) -> bool:
+        """Neither accepted nor revoked (it may still have expired)."""
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
     def is_usable(self) -> bool:
-        return self.accepted_at is None and not self.is_expired
+        return self.is_pending and not self.is_expired
 
 
 ZERO = Decimal("0.00")
