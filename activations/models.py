@@ -90,6 +90,9 @@ class Activation(models.Model):
     last_poll_error = models.CharField(max_length=200, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Bumped by every change of state or codes: writers update only the revision they read,
+    # so a poller and a user acting at the same moment never undo each other's change.
+    revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -122,6 +125,33 @@ class Activation(models.Model):
     @property
     def latest_code(self) -> str | None:
         return self.codes[-1] if self.codes else None
+
+
+class Reservation(models.Model):
+    """Money set aside for a purchase in flight, between the budget check and getNumber.
+
+    Counted as spent until the purchase ends (the activation replaces it, or a refusal deletes
+    it). A reservation older than RESERVATION_TTL is a crashed purchase and is not counted.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="reservations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    request_token = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "request_token"], name="one_reservation_per_buy_token"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} reserved by {self.user} in {self.team}"
 
 
 class AuditEvent(models.Model):
