@@ -41,7 +41,12 @@ class ProviderAccount(models.Model):
 
     @property
     def masked_key(self) -> str:
-        return f"••••{self.key_last4}"
+        return f"••••{self.key_last4}" if self.key_last4 else ""
+
+    @property
+    def has_key(self) -> bool:
+        """False after the key was removed (past activations keep the account row)."""
+        return bool(self.key_ciphertext)
 
 
 class Activation(models.Model):

@@ -1,0 +1,183 @@
+"""The protocol client for a team's provider account, with the request budget and the audit log.
+
+Every service that talks to a provider gets its client here, never by constructing one:
+- the key is decrypted at the last moment and handed only to the client (never logged, never
+  returned, never put in a task's arguments);
+- every request first takes a slot from the provider's request budget (`catalog.ratelimit`;
+  user actions at `Priority.USER`, the poller at `Priority.POLL`);
+- every call that can change money or state (getNumber, setStatus, getBalance) and every
+  error is written to the audit log with its action, parameters without the key, the answer,
+  HTTP status, latency and outcome. Status polls that change nothing are not logged.
+"""
+
+import time
+from contextvars import ContextVar
+from typing import Any
+
+import httpx
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from activations.audit import record_call
+from activations.client import (
+    AsyncProviderClient,
+    ProviderClient,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+)
+from activations.keys import decrypt_key
+from activations.models import ProviderAccount
+from catalog import ratelimit
+from catalog.models import Provider
+from catalog.ratelimit import Priority
+
+# Time the current request waited for a budget slot: not the provider's latency.
+_budget_wait_ms: ContextVar[int] = ContextVar("budget_wait_ms", default=0)
+
+AUDITED_ACTIONS = frozenset({"getNumber", "setStatus", "getBalance"})
+USER_TIMEOUT = getattr(settings, "PROVIDER_TIMEOUT_SECONDS", 10.0)
+
+
+def outcome_of(error: ProviderError | None) -> str:
+    """A short outcome word for the audit log: "ok", the provider's word, or the failure kind."""
+    if error is None:
+        return "ok"
+    if error.answer:
+        return error.answer
+    if isinstance(error, RateLimited):
+        return "rate_limited"
+    if isinstance(error, ProviderUnavailable):
+        return "unavailable"
+    return "protocol_error"
+
+
+class CallAuditor:
+    """The client's `on_exchange` hook: writes one AuditEvent per audited exchange."""
+
+    def __init__(self, *, team, account=None, user=None, obj=None, actions=AUDITED_ACTIONS):
+        self.team = team
+        self.account = account
+        self.user = user
+        self.obj = obj
+        self.actions = actions
+
+    def wanted(self, action: str, error: ProviderError | None) -> bool:
+        return error is not None or action in self.actions
+
+    def write(self, action, params, answer, http_status, latency_ms, error) -> None:
+        if not self.wanted(action, error):
+            return
+        record_call(
+            team=self.team,
+            account=self.account,
+            user=self.user,
+            obj=self.obj,
+            action=action,
+            params=params,
+            answer=answer if answer is not None else (str(error) if error else ""),
+            http_status=http_status,
+            latency_ms=max(0, latency_ms - _budget_wait_ms.get()),
+            outcome=outcome_of(error),
+        )
+
+    __call__ = write
+
+
+class AsyncCallAuditor(CallAuditor):
+    """The same for the async client: the database write runs in a thread."""
+
+    def __call__(self, action, params, answer, http_status, latency_ms, error) -> Any:
+        if not self.wanted(action, error):
+            return None
+        return sync_to_async(self.write)(action, params, answer, http_status, latency_ms, error)
+
+
+class BudgetedTransport(httpx.HTTPTransport):
+    """Takes a slot from the provider's request budget before each request."""
+
+    def __init__(self, provider: Provider, priority: Priority, **options: Any) -> None:
+        super().__init__(**options)
+        self.provider_id = provider.pk
+        self.rate = provider.max_requests_per_second
+        self.priority = priority
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        ratelimit.acquire_blocking(self.provider_id, self.rate, self.priority)
+        _budget_wait_ms.set(round((time.perf_counter() - started) * 1000))
+        return super().handle_request(request)
+
+
+class AsyncBudgetedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, provider: Provider, priority: Priority, **options: Any) -> None:
+        super().__init__(**options)
+        self.provider_id = provider.pk
+        self.rate = provider.max_requests_per_second
+        self.priority = priority
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        await ratelimit.acquire(self.provider_id, self.rate, self.priority)
+        _budget_wait_ms.set(round((time.perf_counter() - started) * 1000))
+        return await super().handle_async_request(request)
+
+
+def provider_client(
+    account: ProviderAccount,
+    *,
+    user=None,
+    obj=None,
+    priority: Priority = Priority.USER,
+    timeout: float = USER_TIMEOUT,
+) -> ProviderClient:
+    """A synchronous client on the account's key (use it as a context manager).
+
+    Raises `activations.keys.KeyDecryptionError` if the stored key cannot be read.
+    """
+    provider = account.provider
+    return ProviderClient(
+        provider.handler_url,
+        decrypt_key(account.key_ciphertext),
+        lang=provider.lang,
+        timeout=timeout,
+        on_exchange=CallAuditor(team=account.team, account=account, user=user, obj=obj),
+        transport=BudgetedTransport(provider, priority),
+    )
+
+
+def async_provider_client(
+    account: ProviderAccount,
+    *,
+    priority: Priority = Priority.POLL,
+    timeout: float = USER_TIMEOUT,
+    audit_actions=AUDITED_ACTIONS,
+    limits: httpx.Limits | None = None,
+) -> AsyncProviderClient:
+    """An async client on the account's key (for the poller; `async with` it).
+
+    Build it from sync code or with the account's provider and team already loaded
+    (`select_related("provider", "team")`): reading them here must not hit the database.
+    """
+    provider = account.provider
+    options = {"limits": limits} if limits is not None else {}
+    return AsyncProviderClient(
+        provider.handler_url,
+        decrypt_key(account.key_ciphertext),
+        lang=provider.lang,
+        timeout=timeout,
+        on_exchange=AsyncCallAuditor(team=account.team, account=account, actions=audit_actions),
+        transport=AsyncBudgetedTransport(provider, priority, **options),
+    )
+
+
+def key_check_client(provider: Provider, api_key: str, *, team, user=None) -> ProviderClient:
+    """A client on a key that is not stored yet (checked with getBalance before saving)."""
+    return ProviderClient(
+        provider.handler_url,
+        api_key,
+        lang=provider.lang,
+        timeout=USER_TIMEOUT,
+        on_exchange=CallAuditor(team=team, user=user, obj=provider),
+        transport=BudgetedTransport(provider, Priority.USER),
+    )

@@ -1,0 +1,98 @@
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from activations import client as protocol
+from activations.models import AuditEvent
+from activations.upstream import provider_client
+from tests.fixtures.activations import TEST_API_KEY
+
+ANSWERS = {"getBalance": "150.25", "getNumber": "NO_NUMBERS", "getStatus": "STATUS_WAIT_CODE"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        query = parse_qs(urlparse(self.path).query)
+        answer = ANSWERS.get(query["action"][0], "BAD_ACTION")
+        if query.get("api_key") != [TEST_API_KEY]:
+            answer = "BAD_KEY"
+        status = 503 if answer == "503" else 200
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(answer.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tiny_provider(alice_account):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    provider = alice_account.provider
+    provider.handler_url = f"http://127.0.0.1:{server.server_port}/stubs/handler_api"
+    provider.save()
+    yield alice_account
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_balance_call_is_audited_without_the_key(tiny_provider, alice):
+    with provider_client(tiny_provider, user=alice) as client:
+        assert str(client.get_balance()) == "150.25"
+    event = AuditEvent.objects.get()
+    assert event.kind == AuditEvent.Kind.CALL
+    assert event.action == "getBalance"
+    assert event.params == {"lang": "en"}
+    assert event.answer == "150.25"
+    assert event.http_status == 200
+    assert event.outcome == "ok"
+    assert event.latency_ms is not None
+    assert event.user == alice
+    assert event.team == tiny_provider.team
+    assert TEST_API_KEY not in repr(event.__dict__)
+
+
+def test_an_error_is_audited_with_its_outcome(tiny_provider):
+    with provider_client(tiny_provider) as client, pytest.raises(protocol.NoNumbers):
+        client.get_number("tg", 0, "any")
+    event = AuditEvent.objects.get()
+    assert event.action == "getNumber"
+    assert event.params == {"service": "tg", "operator": "any", "country": "0", "lang": "en"}
+    assert event.outcome == "NO_NUMBERS"
+
+
+def test_a_status_poll_that_changes_nothing_is_not_audited(tiny_provider):
+    with provider_client(tiny_provider) as client:
+        client.get_status("1")
+    assert not AuditEvent.objects.exists()
+
+
+def test_an_unreachable_provider_is_audited_as_unavailable(alice_account):
+    with provider_client(alice_account) as client, pytest.raises(protocol.ProviderUnavailable):
+        client.get_balance()
+    event = AuditEvent.objects.get()
+    assert event.outcome == "unavailable"
+    assert event.http_status is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_async_client_audits_too(tiny_provider):
+    import asyncio
+
+    from activations.upstream import async_provider_client
+
+    account = type(tiny_provider).objects.select_related("provider", "team").get()
+
+    async def run():
+        async with async_provider_client(account) as client:
+            await client.get_status("1")
+            with pytest.raises(protocol.NoNumbers):
+                await client.get_number("tg", 0, "any")
+
+    asyncio.run(run())
+    event = AuditEvent.objects.get()
+    assert event.action == "getNumber"
+    assert event.outcome == "NO_NUMBERS"
