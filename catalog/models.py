@@ -25,6 +25,9 @@ class Provider(models.Model):
         default=False, help_text="The built-in sandbox provider (development and demos)."
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The catalog sync's claim: a sync runs only after setting this with a conditional UPDATE,
+    # so a second one exits at once; a crashed sync's claim goes stale at this time.
+    sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -1,0 +1,85 @@
+"""Admin for the catalog: providers are managed here; sync runs are read-only."""
+
+from django.contrib import admin
+
+from catalog.models import Country, Offer, Operator, PriceChange, Provider, Service, SyncRun
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "handler_url", "lang", "max_requests_per_second", "enabled"]
+    list_filter = ["enabled", "is_sandbox", "lang"]
+    search_fields = ["name", "handler_url"]
+    readonly_fields = ["created_at", "sync_claimed_until"]
+
+
+@admin.register(Country)
+class CountryAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "provider", "available", "last_seen_at"]
+    list_filter = ["available", "provider"]
+    search_fields = ["name", "=external_id"]
+    list_select_related = ["provider"]
+
+
+@admin.register(Operator)
+class OperatorAdmin(admin.ModelAdmin):
+    list_display = ["code", "country", "available", "last_seen_at"]
+    list_filter = ["available", "country__provider"]
+    search_fields = ["code", "country__name"]
+    list_select_related = ["country"]
+    raw_id_fields = ["country"]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "provider"]
+    list_filter = ["provider"]
+    search_fields = ["name", "=code"]
+    list_select_related = ["provider"]
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = ["service", "country", "operator", "price", "quantity", "available"]
+    list_filter = ["available", "provider"]
+    search_fields = ["service__name", "=service__code", "country__name", "operator__code"]
+    list_select_related = ["service", "country", "operator"]
+    raw_id_fields = ["country", "operator", "service"]
+    readonly_fields = ["last_seen_at", "updated_at"]
+
+
+@admin.register(PriceChange)
+class PriceChangeAdmin(admin.ModelAdmin):
+    list_display = ["offer", "price", "recorded_at"]
+    list_filter = ["offer__provider"]
+    search_fields = ["=offer__service__code", "offer__service__name", "offer__country__name"]
+    list_select_related = ["offer__service", "offer__country", "offer__operator"]
+    raw_id_fields = ["offer"]
+    date_hierarchy = "recorded_at"
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "provider",
+        "kind",
+        "started_at",
+        "finished_at",
+        "calls",
+        "offers",
+        "offers_changed",
+        "error_count",
+    ]
+    list_filter = ["kind", "provider"]
+    search_fields = ["provider__name"]
+    list_select_related = ["provider"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

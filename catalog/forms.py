@@ -1,0 +1,58 @@
+"""The catalog browser's filters: read from the query string, so a filtered view is a URL."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from catalog.models import Country, Operator, Provider
+
+SORTS = {
+    "price": ("Price, lowest first", ["price", "-quantity", "pk"]),
+    "-price": ("Price, highest first", ["-price", "-quantity", "pk"]),
+    "-quantity": ("Stock, most first", ["-quantity", "price", "pk"]),
+    "quantity": ("Stock, least first", ["quantity", "price", "pk"]),
+}
+DEFAULT_SORT = "price"
+
+
+class CatalogFilters(forms.Form):
+    """Filters of one provider's catalog. Every field is optional and a bad value counts as
+    "any", so a stale or hand-edited URL still shows a catalog."""
+
+    q = forms.CharField(required=False, max_length=100, label="Service")
+    country = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    operator = forms.ChoiceField(required=False)
+    in_stock = forms.BooleanField(required=False, label="In stock only")
+    sort = forms.ChoiceField(
+        required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
+    )
+
+    def __init__(self, data, *, provider: Provider) -> None:
+        super().__init__(data)
+        countries = Country.objects.filter(provider=provider, available=True).values_list(
+            "external_id", "name"
+        )
+        self.fields["country"].choices = [("", "Any country"), *countries]
+        # The operator list depends on the chosen country: read that one first.
+        try:
+            country = self.fields["country"].clean(self.data.get("country"))
+        except ValidationError:
+            country = None
+        operators = Operator.objects.filter(
+            country__provider=provider, country__available=True, available=True
+        )
+        if country is not None:
+            operators = operators.filter(country__external_id=country)
+        codes = operators.order_by("code").values_list("code", flat=True).distinct()
+        self.fields["operator"].choices = [("", "Any operator"), *((c, c) for c in codes)]
+
+    def filters(self) -> dict:
+        """The valid filters; a field that did not validate is left out (means "any")."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "q": data.get("q", "").strip(),
+            "country": data.get("country"),
+            "operator": data.get("operator") or "",
+            "in_stock": data.get("in_stock", False),
+            "sort": data.get("sort") or DEFAULT_SORT,
+        }

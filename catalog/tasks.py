@@ -1,0 +1,42 @@
+"""django-q2 tasks of the catalog sync. They take provider ids, never keys: task arguments
+are stored in the broker signed but not encrypted."""
+
+from django_q.tasks import async_task
+
+from catalog.models import Provider, SyncRun
+from catalog.services import summary, sync_provider
+
+SYNC_TASK = "catalog.tasks.sync_provider_catalog"
+
+
+def sync_provider_catalog(provider_id: int, kind: str = SyncRun.Kind.FULL) -> str:
+    provider = Provider.objects.filter(pk=provider_id, enabled=True).first()
+    if provider is None:
+        return "skipped: provider missing or disabled"
+    run = sync_provider(provider, kind)
+    if run is None:
+        return "skipped: another sync of this provider is running"
+    return summary(run)
+
+
+def queue_sync(provider: Provider, kind: str = SyncRun.Kind.FULL) -> str:
+    """Queue one provider's sync for a worker; returns the task id."""
+    return async_task(SYNC_TASK, provider.pk, str(kind), group=f"catalog-sync-{provider.pk}")
+
+
+def queue_all(kind: str) -> int:
+    """One task per enabled provider, so each runs (and times out) on its own."""
+    providers = list(Provider.objects.filter(enabled=True))
+    for provider in providers:
+        queue_sync(provider, kind)
+    return len(providers)
+
+
+def sync_all_countries() -> int:
+    """Scheduled daily: every enabled provider's countries and operators."""
+    return queue_all(SyncRun.Kind.COUNTRIES)
+
+
+def sync_all_prices() -> int:
+    """Scheduled every 15 minutes: every enabled provider's prices and stock."""
+    return queue_all(SyncRun.Kind.PRICES)

@@ -1,0 +1,198 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.models import SyncRun
+from tests.fixtures.catalog import fill_catalog
+
+
+def url(team, query=""):
+    return f"/t/{team.slug}/catalog/{query}"
+
+
+def test_it_checks_membership(client, charlie, alice_team, provider):
+    client.force_login(charlie)
+    assert client.get(url(alice_team)).status_code == 404
+
+
+def test_it_requires_sign_in(client, alice_team):
+    response = client.get(url(alice_team))
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_a_viewer_can_browse(client, victor, alice_team, provider, make_offer):
+    make_offer(provider, "tg", service_name="Telegram")
+    client.force_login(victor)
+    response = client.get(url(alice_team))
+    assert response.status_code == 200
+    assert b"Telegram" in response.content
+    assert b"Sync now" not in response.content
+
+
+def test_it_says_when_no_provider_is_enabled(client, alice, alice_team):
+    client.force_login(alice)
+    response = client.get(url(alice_team))
+    assert b"No provider is enabled" in response.content
+
+
+def test_it_searches_services_by_name_or_id(client, bob, alice_team, provider, make_offer):
+    make_offer(provider, "tg", service_name="Telegram")
+    make_offer(provider, "wa", service_name="Whatsapp")
+    client.force_login(bob)
+    by_name = client.get(url(alice_team, "?q=telegr")).context["page"]
+    assert [o.service.name for o in by_name] == ["Telegram"]
+    by_id = client.get(url(alice_team, "?q=WA")).context["page"]
+    assert [o.service.name for o in by_id] == ["Whatsapp"]
+
+
+def test_it_filters_by_country_and_operator(client, bob, alice_team, provider, make_offer):
+    make_offer(provider, "tg", country=0, country_name="Russia", operator="mts")
+    make_offer(provider, "vk", country=0, country_name="Russia", operator="beeline")
+    make_offer(provider, "ok", country=1, country_name="Ukraine", operator="mts")
+    client.force_login(bob)
+    page = client.get(url(alice_team, "?country=0")).context["page"]
+    assert {o.service.code for o in page} == {"tg", "vk"}
+    page = client.get(url(alice_team, "?country=0&operator=mts")).context["page"]
+    assert [o.service.code for o in page] == ["tg"]
+    page = client.get(url(alice_team, "?operator=mts")).context["page"]
+    assert {o.service.code for o in page} == {"tg", "ok"}
+
+
+def test_the_operator_choices_follow_the_country(client, bob, alice_team, provider, make_offer):
+    make_offer(provider, "tg", country=0, operator="tinkoff")
+    make_offer(provider, "tg", country=1, operator="kyivstar")
+    client.force_login(bob)
+    form = client.get(url(alice_team, "?country=1")).context["form"]
+    assert [value for value, _ in form.fields["operator"].choices] == ["", "kyivstar"]
+
+
+def test_bad_filter_values_mean_any(client, bob, alice_team, provider, make_offer):
+    make_offer(provider, "tg")
+    client.force_login(bob)
+    response = client.get(url(alice_team, "?country=abc&operator=nope&sort=evil&page=x"))
+    assert response.status_code == 200
+    assert len(response.context["page"]) == 1
+
+
+def test_it_hides_unavailable_offers_and_can_hide_empty_stock(
+    client, bob, alice_team, provider, make_offer
+):
+    make_offer(provider, "tg", quantity=0)
+    make_offer(provider, "vk", operator="mts", quantity=5)
+    make_offer(provider, "ok", operator="beeline", available=False)
+    client.force_login(bob)
+    page = client.get(url(alice_team)).context["page"]
+    assert {o.service.code for o in page} == {"tg", "vk"}
+    page = client.get(url(alice_team, "?in_stock=on")).context["page"]
+    assert [o.service.code for o in page] == ["vk"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("price", ["b", "a", "c"]),
+        ("-price", ["c", "a", "b"]),
+        ("-quantity", ["c", "b", "a"]),
+        ("quantity", ["a", "b", "c"]),
+    ],
+)
+def test_it_sorts_by_price_or_stock(client, bob, alice_team, provider, make_offer, sort, expected):
+    make_offer(provider, "a", price="2.00", quantity=1)
+    make_offer(provider, "b", price="1.00", quantity=5)
+    make_offer(provider, "c", price="3.00", quantity=9)
+    client.force_login(bob)
+    page = client.get(url(alice_team, f"?sort={sort}")).context["page"]
+    assert [o.service.code for o in page] == expected
+
+
+def test_an_htmx_request_gets_only_the_table(client, bob, alice_team, provider, make_offer):
+    make_offer(provider, "tg", service_name="Telegram")
+    client.force_login(bob)
+    response = client.get(url(alice_team, "?q=tg"), headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="catalog-results"')
+    assert "Telegram" in body
+    assert "<html" not in body
+    # The operator select comes along out of band, for the chosen country.
+    assert 'id="operator-filter" hx-swap-oob="true"' in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_a_history_restore_gets_the_whole_page(client, bob, alice_team, provider):
+    client.force_login(bob)
+    response = client.get(
+        url(alice_team), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert b"<html" in response.content
+    assert b"hx-swap-oob" not in response.content
+
+
+def test_the_filter_form_works_without_javascript_and_pushes_the_url(
+    client, bob, alice_team, provider
+):
+    client.force_login(bob)
+    body = client.get(url(alice_team)).content.decode()
+    assert 'method="get"' in body
+    assert 'hx-push-url="true"' in body
+    assert 'hx-target="#catalog-results"' in body
+
+
+def test_it_paginates(client, bob, alice_team, provider):
+    fill_catalog(provider, services=30, operators=4)
+    client.force_login(bob)
+    first = client.get(url(alice_team, "?sort=price")).context["page"]
+    assert first.paginator.count == 120
+    assert len(first) == 50
+    third = client.get(url(alice_team, "?sort=price&page=3"))
+    assert len(third.context["page"]) == 20
+    assert b"page=2" in third.content  # the previous link keeps the filters
+
+
+def test_it_makes_the_same_number_of_queries_however_many_rows(
+    client, bob, alice_team, provider, make_offer, django_assert_num_queries
+):
+    make_offer(provider, "tg")
+    SyncRun.objects.create(provider=provider, finished_at=timezone.now(), offers=1)
+    client.force_login(bob)
+    client.get(url(alice_team))  # the session is warm
+    with CaptureQueriesContext(connection) as one_row:
+        client.get(url(alice_team, "?sort=-quantity"))
+    assert len(one_row) <= 15
+
+    fill_catalog(provider, services=60, operators=5)
+    with django_assert_num_queries(len(one_row)):
+        response = client.get(url(alice_team, "?sort=-quantity"))
+    assert len(response.context["page"]) == 50
+
+
+def test_it_warns_when_the_prices_are_stale(client, bob, alice_team, provider, settings):
+    settings.CATALOG_PRICES_INTERVAL_MINUTES = 15
+    run = SyncRun.objects.create(provider=provider, offers=10, calls=3)
+    SyncRun.objects.filter(pk=run.pk).update(
+        started_at=timezone.now() - timedelta(minutes=31),
+        finished_at=timezone.now() - timedelta(minutes=31),
+    )
+    client.force_login(bob)
+    assert b"Stale" in client.get(url(alice_team)).content
+
+    SyncRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(minutes=29))
+    body = client.get(url(alice_team)).content
+    assert b"Stale" not in body
+    assert b"Prices synced" in body
+
+
+def test_a_run_that_stored_nothing_does_not_count_as_fresh(client, bob, alice_team, provider):
+    SyncRun.objects.create(provider=provider, finished_at=timezone.now(), error_count=3)
+    client.force_login(bob)
+    body = client.get(url(alice_team)).content
+    assert b"Stale" in body
+    assert b"Last sync: 3 errors" in body
+
+
+def test_a_manager_sees_sync_now(client, alice, alice_team, provider):
+    client.force_login(alice)
+    assert b"Sync now" in client.get(url(alice_team)).content
