@@ -152,8 +152,9 @@ class ProtocolError(ProviderError):
     default_message = "The provider sent an answer this client does not understand."
 
     def __init__(self, message: str | None = None, *, raw: str = "") -> None:
+        self.reason = message or self.default_message
         self.raw = raw[:RAW_LIMIT]
-        super().__init__(f"{message or self.default_message} Answer: {self.raw!r}")
+        super().__init__(f"{self.reason} Answer: {self.raw!r}")
 
 
 # The document's error words and those of sibling providers, answered as the whole body.
@@ -446,14 +447,18 @@ class _ClientBase:
         return {"params": full}
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key in text else text
+        """The text with the key replaced, for copies that leave the client (errors, audit).
+        Answers are parsed unscrubbed: a short key may also be part of legitimate data."""
+        if len(self._api_key) >= 4 and self._api_key in text:
+            return text.replace(self._api_key, "***")
+        return text
 
     def _params(self, action: str, extra: Mapping[str, Any]) -> dict[str, str]:
         return {"action": action, **{k: str(v) for k, v in extra.items()}, "lang": self.lang}
 
     def _answer(self, response: httpx.Response) -> str:
         """The cleaned answer text, or the error the HTTP exchange itself amounts to."""
-        text = self._scrub(clean_answer(response.content))
+        text = clean_answer(response.content)
         status = response.status_code
         if status == 429:
             raise RateLimited(retry_after=_retry_after(response))
@@ -651,6 +656,9 @@ def _finish(
     text = client._scrub(clean_answer(response.content))
     try:
         return parse(client._answer(response)), None, text
+    except ProtocolError as error:
+        # Rebuilt from the scrubbed answer (scrubbed before truncation, so no key half stays).
+        return None, ProtocolError(error.reason, raw=text), text
     except ProviderError as error:
         error.__context__ = None
         return None, error, text
@@ -660,4 +668,7 @@ def _finish(
 
 async def _maybe_await(value: Any) -> None:
     if inspect.isawaitable(value):
-        await value
+        try:
+            await value
+        except Exception:
+            logger.exception("on_exchange failed")

@@ -417,6 +417,18 @@ def test_httpx_request_logs_have_the_key_redacted(caplog):
     assert KEY not in caplog.text
 
 
+def test_a_key_that_is_also_data_does_not_change_the_answer():
+    transport = httpx.MockTransport(answering(DOC_SERVICES))
+    offers = ProviderClient(URL, "vk", transport=transport).get_services(0)
+    assert [offer.id for offer in offers] == ["vk", "ok", "wa"]
+
+
+def test_a_key_straddling_the_truncation_is_still_removed():
+    with pytest.raises(ProtocolError) as info:
+        make("x" * (c.RAW_LIMIT - 5) + KEY).get_balance()
+    assert KEY[:5] not in info.value.raw
+
+
 def test_the_last_exchange_is_recorded_without_the_key():
     client = make(DOC_NUMBER)
     client.get_number("vk", 0, "any")
