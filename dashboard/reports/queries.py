@@ -1,0 +1,612 @@
+"""The reports' numbers, each table one grouped query in the database.
+
+Money stays Decimal from the database to the page. A cancelled or expired activation costs
+nothing (``Activation.FREE_STATES``), the same rule as the activations list, so the totals agree
+with it to the cent. Days, weeks and months start at midnight in the team's time zone.
+
+The median time to the first code is computed by PostgreSQL (``percentile_cont`` in the grouped
+query itself). SQLite has no such aggregate, so there the waits come back as one list ordered
+by group and wait, and each group's median is read off its middle.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.auth.models import User
+from django.db import connections
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+
+from activations.models import Activation
+from catalog.models import PriceChange, Service
+from dashboard.models import Team
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+TENTH = Decimal("0.1")
+HUNDRED = Decimal(100)
+NOTHING = "\u2013"  # an en dash where there is no value (no code yet, no limit)
+
+# Activations that cost money: everything but cancelled and expired ones.
+CHARGED = ~Q(state__in=Activation.FREE_STATES)
+WITH_CODE = Q(first_code_at__isnull=False)
+WAIT = ExpressionWrapper(F("first_code_at") - F("created_at"), output_field=DurationField())
+
+GRAINS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+
+
+class Median(Aggregate):
+    """PostgreSQL's exact median; NULLs (no code yet) are left out, as by every aggregate."""
+
+    function = "percentile_cont"
+    name = "Median"
+    arity = 1
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+
+
+def team_zone(team: Team) -> ZoneInfo:
+    try:
+        return ZoneInfo(team.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """Midnight at the start of a day in a time zone (an aware datetime)."""
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def local_date(value: datetime | date, tz: ZoneInfo) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(tz).date() if value.tzinfo else value.date()
+    return value
+
+
+def money(value: Decimal | int | None) -> Decimal:
+    """An amount to the cent (SQLite hands sums back without their two decimals)."""
+    return ZERO if value is None else Decimal(value).quantize(CENT, ROUND_HALF_UP)
+
+
+def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
+    """part / whole in percent with one decimal (half up); None when whole is zero."""
+    if not whole:
+        return None
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(TENTH, ROUND_HALF_UP)
+
+
+def format_wait(wait: timedelta | None) -> str:
+    """A wait as people read it: 45 s, 2 min 05 s, 1 h 03 min."""
+    if wait is None:
+        return NOTHING
+    seconds = int(wait.total_seconds() + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def wait_seconds(wait: timedelta | None) -> str:
+    """A wait in seconds with one decimal, for CSV files."""
+    if wait is None:
+        return ""
+    return str(Decimal(wait.total_seconds()).quantize(TENTH, ROUND_HALF_UP))
+
+
+# Periods ---------------------------------------------------------------------------------
+
+
+def period_start(day: date, grain: str) -> date:
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def next_period(start: date, grain: str) -> date:
+    if grain == "week":
+        return start + timedelta(days=7)
+    if grain == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start + timedelta(days=1)
+
+
+def periods(start: date, end: date, grain: str) -> list[date]:
+    """Every period (its first day) that overlaps start..end, both days included."""
+    out = []
+    current = period_start(start, grain)
+    while current <= end:
+        out.append(current)
+        current = next_period(current, grain)
+    return out
+
+
+def auto_grain(start: date, end: date) -> str:
+    days = (end - start).days + 1
+    if days <= 62:
+        return "day"
+    if days <= 190:
+        return "week"
+    return "month"
+
+
+def month_bounds(team: Team, now: datetime) -> tuple[datetime, datetime]:
+    """The calendar month around now in the team's time zone, as [start, end) instants."""
+    tz = team_zone(team)
+    first = now.astimezone(tz).date().replace(day=1)
+    return day_start(first, tz), day_start(next_period(first, "month"), tz)
+
+
+# What a report covers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One team's activations bought between two local days (both included), maybe filtered."""
+
+    team: Team
+    start: date
+    end: date
+    user_id: int | None = None
+    service_id: int | None = None
+    country_id: int | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return team_zone(self.team)
+
+    @property
+    def start_at(self) -> datetime:
+        return day_start(self.start, self.tz)
+
+    @property
+    def end_at(self) -> datetime:
+        return day_start(self.end + timedelta(days=1), self.tz)
+
+    def activations(self) -> QuerySet[Activation]:
+        qs = Activation.objects.filter(
+            team=self.team, created_at__gte=self.start_at, created_at__lt=self.end_at
+        )
+        if self.user_id:
+            qs = qs.filter(user_id=self.user_id)
+        if self.service_id:
+            qs = qs.filter(service_id=self.service_id)
+        if self.country_id:
+            qs = qs.filter(country_id=self.country_id)
+        return qs.order_by()
+
+
+# Breakdown dimensions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    title: str
+    keys: tuple[str, ...]  # the grouped ids
+    labels: tuple[str, ...]  # the grouped names (functionally dependent on the ids)
+    label: Callable[[Mapping], str]
+
+
+DIMENSIONS = {
+    d.name: d
+    for d in [
+        Dimension(
+            "member", "Member", ("user_id",), ("user__username",), lambda r: r["user__username"]
+        ),
+        Dimension(
+            "service",
+            "Service",
+            ("service_id",),
+            ("service__name", "service__code"),
+            lambda r: f"{r['service__name']} ({r['service__code']})",
+        ),
+        Dimension(
+            "country", "Country", ("country_id",), ("country__name",), lambda r: r["country__name"]
+        ),
+        Dimension(
+            "operator",
+            "Operator",
+            ("operator_id",),
+            ("operator__code", "country__name"),
+            lambda r: f"{r['operator__code']} ({r['country__name']})",
+        ),
+        Dimension(
+            "service_operator",
+            "Service through operator",
+            ("service_id", "operator_id"),
+            ("service__name", "service__code", "operator__code", "country__name"),
+            lambda r: (
+                f"{r['service__name']} ({r['service__code']}) through "
+                f"{r['operator__code']} ({r['country__name']})"
+            ),
+        ),
+    ]
+}
+SPENDING_DIMENSIONS = ("member", "service", "country", "operator")
+USAGE_DIMENSIONS = ("service", "country", "operator", "service_operator")
+
+
+def sort_rows(rows: list, sort: str | None, allowed: Iterable[str], default: str) -> list:
+    """Rows sorted by one attribute ("-spent": descending); empty values last, then by label."""
+    if not sort or sort.lstrip("-") not in allowed:
+        sort = default
+    name = sort.lstrip("-")
+    descending = sort.startswith("-")
+    rows = sorted(rows, key=lambda row: row.label.casefold())
+    present = [row for row in rows if getattr(row, name) is not None]
+    missing = [row for row in rows if getattr(row, name) is None]
+    if name == "label":
+        present.sort(key=lambda row: row.label.casefold(), reverse=descending)
+    else:
+        present.sort(key=lambda row: getattr(row, name), reverse=descending)
+    return present + missing
+
+
+# Spending ------------------------------------------------------------------------------------
+
+
+@dataclass
+class PeriodRow:
+    start: date
+    bought: int = 0
+    charged: int = 0
+    spent: Decimal = ZERO
+    with_code: int = 0
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        return percent(self.with_code, self.bought)
+
+
+@dataclass
+class Totals:
+    bought: int
+    charged: int
+    spent: Decimal
+
+
+def period_series(scope: Scope, grain: str) -> list[PeriodRow]:
+    """Bought, charged, spent and with a code per period, every period present (zeros too)."""
+    tz = scope.tz
+    rows = (
+        scope.activations()
+        .annotate(period=GRAINS[grain]("created_at", tzinfo=tz))
+        .values("period")
+        .annotate(
+            bought=Count("id"),
+            charged=Count("id", filter=CHARGED),
+            spent=Sum("price", filter=CHARGED, default=ZERO),
+            with_code=Count("id", filter=WITH_CODE),
+        )
+        .order_by("period")
+    )
+    found = {local_date(row["period"], tz): row for row in rows}
+    series = []
+    for start in periods(scope.start, scope.end, grain):
+        row = found.get(start)
+        if row is None:
+            series.append(PeriodRow(start))
+        else:
+            series.append(
+                PeriodRow(
+                    start, row["bought"], row["charged"], money(row["spent"]), row["with_code"]
+                )
+            )
+    return series
+
+
+def totals_of(series: Iterable[PeriodRow]) -> Totals:
+    series = list(series)
+    return Totals(
+        bought=sum(row.bought for row in series),
+        charged=sum(row.charged for row in series),
+        spent=sum((row.spent for row in series), ZERO),
+    )
+
+
+@dataclass
+class SpendRow:
+    key: tuple
+    label: str
+    bought: int
+    charged: int
+    spent: Decimal
+    share: Decimal | None = None  # percent of everything spent in the scope
+
+
+SPEND_SORTS = ("label", "bought", "charged", "spent", "share")
+
+
+def spending_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[SpendRow]:
+    dim = DIMENSIONS[dimension]
+    rows = (
+        scope.activations()
+        .values(*dim.keys, *dim.labels)
+        .annotate(
+            bought=Count("id"),
+            charged=Count("id", filter=CHARGED),
+            spent=Sum("price", filter=CHARGED, default=ZERO),
+        )
+    )
+    out = [
+        SpendRow(
+            key=tuple(row[k] for k in dim.keys),
+            label=dim.label(row),
+            bought=row["bought"],
+            charged=row["charged"],
+            spent=money(row["spent"]),
+        )
+        for row in rows
+    ]
+    total = sum((row.spent for row in out), ZERO)
+    for row in out:
+        row.share = percent(row.spent, total)
+    return sort_rows(out, sort, SPEND_SORTS, "-spent")
+
+
+@dataclass
+class BudgetLine:
+    label: str
+    spent: Decimal
+    limit: Decimal | None
+    role: str = ""
+
+    @property
+    def used(self) -> Decimal | None:
+        """Percent of the limit spent; None without a limit."""
+        if self.limit is None:
+            return None
+        if not self.limit:
+            return Decimal(100) if self.spent else ZERO
+        return percent(self.spent, self.limit)
+
+    @property
+    def left(self) -> Decimal | None:
+        return None if self.limit is None else self.limit - self.spent
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.spent > self.limit
+
+
+@dataclass
+class BudgetUse:
+    month: date
+    team: BudgetLine
+    members: list[BudgetLine]
+
+
+def budget_use(team: Team, now: datetime) -> BudgetUse:
+    """This calendar month's spending (team time zone) against the team's and members' limits."""
+    start_at, end_at = month_bounds(team, now)
+    spent_by_user = dict(
+        Activation.objects.filter(team=team, created_at__gte=start_at, created_at__lt=end_at)
+        .filter(CHARGED)
+        .order_by()
+        .values("user_id")
+        .annotate(spent=Sum("price"))
+        .values_list("user_id", "spent")
+    )
+    spent_by_user = {user_id: money(spent) for user_id, spent in spent_by_user.items()}
+    members = []
+    for membership in team.memberships.select_related("user").order_by("user__username"):
+        members.append(
+            BudgetLine(
+                label=membership.user.get_username(),
+                spent=spent_by_user.pop(membership.user_id, ZERO),
+                limit=membership.monthly_limit,
+                role=membership.get_role_display(),
+            )
+        )
+    # People who spent this month and have left the team since.
+    for user in User.objects.filter(pk__in=spent_by_user).order_by("username"):
+        members.append(
+            BudgetLine(label=user.get_username(), spent=spent_by_user[user.pk], limit=None)
+        )
+    team_line = BudgetLine(
+        label=team.name,
+        spent=sum((line.spent for line in members), ZERO),
+        limit=team.monthly_budget,
+    )
+    return BudgetUse(
+        month=start_at.astimezone(team_zone(team)).date(), team=team_line, members=members
+    )
+
+
+# Usage ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class UsageRow:
+    key: tuple
+    label: str
+    bought: int
+    with_code: int
+    cancelled: int
+    expired: int
+    spent: Decimal
+    median_wait: timedelta | None = None
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        """Percent of the activations bought that received a code."""
+        return percent(self.with_code, self.bought)
+
+    @property
+    def cost_per_success(self) -> Decimal | None:
+        if not self.with_code:
+            return None
+        return (self.spent / self.with_code).quantize(CENT, ROUND_HALF_UP)
+
+    @property
+    def median_display(self) -> str:
+        return format_wait(self.median_wait)
+
+
+USAGE_SORTS = (
+    "label",
+    "bought",
+    "with_code",
+    "cancelled",
+    "expired",
+    "success_rate",
+    "median_wait",
+    "spent",
+    "cost_per_success",
+)
+
+USAGE_AGGREGATES = {
+    "bought": Count("id"),
+    "with_code": Count("id", filter=WITH_CODE),
+    "cancelled": Count("id", filter=Q(state=Activation.State.CANCELLED)),
+    "expired": Count("id", filter=Q(state=Activation.State.EXPIRED)),
+    "spent": Sum("price", filter=CHARGED, default=ZERO),
+}
+
+
+def medians_in_database(qs: QuerySet) -> bool:
+    return connections[qs.db].vendor == "postgresql"
+
+
+def median(values: list[timedelta]) -> timedelta | None:
+    """The median of sorted values, halfway between the middle two (as percentile_cont)."""
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2
+
+
+def medians_by(qs: QuerySet, keys: tuple[str, ...]) -> dict[tuple, timedelta]:
+    """Each group's median wait from one list ordered by group and wait (SQLite)."""
+    waits = (
+        qs.filter(WITH_CODE)
+        .annotate(wait=WAIT)
+        .order_by(*keys, "wait")
+        .values_list(*keys, "wait")
+        .iterator(chunk_size=5000)
+    )
+    return {
+        key: median([row[-1] for row in group])
+        for key, group in itertools.groupby(waits, key=lambda row: tuple(row[:-1]))
+    }
+
+
+def usage_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[UsageRow]:
+    dim = DIMENSIONS[dimension]
+    qs = scope.activations()
+    aggregates = dict(USAGE_AGGREGATES)
+    in_db = medians_in_database(qs)
+    if in_db:
+        aggregates["median_wait"] = Median(WAIT)
+    rows = qs.values(*dim.keys, *dim.labels).annotate(**aggregates)
+    medians = {} if in_db else medians_by(qs, dim.keys)
+    out = []
+    for row in rows:
+        key = tuple(row[k] for k in dim.keys)
+        out.append(
+            UsageRow(
+                key=key,
+                label=dim.label(row),
+                bought=row["bought"],
+                with_code=row["with_code"],
+                cancelled=row["cancelled"],
+                expired=row["expired"],
+                spent=money(row["spent"]),
+                median_wait=row["median_wait"] if in_db else medians.get(key),
+            )
+        )
+    return sort_rows(out, sort, USAGE_SORTS, "-bought")
+
+
+def usage_totals(scope: Scope) -> UsageRow:
+    qs = scope.activations()
+    aggregates = dict(USAGE_AGGREGATES)
+    in_db = medians_in_database(qs)
+    if in_db:
+        aggregates["median_wait"] = Median(WAIT)
+    row = qs.aggregate(**aggregates)
+    return UsageRow(
+        key=(),
+        label="All activations",
+        bought=row["bought"],
+        with_code=row["with_code"],
+        cancelled=row["cancelled"],
+        expired=row["expired"],
+        spent=money(row["spent"]),
+        median_wait=row["median_wait"] if in_db else medians_by(qs, ()).get(()),
+    )
+
+
+# Catalog price trend ---------------------------------------------------------------------
+
+
+@dataclass
+class PricePoint:
+    day: date
+    changes: int
+    lowest: Decimal
+    average: Decimal
+    highest: Decimal
+
+
+def trend_service(scope: Scope, usage_by_service: list[UsageRow]) -> Service | None:
+    """The filtered service, else the one bought most in the scope."""
+    service_id = scope.service_id
+    if not service_id and usage_by_service:
+        service_id = max(usage_by_service, key=lambda row: (row.bought, -row.key[0])).key[0]
+    if not service_id:
+        return None
+    return Service.objects.filter(pk=service_id).first()
+
+
+def price_trend(scope: Scope, service: Service) -> list[PricePoint]:
+    """Recorded catalog prices of one service per local day (lowest, average, highest)."""
+    tz = scope.tz
+    changes = PriceChange.objects.filter(
+        offer__service=service, recorded_at__gte=scope.start_at, recorded_at__lt=scope.end_at
+    )
+    if scope.country_id:
+        changes = changes.filter(offer__country_id=scope.country_id)
+    rows = (
+        changes.order_by()
+        .annotate(day=TruncDay("recorded_at", tzinfo=tz))
+        .values("day")
+        .annotate(
+            changes=Count("id"), lowest=Min("price"), average=Avg("price"), highest=Max("price")
+        )
+        .order_by("day")
+    )
+    return [
+        PricePoint(
+            day=local_date(row["day"], tz),
+            changes=row["changes"],
+            lowest=money(row["lowest"]),
+            average=money(row["average"]),
+            highest=money(row["highest"]),
+        )
+        for row in rows
+    ]
