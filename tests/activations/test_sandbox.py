@@ -1,11 +1,16 @@
 """The sandbox provider's state machine and answers (in process, through `Sandbox.handle`)."""
 
 import json
+import re
+import threading
+import time
 from decimal import Decimal
+from io import BytesIO
 
 import pytest
+from django.test import Client
 
-from activations.sandbox import Sandbox, catalog_offer
+from activations.sandbox import Sandbox, catalog_offer, mounted_sandbox
 from activations.sandbox_catalog import COUNTRIES, COUNTRIES_BY_ID, SERVICES, SERVICES_BY_ID
 
 KEY = "sandbox-unit-key-0001"
@@ -86,3 +91,299 @@ def test_prices_and_stock_are_deterministic_with_some_out_of_stock():
     empty = [o for o in offers if o.quantity == 0]
     assert 0 < len(empty) < len(offers) / 4
     assert all(o.price == 0 for o in empty)
+
+
+def test_it_lists_every_service_with_a_price_and_a_stock(sandbox):
+    data = json.loads(ask(sandbox, "getServicesAndCost", country="0", operator="any"))
+    assert [item["id"] for item in data] == [s.id for s in SERVICES]
+    for item in data:
+        assert set(item) == {"id", "name", "price", "quantity"}
+        assert isinstance(item["price"], int | float)
+        assert isinstance(item["quantity"], str) and item["quantity"].isdigit()
+        offer = sandbox.offer(item["id"], 0, "any")
+        assert Decimal(str(item["price"])) == offer.price
+        assert int(item["quantity"]) == offer.quantity
+    ru = json.loads(ask(sandbox, "getServicesAndCost", lang="ru", country="0", operator="any"))
+    assert ru[0]["name"] == "Вконтакте"
+
+
+def test_services_of_an_unknown_country_or_operator_are_an_empty_list(sandbox):
+    assert ask(sandbox, "getServicesAndCost", country="9999", operator="any") == "[]"
+    assert ask(sandbox, "getServicesAndCost", country="0", operator="nope") == "[]"
+    assert ask(sandbox, "getServicesAndCost") == "BAD_ACTION"
+
+
+def test_it_answers_the_documents_request_errors(sandbox):
+    assert sandbox.handle({"api_key": "wrong", "action": "getBalance", "lang": "en"}).body == (
+        "BAD_KEY"
+    )
+    assert ask(sandbox, "getBalance", lang="de") == "BAD_LANG"
+    assert sandbox.handle({"api_key": KEY, "action": "getBalance"}).body == "BAD_LANG"
+    assert ask(sandbox, "getEverything") == "BAD_ACTION"
+    assert ask(sandbox, "") == "BAD_ACTION"
+    assert ask(sandbox, "getStatus", id="424242") == "NO_ACTIVATION"
+    assert ask(sandbox, "getStatus", id="abc") == "NO_ACTIVATION"
+    assert ask(sandbox, "getStatus") == "BAD_ACTION"
+
+
+def test_get_number_answers_its_errors(sandbox):
+    assert ask(sandbox, "getNumber", country="0") == "BAD_ACTION"
+    assert ask(sandbox, "getNumber", service="zz9", country="0") == "BAD_SERVICE"
+    assert ask(sandbox, "getNumber", service="tg", country="0", operator="nope") == "NO_NUMBERS"
+    assert ask(sandbox, "getNumber", service="tg", country="9999") == "NO_NUMBERS"
+    sandbox.set_offer("tg", 0, "any", quantity=0)
+    assert ask(sandbox, "getNumber", service="tg", country="0", operator="any") == "NO_NUMBERS"
+    sandbox.add_account(KEY, Decimal("0.10"))
+    assert ask(sandbox, "getNumber", service="vk", country="0", operator="any") == "NO_BALANCE"
+    assert sandbox.balance(KEY) == Decimal("0.10")
+
+
+def test_another_keys_activation_does_not_exist_for_you(sandbox):
+    activation_id, _ = buy(sandbox)
+    sandbox.add_account("someone-else-key")
+    answer = sandbox.handle(
+        {"api_key": "someone-else-key", "action": "getStatus", "id": activation_id, "lang": "en"}
+    )
+    assert answer.body == "NO_ACTIVATION"
+
+
+def test_numbers_follow_the_country_format(sandbox):
+    for country, dial, length in [(1, "380", 12), (16, "447", 12), (43, "4915", 13), (12, "1", 11)]:
+        operator = COUNTRIES_BY_ID[country].operators[0]
+        sandbox.set_offer("tg", country, operator, quantity=5)
+        _, phone = buy(sandbox, country=str(country), operator=operator)
+        assert phone.startswith(dial) and len(phone) == length and phone.isdigit()
+
+
+def test_a_cancel_before_the_code_refunds_and_is_idempotent(sandbox):
+    activation_id, _ = buy(sandbox)
+    assert ask(sandbox, "setStatus", id=activation_id, status="8") == "ACCESS_CANCEL"
+    assert sandbox.balance(KEY) == Decimal("1000")
+    assert ask(sandbox, "getStatus", id=activation_id) == "STATUS_CANCEL"
+    assert ask(sandbox, "setStatus", id=activation_id, status="8") == "ACCESS_CANCEL"
+    assert sandbox.balance(KEY) == Decimal("1000")
+    assert ask(sandbox, "setStatus", id=activation_id, status="6") == "BAD_STATUS"
+
+
+def test_a_cancel_after_the_code_is_bad_status_and_complete_keeps_the_charge(sandbox, clock):
+    price = sandbox.offer("tg", 0).price
+    activation_id, _ = buy(sandbox)
+    clock.now += 5
+    assert ask(sandbox, "setStatus", id=activation_id, status="8") == "BAD_STATUS"
+    assert ask(sandbox, "setStatus", id=activation_id, status="6") == "ACCESS_ACTIVATION"
+    assert ask(sandbox, "setStatus", id=activation_id, status="6") == "ACCESS_ACTIVATION"
+    assert sandbox.balance(KEY) == Decimal("1000") - price
+    code = sandbox.activation(activation_id).code
+    assert ask(sandbox, "getStatus", id=activation_id) == f"STATUS_OK:{code}"
+
+
+def test_complete_before_a_code_and_unknown_statuses_are_bad_status(sandbox):
+    activation_id, _ = buy(sandbox)
+    assert ask(sandbox, "setStatus", id=activation_id, status="6") == "BAD_STATUS"
+    assert ask(sandbox, "setStatus", id=activation_id, status="3") == "BAD_STATUS"
+    assert ask(sandbox, "setStatus", id=activation_id, status="1") == "BAD_STATUS"
+    assert ask(sandbox, "setStatus", id=activation_id) == "BAD_ACTION"
+
+
+def test_a_retry_waits_for_another_code(sandbox, clock):
+    activation_id, _ = buy(sandbox)
+    clock.now += 5
+    first = sandbox.activation(activation_id).code
+    assert ask(sandbox, "setStatus", id=activation_id, status="3") == "ACCESS_RETRY_GET"
+    assert ask(sandbox, "setStatus", id=activation_id, status="3") == "ACCESS_RETRY_GET"
+    assert ask(sandbox, "getStatus", id=activation_id) == "STATUS_WAIT_CODE"
+    sandbox.wait_retry_answers = True
+    assert ask(sandbox, "getStatus", id=activation_id) == f"STATUS_WAIT_RETRY:{first}"
+    clock.now += 5
+    activation = sandbox.activation(activation_id)
+    assert len(activation.codes) == 2 and activation.codes[0] == first
+    assert ask(sandbox, "getStatus", id=activation_id) == f"STATUS_OK:{activation.codes[1]}"
+    assert ask(sandbox, "setStatus", id=activation_id, status="6") == "ACCESS_ACTIVATION"
+
+
+def test_an_early_cancel_is_denied(sandbox, clock):
+    sandbox.min_cancel_age = 10
+    activation_id, _ = buy(sandbox)
+    assert ask(sandbox, "setStatus", id=activation_id, status="8") == "EARLY_CANCEL_DENIED"
+    clock.now += 3  # the code is still 2 s away
+    sandbox.set_code_delay(activation_id, 60)
+    clock.now += 7
+    assert ask(sandbox, "setStatus", id=activation_id, status="8") == "ACCESS_CANCEL"
+
+
+def test_an_activation_past_its_lifetime_is_cancelled_and_refunded(sandbox, clock):
+    sandbox.code_delay = 100  # after the end of the 60 s lifetime: never arrives
+    activation_id, _ = buy(sandbox)
+    clock.now += 60
+    assert ask(sandbox, "getStatus", id=activation_id) == "STATUS_CANCEL"
+    activation = sandbox.activation(activation_id)
+    assert activation.expired and activation.refunded and activation.codes == []
+    assert sandbox.balance(KEY) == Decimal("1000")
+
+
+def test_codes_can_be_timed_per_activation(sandbox, clock):
+    sandbox.code_delay_fn = lambda activation, n: 1.0 + n
+    first, _ = buy(sandbox)
+    second, _ = buy(sandbox)
+    sandbox.set_code_delay(second, 30)
+    started = clock.now
+    clock.now += 1
+    assert sandbox.activation(first).code_available_at == [started + 1]
+    assert sandbox.activation(second).code is None
+    assert sandbox.deliver_code(second, "0042") == "0042"
+    assert ask(sandbox, "getStatus", id=second) == "STATUS_OK:0042"
+    assert sandbox.activation(second).first_code_available_at == clock.now
+    with pytest.raises(ValueError):
+        sandbox.deliver_code(second)
+
+
+def test_codes_keep_leading_zeros_and_can_be_whole_messages(sandbox, clock):
+    sandbox.code_fn = lambda activation, n: "Your code: 00123. Do not share it: ever"
+    activation_id, _ = buy(sandbox)
+    clock.now += 5
+    assert ask(sandbox, "getStatus", id=activation_id) == (
+        "STATUS_OK:Your code: 00123. Do not share it: ever"
+    )
+
+
+def test_the_rate_limit_answers_http_429():
+    sandbox = Sandbox(rate_limit=2)
+    sandbox.add_account(KEY)
+    answers = [
+        sandbox.handle({"api_key": KEY, "action": "getBalance", "lang": "en"}) for _ in "abc"
+    ]
+    assert [a.status for a in answers] == [200, 200, 429]
+    assert ("Retry-After", "1") in answers[2].headers
+    sandbox.rate_limit = None
+    assert sandbox.handle({"api_key": KEY, "action": "getBalance", "lang": "en"}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "body"),
+    [("http_500", 500, "Internal Server Error"), ("error_sql", 200, "ERROR_SQL")],
+)
+def test_faults_replace_the_answer(sandbox, kind, status, body):
+    sandbox.set_fault(kind)
+    answer = sandbox.handle({"api_key": KEY, "action": "getBalance", "lang": "en"})
+    assert (answer.status, answer.body) == (status, body)
+    sandbox.clear_faults()
+    assert ask(sandbox, "getBalance") == "1000.00"
+
+
+def test_garbage_is_never_a_protocol_answer(sandbox):
+    sandbox.set_fault("garbage")
+    for _ in range(20):
+        body = ask(sandbox, "getBalance")
+        assert body.strip() not in {"1000.00", "[]"} and not body.startswith(
+            ("ACCESS", "STATUS_OK")
+        )
+
+
+def test_faults_can_target_one_key_and_a_share_of_requests(sandbox):
+    sandbox.add_account("other-key")
+    sandbox.set_fault("error_sql", api_key="other-key")
+    sandbox.set_fault("http_500", probability=0.0)
+    assert ask(sandbox, "getBalance") == "1000.00"
+    other = sandbox.handle({"api_key": "other-key", "action": "getBalance", "lang": "en"})
+    assert other.body == "ERROR_SQL"
+    sandbox.clear_faults()
+    sandbox.set_fault("error_sql", probability=0.5)
+    bodies = [ask(sandbox, "getBalance") for _ in range(200)]
+    assert 50 < bodies.count("ERROR_SQL") < 150
+
+
+def test_latency_and_timeouts_hold_the_request(sandbox):
+    sandbox.set_fault("latency", seconds=0.1)
+    started = time.perf_counter()
+    assert ask(sandbox, "getBalance") == "1000.00"
+    assert time.perf_counter() - started >= 0.1
+    sandbox.clear_faults()
+    sandbox.set_fault("timeout", seconds=0.1)
+    activation_count = len(sandbox.activations)
+    answer = sandbox.handle(
+        {"api_key": KEY, "action": "getNumber", "service": "tg", "country": "0", "lang": "en"}
+    )
+    assert answer.status == 504
+    assert len(sandbox.activations) == activation_count  # not acted upon
+
+
+def test_unknown_faults_are_refused(sandbox):
+    with pytest.raises(ValueError):
+        sandbox.set_fault("meteor")
+    with pytest.raises(ValueError):
+        sandbox.set_fault("latency", probability=2)
+
+
+def test_reset_forgets_everything_and_restores_the_configuration(sandbox):
+    buy(sandbox)
+    sandbox.code_delay, sandbox.min_cancel_age = 99, 99
+    sandbox.set_fault("error_sql")
+    sandbox.reset()
+    assert sandbox.activations == {}
+    assert (sandbox.code_delay, sandbox.min_cancel_age) == (5.0, 0.0)
+    assert ask(sandbox, "getBalance") == "BAD_KEY"
+
+
+def test_parallel_purchases_never_overspend():
+    sandbox = Sandbox()
+    sandbox.set_offer("tg", 0, "any", price="10")
+    sandbox.add_account(KEY, Decimal("100"))
+    answers = []
+
+    def purchase():
+        for _ in range(5):
+            answers.append(ask(sandbox, "getNumber", service="tg", country="0", operator="any"))
+
+    threads = [threading.Thread(target=purchase) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(a.startswith("ACCESS_NUMBER") for a in answers) == 10
+    assert answers.count("NO_BALANCE") == 30
+    assert sandbox.balance(KEY) == 0
+    assert len({a.split(":")[1] for a in answers if a.startswith("ACCESS")}) == 10
+
+
+def test_the_wsgi_app_serves_only_the_handler_with_get_and_post(sandbox):
+    def call(method, path, query="", body=b""):
+        seen = {}
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": BytesIO(body),
+        }
+        chunks = sandbox.wsgi_app(environ, lambda status, headers: seen.update(status=status))
+        return seen["status"], b"".join(chunks).decode()
+
+    query = f"api_key={KEY}&action=getBalance&lang=en"
+    assert call("GET", "/stubs/handler_api", query) == ("200 OK", "1000.00")
+    assert call("POST", "/stubs/handler_api", body=query.encode()) == ("200 OK", "1000.00")
+    assert call("GET", "/other", query)[0] == "404 Not Found"
+    assert call("PUT", "/stubs/handler_api", query)[0] == "405 Method Not Allowed"
+
+
+def test_the_dashboard_mounts_the_sandbox_without_login_or_csrf(db, settings):
+    browser = Client(enforce_csrf_checks=True)
+    url = "/sandbox/stubs/handler_api"
+    params = {"api_key": settings.SANDBOX_API_KEY, "action": "getBalance", "lang": "en"}
+    response = browser.get(url, params)
+    assert response.status_code == 200
+    assert re.fullmatch(r"\d+\.\d{2}", response.content.decode())
+    assert browser.post(url, params).content == response.content
+    countries = browser.post(url, {**params, "action": "getCountryAndOperators"})
+    assert countries["Content-Type"].startswith("application/json")
+    assert len(json.loads(countries.content)) == len(COUNTRIES)
+    assert browser.get(url, {**params, "api_key": "wrong"}).content == b"BAD_KEY"
+    assert browser.put(url).status_code == 405
+
+
+def test_the_mounted_sandbox_is_configured_from_settings(settings):
+    sandbox = mounted_sandbox()
+    assert sandbox is mounted_sandbox()
+    assert sandbox.code_delay == settings.SANDBOX_CODE_DELAY
+    assert sandbox.lifetime == settings.ACTIVATION_LIFETIME_MINUTES * 60
+    assert sandbox.balance(settings.SANDBOX_API_KEY) <= Decimal("1000")
