@@ -1,0 +1,137 @@
+"""Admin for the activations app. Keys are never shown (only their last four characters), and
+the audit log is read-only: no add, change or delete."""
+
+from django.contrib import admin
+
+from activations.models import (
+    Activation,
+    AuditEvent,
+    ProviderAccount,
+    Reservation,
+    WorkerHeartbeat,
+)
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "team",
+        "provider",
+        "masked_key",
+        "balance",
+        "balance_checked_at",
+        "polls",
+        "poll_changes",
+        "poll_errors",
+        "last_polled_at",
+    ]
+    list_filter = ["provider"]
+    search_fields = ["team__name", "team__slug"]
+    # key_ciphertext is not editable and never listed; keys are attached on the team's page.
+    fields = [
+        "team",
+        "provider",
+        "masked_key",
+        "balance",
+        "balance_checked_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "polls",
+        "poll_changes",
+        "poll_errors",
+        "last_polled_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # a key must be checked with the provider first: the team's page does it
+
+
+@admin.register(Activation)
+class ActivationAdmin(admin.ModelAdmin):
+    list_display = [
+        "phone",
+        "team",
+        "user",
+        "service",
+        "country",
+        "state",
+        "price",
+        "created_at",
+        "poll_failures",
+    ]
+    list_filter = ["state", "provider"]
+    search_fields = ["phone", "provider_activation_id", "team__name", "user__username"]
+    date_hierarchy = "created_at"
+    list_select_related = ["team", "user", "service", "country"]
+    readonly_fields = [
+        "team",
+        "user",
+        "account",
+        "provider",
+        "service",
+        "country",
+        "operator",
+        "phone",
+        "provider_activation_id",
+        "price",
+        "state",
+        "codes",
+        "request_token",
+        "created_at",
+        "updated_at",
+        "first_code_at",
+        "closed_at",
+        "revision",
+        "last_polled_at",
+        "poll_failures",
+        "last_poll_error",
+        "claimed_by",
+        "claimed_until",
+    ]
+    # States and codes move only through the services (conditional updates); the operator
+    # may adjust the expiry and the next poll.
+    fields = [*readonly_fields, "expires_at", "next_poll_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = ["team", "user", "amount", "created_at"]
+    readonly_fields = ["team", "user", "amount", "request_token", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "team", "user", "kind", "action", "outcome", "http_status"]
+    list_filter = ["kind", "action", "outcome"]
+    search_fields = ["action", "team__name", "user__username", "object_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["team", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_seen_at"]
+    readonly_fields = ["name", "last_seen_at", "details"]
+
+    def has_add_permission(self, request):
+        return False

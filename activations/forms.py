@@ -1,0 +1,201 @@
+"""Forms of the activations pages: buying, filters, provider keys and budgets."""
+
+import secrets
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.models import User
+from django.db.models import Count, Min, Q, Sum
+
+from activations.audit import ACTION_LABELS
+from activations.models import Activation
+from catalog.models import Country, Offer, Operator, Provider, Service
+from dashboard.models import Membership, Team
+
+
+def new_request_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class BuyForm(forms.Form):
+    """Service, then country, then operator; each choice narrows the next.
+
+    The same form serves the narrowing (GET, re-rendered by htmx on every change, or by the
+    "Show choices" button without JavaScript) and the purchase (POST).
+    """
+
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label="Choose…")
+    country = forms.ModelChoiceField(queryset=Country.objects.none(), empty_label="Choose…")
+    operator = forms.ModelChoiceField(queryset=Operator.objects.none(), empty_label="Choose…")
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, data, *, providers: list[Provider], initial_token: str | None = None):
+        data = data.copy() if data is not None else {}
+        if not data.get("token"):
+            data["token"] = initial_token or new_request_token()
+        super().__init__(data)
+        offers = Offer.objects.filter(provider__in=providers, available=True)
+        self.offers = offers
+        self.several_providers = len(providers) > 1
+
+        services = Service.objects.filter(
+            pk__in=offers.values("service_id").distinct()
+        ).select_related("provider")
+        self.fields["service"].queryset = services
+        self.fields["service"].label_from_instance = self._service_label
+        service = self._picked("service", services)
+
+        countries = Country.objects.none()
+        if service is not None:
+            countries = (
+                Country.objects.filter(offers__in=offers.filter(service=service))
+                .annotate(
+                    from_price=Min("offers__price", filter=Q(offers__service=service)),
+                    stock=Sum("offers__quantity", filter=Q(offers__service=service)),
+                    offer_count=Count("offers", filter=Q(offers__service=service)),
+                )
+                .order_by("name")
+            )
+        self.fields["country"].queryset = countries
+        self.fields["country"].label_from_instance = lambda c: (
+            f"{c.name} — from {c.from_price}, {c.stock or 0} in stock"
+        )
+        country = self._picked("country", countries)
+
+        operators = Operator.objects.none()
+        if service is not None and country is not None:
+            operators = (
+                Operator.objects.filter(country=country, offers__in=offers.filter(service=service))
+                .annotate(
+                    price=Min("offers__price", filter=Q(offers__service=service)),
+                    stock=Sum("offers__quantity", filter=Q(offers__service=service)),
+                )
+                .order_by("price", "code")
+            )
+        self.fields["operator"].queryset = operators
+        self.fields["operator"].label_from_instance = lambda o: (
+            f"{o.code} — {o.price}, {o.stock or 0} in stock"
+        )
+        self.service, self.country = service, country
+        self.operator = self._picked("operator", operators)
+
+    def _service_label(self, service: Service) -> str:
+        if self.several_providers:
+            return f"{service.name} ({service.code}) at {service.provider.name}"
+        return f"{service.name} ({service.code})"
+
+    def _picked(self, name: str, queryset):
+        """The choice the user made for name, if it is still among the offered ones."""
+        value = self.data.get(name)
+        if not value or not str(value).isdigit():
+            return None
+        return next((row for row in queryset if row.pk == int(value)), None)
+
+    @property
+    def offer(self) -> Offer | None:
+        if self.service is None or self.country is None or self.operator is None:
+            return None
+        return (
+            self.offers.filter(service=self.service, country=self.country, operator=self.operator)
+            .select_related("provider", "service", "country", "operator")
+            .first()
+        )
+
+
+class ActivationFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        required=False, choices=[("", "Any state"), ("open", "Open"), *Activation.State.choices]
+    )
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="Any service"
+    )
+    member = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Anyone"
+    )
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, data, *, team: Team):
+        super().__init__(data)
+        self.fields["service"].queryset = Service.objects.filter(
+            pk__in=Activation.objects.filter(team=team).values("service_id")
+        )
+        self.fields["member"].queryset = team_people(team)
+        self.fields["member"].label_from_instance = lambda user: user.get_username()
+
+
+def team_people(team: Team):
+    """Members, and people who acted in the team before they left it."""
+    return (
+        User.objects.filter(
+            Q(memberships__team=team) | Q(activations__team=team) | Q(audit_events__team=team)
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+class AuditFilterForm(forms.Form):
+    member = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Anyone"
+    )
+    action = forms.ChoiceField(required=False)
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, data, *, team: Team):
+        super().__init__(data)
+        self.fields["member"].queryset = team_people(team)
+        self.fields["member"].label_from_instance = lambda user: user.get_username()
+        self.fields["action"].choices = [("", "Any action"), *ACTION_LABELS.items()]
+
+
+class AttachKeyForm(forms.Form):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.filter(enabled=True))
+    api_key = forms.CharField(
+        label="API key",
+        max_length=200,
+        strip=True,
+        # Never rendered back: a failed form shows an empty field.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+
+MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "required": False}
+
+
+class BudgetForm(forms.Form):
+    """The team's monthly budget and one limit field per member (empty means unlimited)."""
+
+    monthly_budget = forms.DecimalField(
+        label="Team monthly budget", help_text="Empty means unlimited.", **MONEY
+    )
+
+    def __init__(self, data, *, team: Team, memberships: list[Membership]):
+        initial = {"monthly_budget": team.monthly_budget}
+        for membership in memberships:
+            initial[self.field_name(membership)] = membership.monthly_limit
+        super().__init__(data, initial=initial)
+        self.memberships = memberships
+        for membership in memberships:
+            self.fields[self.field_name(membership)] = forms.DecimalField(
+                label=f"Monthly limit of {membership.user.get_username()}", **MONEY
+            )
+
+    @staticmethod
+    def field_name(membership: Membership) -> str:
+        return f"limit_{membership.pk}"
+
+    def member_rows(self):
+        return [(m, self[self.field_name(m)]) for m in self.memberships]
+
+    def member_limits(self) -> dict[int, Decimal | None]:
+        return {m.pk: self.cleaned_data[self.field_name(m)] for m in self.memberships}

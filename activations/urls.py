@@ -1,0 +1,30 @@
+from django.urls import path
+
+from activations import views
+
+app_name = "activations"
+
+T = "t/<slug:team_slug>/"
+
+urlpatterns = [
+    path(T + "activations/", views.activation_list, name="list"),
+    path(T + "activations/open/", views.open_table, name="open"),
+    path(T + "activations/<int:activation_id>/", views.activation_detail, name="detail"),
+    path(T + "activations/<int:activation_id>/retry/", views.retry, name="retry"),
+    path(T + "activations/<int:activation_id>/complete/", views.complete, name="complete"),
+    path(T + "activations/<int:activation_id>/cancel/", views.cancel, name="cancel"),
+    path(T + "buy/", views.buy, name="buy"),
+    path(T + "provider-accounts/", views.provider_accounts, name="accounts"),
+    path(
+        T + "provider-accounts/<int:account_id>/remove/",
+        views.remove_account,
+        name="remove_account",
+    ),
+    path(
+        T + "provider-accounts/<int:account_id>/refresh/",
+        views.refresh_balance,
+        name="refresh_balance",
+    ),
+    path(T + "budgets/", views.budgets, name="budgets"),
+    path(T + "audit/", views.audit_log, name="audit"),
+]

@@ -1,0 +1,353 @@
+"""Pages of the activations app: buying, the activations list and page, provider accounts,
+budgets and the audit log. Thin: each view checks access, validates input and calls a service.
+
+Live parts (an activation's status, the open activations table) are partials of their page's
+template; htmx polls them every LIVE_REFRESH_SECONDS. They read only the database (the poller
+talks to the provider) with a fixed number of queries, and stop the polling once nothing is
+open any more.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from activations import services
+from activations.audit import action_label, client_ip
+from activations.forms import (
+    ActivationFilterForm,
+    AttachKeyForm,
+    AuditFilterForm,
+    BudgetForm,
+    BuyForm,
+)
+from activations.models import Activation, AuditEvent, ProviderAccount
+from activations.services import KeyRejected
+from catalog.models import Provider
+from dashboard.access import AuthenticatedHttpRequest, membership_for
+from dashboard.models import BUYERS, MANAGERS, Membership
+
+PAGE_SIZE = 25
+OPEN_TABLE_LIMIT = 50
+
+
+def _refresh() -> int:
+    return settings.LIVE_REFRESH_SECONDS
+
+
+def _day_start(day, team) -> datetime:
+    zone = services.month_start(team).tzinfo
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+# --- Activations list and the open activations table ---------------------------------------
+
+
+def open_activations(team, limit: int = OPEN_TABLE_LIMIT) -> list[Activation]:
+    """The team's open activations, newest first; one query."""
+    return list(
+        Activation.objects.filter(team=team, state__in=Activation.OPEN_STATES)
+        .select_related("service", "country", "operator", "user")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def open_table_context(team, membership) -> dict:
+    return {
+        "team": team,
+        "membership": membership,
+        "open_activations": open_activations(team),
+        "refresh": _refresh(),
+    }
+
+
+@require_GET
+def activation_list(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug)
+    team = membership.team
+    form = ActivationFilterForm(request.GET or None, team=team)
+    rows = Activation.objects.filter(team=team).select_related(
+        "service", "country", "operator", "user"
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["state"] == "open":
+            rows = rows.filter(state__in=Activation.OPEN_STATES)
+        elif data["state"]:
+            rows = rows.filter(state=data["state"])
+        if data["service"]:
+            rows = rows.filter(service=data["service"])
+        if data["member"]:
+            rows = rows.filter(user=data["member"])
+        if data["date_from"]:
+            rows = rows.filter(created_at__gte=_day_start(data["date_from"], team))
+        if data["date_to"]:
+            rows = rows.filter(created_at__lt=_day_start(data["date_to"], team) + timedelta(1))
+    page = Paginator(rows.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        **open_table_context(team, membership),
+    }
+    return render(request, "activations/list.html", context)
+
+
+@require_GET
+def open_table(request: AuthenticatedHttpRequest, team_slug: str):
+    """The open activations table alone (htmx polls it on the list and home pages)."""
+    membership = membership_for(request, team_slug)
+    context = open_table_context(membership.team, membership)
+    html = render_to_string("activations/open_table.html#open_table", context, request)
+    if not context["open_activations"]:
+        return HttpResponseStopPolling(html)
+    return HttpResponse(html)
+
+
+# --- One activation -------------------------------------------------------------------------
+
+
+def allowed_moves(activation: Activation, membership: Membership) -> dict[str, bool]:
+    can_act = membership.role in BUYERS
+    return {
+        "retry": can_act and activation.state in services.RETRY.allowed_from,
+        "complete": can_act and activation.state in services.COMPLETE.allowed_from,
+        "cancel": can_act and activation.state in services.CANCEL.allowed_from,
+    }
+
+
+@require_GET
+def activation_detail(request: AuthenticatedHttpRequest, team_slug: str, activation_id: int):
+    membership = membership_for(request, team_slug)
+    activation = get_object_or_404(
+        Activation.objects.select_related("service", "country", "operator", "user", "provider"),
+        team=membership.team,
+        pk=activation_id,
+    )
+    try:
+        seen = int(request.GET.get("seen", ""))
+    except ValueError:
+        seen = len(activation.codes)  # a full page load: nothing is new yet
+    context = {
+        "activation": activation,
+        "allowed": allowed_moves(activation, membership),
+        "refresh": _refresh(),
+        "seen": seen,
+    }
+    if request.htmx:
+        html = render_to_string("activations/detail.html#status", context, request)
+        if not activation.is_open:
+            return HttpResponseStopPolling(html)
+        return HttpResponse(html)
+    return render(request, "activations/detail.html", context)
+
+
+def _move_view(service_function):
+    @require_POST
+    def view(request: AuthenticatedHttpRequest, team_slug: str, activation_id: int):
+        membership = membership_for(request, team_slug, roles=BUYERS)
+        activation = get_object_or_404(Activation, team=membership.team, pk=activation_id)
+        outcome = service_function(membership.team, request.user, activation, ip=client_ip(request))
+        (messages.success if outcome.ok else messages.error)(request, outcome.message)
+        return redirect("activations:detail", team_slug, activation.pk)
+
+    view.__name__ = service_function.__name__
+    return view
+
+
+retry = _move_view(services.request_another_sms)
+complete = _move_view(services.complete)
+cancel = _move_view(services.cancel)
+
+
+# --- Buying ---------------------------------------------------------------------------------
+
+
+def _buy_providers(team) -> list[Provider]:
+    return list(
+        Provider.objects.filter(
+            enabled=True, accounts__team=team, accounts__key_ciphertext__gt=""
+        ).order_by("name")
+    )
+
+
+def buy(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=BUYERS)
+    team = membership.team
+    providers = _buy_providers(team)
+    if request.method == "POST":
+        form = BuyForm(request.POST, providers=providers)
+        offer = form.offer if form.is_valid() else None
+        if offer is None:
+            messages.error(request, "Choose a service, a country and an operator.")
+        else:
+            outcome = services.buy_number(
+                team,
+                request.user,
+                offer=offer,
+                request_token=form.cleaned_data["token"],
+                ip=client_ip(request),
+            )
+            if outcome.ok:
+                if outcome.duplicate:
+                    messages.info(request, outcome.message)
+                else:
+                    messages.success(request, outcome.message)
+                return redirect("activations:detail", team_slug, outcome.activation.pk)
+            messages.error(request, outcome.message)
+        # Back to the same choices with a fresh token (the failed attempt's token is spent).
+        query = {
+            k: request.POST[k] for k in ("service", "country", "operator") if k in request.POST
+        }
+        url = reverse("activations:buy", args=[team_slug])
+        return redirect(f"{url}?{'&'.join(f'{k}={v}' for k, v in query.items())}")
+
+    form = BuyForm(request.GET, providers=providers)
+    context = {
+        "form": form,
+        "offer": form.offer,
+        "providers": providers,
+        "budget": services.budget_use(team),
+    }
+    if request.htmx:
+        return render(request, "activations/buy.html#buy_form", context)
+    return render(request, "activations/buy.html", context)
+
+
+# --- Provider accounts ----------------------------------------------------------------------
+
+
+def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    team = membership.team
+    if request.method == "POST":
+        form = AttachKeyForm(request.POST)
+        if form.is_valid():
+            try:
+                account = services.attach_key(
+                    team,
+                    request.user,
+                    form.cleaned_data["provider"],
+                    form.cleaned_data["api_key"],
+                    ip=client_ip(request),
+                )
+            except KeyRejected as error:
+                form.add_error("api_key", str(error))
+            else:
+                messages.success(
+                    request,
+                    f"Key {account.masked_key} saved for {account.provider.name}; "
+                    f"balance {account.balance}.",
+                )
+                return redirect("activations:accounts", team_slug)
+    else:
+        form = AttachKeyForm(initial={"provider": request.GET.get("provider")})
+    accounts = list(
+        ProviderAccount.objects.filter(team=team)
+        .exclude(key_ciphertext="")
+        .select_related("provider")
+    )
+    context = {"form": form, "accounts": accounts}
+    return render(request, "activations/accounts.html", context, status=200)
+
+
+@require_POST
+def remove_account(request: AuthenticatedHttpRequest, team_slug: str, account_id: int):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    account = get_object_or_404(
+        ProviderAccount.objects.select_related("provider"), team=membership.team, pk=account_id
+    )
+    outcome = services.remove_key(membership.team, request.user, account, ip=client_ip(request))
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    return redirect("activations:accounts", team_slug)
+
+
+@require_POST
+def refresh_balance(request: AuthenticatedHttpRequest, team_slug: str, account_id: int):
+    membership = membership_for(request, team_slug, roles=BUYERS)
+    account = get_object_or_404(
+        ProviderAccount.objects.select_related("provider", "team"),
+        team=membership.team,
+        pk=account_id,
+    )
+    outcome = services.refresh_balance(
+        membership.team, request.user, account, ip=client_ip(request)
+    )
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    back = request.POST.get("next", "")
+    if back.startswith(f"/t/{team_slug}/"):
+        return redirect(back)
+    return redirect("activations:accounts", team_slug)
+
+
+# --- Budgets --------------------------------------------------------------------------------
+
+
+def budgets(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    team = membership.team
+    memberships = list(
+        Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+    )
+    form = BudgetForm(request.POST or None, team=team, memberships=memberships)
+    if request.method == "POST" and form.is_valid():
+        changes = services.set_budgets(
+            team,
+            request.user,
+            monthly_budget=form.cleaned_data["monthly_budget"],
+            member_limits=form.member_limits(),
+            ip=client_ip(request),
+        )
+        if changes:
+            messages.success(request, f"Saved {len(changes)} change(s).")
+        else:
+            messages.info(request, "Nothing changed.")
+        return redirect("activations:budgets", team_slug)
+    spent = {m.pk: services.month_spend(team, m.user) for m in memberships}
+    context = {
+        "form": form,
+        "rows": [(m, field, spent[m.pk]) for m, field in form.member_rows()],
+        "budget": services.budget_use(team),
+        "month": services.month_start(team),
+    }
+    return render(request, "activations/budgets.html", context)
+
+
+# --- Audit log ------------------------------------------------------------------------------
+
+
+@require_GET
+def audit_log(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    team = membership.team
+    form = AuditFilterForm(request.GET or None, team=team)
+    events = AuditEvent.objects.filter(team=team).select_related("user")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["member"]:
+            events = events.filter(user=data["member"])
+        if data["action"]:
+            events = events.filter(action=data["action"])
+        if data["date_from"]:
+            events = events.filter(created_at__gte=_day_start(data["date_from"], team))
+        if data["date_to"]:
+            events = events.filter(created_at__lt=_day_start(data["date_to"], team) + timedelta(1))
+    page = Paginator(events.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
+    for event in page:
+        event.label = action_label(event.action)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "now": timezone.now()}
+    return render(request, "activations/audit.html", context)
