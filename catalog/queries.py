@@ -5,12 +5,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import (
+    Case,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Lag
 from django.utils import timezone
 
 from catalog.forms import SORTS
 from catalog.models import Offer, PriceChange, Provider, Service, SyncRun
+
+PRICE = DecimalField(max_digits=12, decimal_places=2)
 
 
 def enabled_providers() -> list[Provider]:
@@ -51,7 +64,7 @@ def ranking(service: Service) -> QuerySet[Offer]:
         .select_related("country", "operator")
         .annotate(
             sold_out=Case(When(quantity=0, then=Value(1)), default=Value(0)),
-            previous_price=Subquery(previous.values("price")[1:2]),
+            previous_price=Subquery(previous.values("price")[1:2], output_field=PRICE),
         )
         .order_by("sold_out", "price", "-quantity", "pk")
     )
@@ -65,7 +78,10 @@ def recent_price_changes(service: Service, limit: int = 20) -> list[PriceChange]
         .select_related("offer__country", "offer__operator")
         .annotate(
             previous=Window(
-                Lag("price"), partition_by=[F("offer_id")], order_by=[F("recorded_at"), F("pk")]
+                Lag("price"),
+                partition_by=[F("offer_id")],
+                order_by=[F("recorded_at"), F("pk")],
+                output_field=PRICE,
             )
         )
         .filter(previous__isnull=False)

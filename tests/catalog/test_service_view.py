@@ -1,0 +1,73 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from catalog.models import PriceChange
+
+
+def url(team, service_id, query=""):
+    return f"/t/{team.slug}/catalog/services/{service_id}/{query}"
+
+
+def test_it_checks_membership(client, charlie, alice_team, provider, make_offer):
+    offer = make_offer(provider, "tg")
+    client.force_login(charlie)
+    assert client.get(url(alice_team, offer.service_id)).status_code == 404
+
+
+def test_it_ranks_countries_and_operators_by_price_with_stock(
+    client, bob, alice_team, provider, make_offer
+):
+    cheap_sold_out = make_offer(provider, "tg", country=0, operator="mts", price="0.50", quantity=0)
+    make_offer(provider, "tg", country=0, operator="tinkoff", price="2.00", quantity=3)
+    make_offer(provider, "tg", country=1, operator="any", price="1.00", quantity=7)
+    make_offer(provider, "tg", country=2, operator="any", price="1.00", quantity=40)
+    make_offer(provider, "tg", country=3, operator="gone", price="0.10", available=False)
+    make_offer(provider, "vk", country=0, operator="mts", price="0.01")
+    client.force_login(bob)
+    response = client.get(url(alice_team, cheap_sold_out.service_id))
+    rows = [(o.country.external_id, o.operator.code, o.quantity) for o in response.context["page"]]
+    # In stock first, cheapest first, more stock first at the same price; sold out last.
+    assert rows == [(2, "any", 40), (1, "any", 7), (0, "tinkoff", 3), (0, "mts", 0)]
+    assert b"out of stock" in response.content
+
+
+def test_it_shows_the_price_trend(client, bob, alice_team, provider, make_offer):
+    offer = make_offer(provider, "tg", price="1.50")
+    earlier = timezone.now() - timedelta(hours=2)
+    PriceChange.objects.create(offer=offer, price=Decimal("1.20"), recorded_at=earlier)
+    PriceChange.objects.create(offer=offer, price=Decimal("1.50"))
+    client.force_login(bob)
+    response = client.get(url(alice_team, offer.service_id))
+    (row,) = response.context["page"]
+    assert row.previous_price == Decimal("1.20")
+    assert "&uarr; from 1.20" in response.content.decode()
+    (change,) = response.context["changes"]
+    assert (change.previous, change.price) == (Decimal("1.20"), Decimal("1.50"))
+
+
+def test_a_first_price_is_not_a_change(client, bob, alice_team, provider, make_offer):
+    offer = make_offer(provider, "tg", price="1.50")
+    PriceChange.objects.create(offer=offer, price=Decimal("1.50"))
+    client.force_login(bob)
+    response = client.get(url(alice_team, offer.service_id))
+    assert response.context["changes"] == []
+    assert response.context["page"][0].previous_price is None
+
+
+def test_an_htmx_request_gets_only_the_ranking(client, bob, alice_team, provider, make_offer):
+    offer = make_offer(provider, "tg")
+    client.force_login(bob)
+    response = client.get(url(alice_team, offer.service_id), headers={"HX-Request": "true"})
+    assert response.content.decode().lstrip().startswith('<div id="ranking"')
+
+
+def test_a_service_of_a_disabled_provider_is_not_found(
+    client, bob, alice_team, provider, make_offer
+):
+    offer = make_offer(provider, "tg")
+    provider.enabled = False
+    provider.save()
+    client.force_login(bob)
+    assert client.get(url(alice_team, offer.service_id)).status_code == 404

@@ -1,0 +1,67 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from catalog.models import Provider
+
+
+def url(team):
+    return f"/t/{team.slug}/catalog/sync/"
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The tasks queued with async_task, instead of a broker."""
+    calls = []
+    monkeypatch.setattr(
+        "catalog.tasks.async_task", lambda func, *args, **kw: calls.append((func, args))
+    )
+    return calls
+
+
+def test_it_queues_a_sync_by_provider_id(client, alice, alice_team, provider, queued):
+    client.force_login(alice)
+    response = client.post(url(alice_team), {"provider": provider.pk})
+    assert response.status_code == 302
+    assert response.url == f"/t/{alice_team.slug}/catalog/?provider={provider.pk}"
+    assert queued == [("catalog.tasks.sync_provider_catalog", (provider.pk, "full"))]
+
+
+def test_it_goes_through_the_broker(client, alice, alice_team, provider, settings):
+    client.force_login(alice)
+    client.post(url(alice_team), {"provider": provider.pk})
+    assert OrmQ.objects.count() == 1
+
+
+def test_a_member_may_not_sync(client, bob, alice_team, provider, queued):
+    client.force_login(bob)
+    assert client.post(url(alice_team), {"provider": provider.pk}).status_code == 403
+    assert queued == []
+
+
+def test_it_checks_membership(client, charlie, alice_team, provider, queued):
+    client.force_login(charlie)
+    assert client.post(url(alice_team), {"provider": provider.pk}).status_code == 404
+
+
+def test_it_is_post_only(client, alice, alice_team, provider):
+    client.force_login(alice)
+    assert client.get(url(alice_team)).status_code == 405
+
+
+def test_an_unknown_provider_is_not_found(client, alice, alice_team, queued):
+    client.force_login(alice)
+    assert client.post(url(alice_team), {"provider": "x"}).status_code == 404
+    assert client.post(url(alice_team), {"provider": 999}).status_code == 404
+
+
+def test_it_does_not_queue_while_a_sync_runs(client, alice, alice_team, provider, queued):
+    Provider.objects.filter(pk=provider.pk).update(
+        sync_claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+    client.force_login(alice)
+    response = client.post(url(alice_team), {"provider": provider.pk}, follow=True)
+    assert queued == []
+    assert b"already running" in response.content
