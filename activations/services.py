@@ -155,10 +155,19 @@ def account_for(team: Team, provider: Provider) -> ProviderAccount | None:
     )
 
 
+ALREADY_BOUGHT = "already bought"
+
+
 def _reserve(team: Team, user, membership: Membership, price: Decimal, token: str) -> str | None:
-    """Reserve the price for this purchase; the refusal message, or None when reserved."""
+    """Reserve the price for this purchase; the refusal message, or None when reserved.
+
+    Holds the team's lock, as does recording a purchase, so a token seen here is either
+    still reserved (the insert fails) or already recorded as an activation (found here).
+    """
     with transaction.atomic():
         locked = _lock_team(team)
+        if Activation.objects.filter(team=locked, request_token=token).exists():
+            return ALREADY_BOUGHT
         now = timezone.now()
         Reservation.objects.filter(team=locked, created_at__lt=now - RESERVATION_TTL).delete()
         if locked.monthly_budget is not None:
@@ -263,6 +272,9 @@ def buy_number(
         if existing is not None:
             return Outcome(True, "This number was already bought.", existing, duplicate=True)
         return Outcome(False, "This purchase is already in progress.", duplicate=True)
+    if refusal == ALREADY_BOUGHT:
+        existing = Activation.objects.get(team=team, request_token=token)
+        return Outcome(True, "This number was already bought.", existing, duplicate=True)
     if refusal:
         record_action(
             team=team,
@@ -312,6 +324,7 @@ def buy_number(
 def _record_purchase(team, user, account, offer, number, token, ip) -> Activation:
     now = timezone.now()
     with transaction.atomic():
+        _lock_team(team)
         activation = Activation.objects.create(
             team=team,
             user=user,
