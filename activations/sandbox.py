@@ -213,6 +213,8 @@ class Sandbox:
         self.timeout_seconds = 30.0
         self._accounts: dict[str, Decimal] = {}
         self._activations: dict[int, SandboxActivation] = {}
+        # Open activation ids per key, oldest first (a dict keeps the order; values unused).
+        self._open: dict[str, dict[int, None]] = {}
         self._offers: dict[tuple[str, int, str], Offer] = {}
         self._faults: list[Fault] = []
         self._buckets: dict[str, _TokenBucket] = {}
@@ -233,7 +235,7 @@ class Sandbox:
 
     def balance(self, api_key: str) -> Decimal:
         with self._lock:
-            self._advance_all()  # expiries refund
+            self._expire(api_key)  # expiries refund
             return self._accounts[api_key]
 
     def set_balance(self, api_key: str, balance: Decimal | str | int) -> None:
@@ -374,7 +376,7 @@ class Sandbox:
         return action(params)
 
     def _get_balance(self, params: Mapping[str, str]) -> Answer:
-        self._advance_all()
+        self._expire(params["api_key"])
         return Answer(200, f"{self._accounts[params['api_key']]:.2f}")
 
     def _get_countries(self, params: Mapping[str, str]) -> Answer:
@@ -428,7 +430,7 @@ class Sandbox:
         if offer.quantity <= 0:
             return Answer(200, "NO_NUMBERS")
         api_key = params["api_key"]
-        self._advance_all()
+        self._expire(api_key)
         if self._accounts[api_key] < offer.price:
             return Answer(200, "NO_BALANCE")
         self._accounts[api_key] -= offer.price
@@ -446,6 +448,7 @@ class Sandbox:
         )
         self._wait_for_code(activation, now)
         self._activations[activation_id] = activation
+        self._open.setdefault(api_key, {})[activation_id] = None
         return Answer(200, f"ACCESS_NUMBER:{activation_id}:{activation.phone}")
 
     def _own_activation(self, params: Mapping[str, str]) -> SandboxActivation | Answer:
@@ -539,8 +542,20 @@ class Sandbox:
             self._close(activation, ends_at, SandboxState.CANCELLED, refund=True)
 
     def _advance_all(self) -> None:
+        """Bring every open activation up to date."""
         now = self.clock()
-        for activation in self._activations.values():
+        for open_ids in list(self._open.values()):
+            for activation_id in list(open_ids):
+                self._advance(self._activations[activation_id], now)
+
+    def _expire(self, api_key: str) -> None:
+        """Close (and refund) the key's activations past their lifetime: the oldest open ones,
+        so the walk stops at the first that is still alive."""
+        now = self.clock()
+        for activation_id in list(self._open.get(api_key, ())):
+            activation = self._activations[activation_id]
+            if now < activation.created_at + self.lifetime:
+                break
             self._advance(activation, now)
 
     def _close(
@@ -548,6 +563,7 @@ class Sandbox:
     ) -> None:
         activation.state = state
         activation.closed_at = at
+        self._open.get(activation.api_key, {}).pop(activation.id, None)
         activation.code_due_at = None
         if refund and not activation.refunded:
             activation.refunded = True

@@ -214,10 +214,21 @@ def test_an_early_cancel_is_denied(sandbox, clock):
 def test_an_activation_past_its_lifetime_is_cancelled_and_refunded(sandbox, clock):
     sandbox.code_delay = 100  # after the end of the 60 s lifetime: never arrives
     activation_id, _ = buy(sandbox)
-    clock.now += 60
+    clock.now += 59
+    assert ask(sandbox, "getBalance") != "1000.00"
+    clock.now += 1
+    assert ask(sandbox, "getBalance") == "1000.00"  # refunded without anyone asking
     assert ask(sandbox, "getStatus", id=activation_id) == "STATUS_CANCEL"
     activation = sandbox.activation(activation_id)
     assert activation.expired and activation.refunded and activation.codes == []
+    assert sandbox.balance(KEY) == Decimal("1000")
+
+
+def test_an_activation_with_a_code_past_its_lifetime_is_cancelled_and_refunded(sandbox, clock):
+    activation_id, _ = buy(sandbox)
+    clock.now += 61
+    assert ask(sandbox, "getStatus", id=activation_id) == "STATUS_CANCEL"
+    assert sandbox.activation(activation_id).codes  # the code came, nobody completed it
     assert sandbox.balance(KEY) == Decimal("1000")
 
 
