@@ -1,0 +1,839 @@
+"""The background poller: asks providers for the status of every open activation.
+
+A loop (the django-q2 task `activations.tasks.poll_for_a_minute`, run every minute, or
+`manage.py poll_once` for one pass in the foreground) does, over and over:
+
+1. **Claims** due activations atomically. A conditional UPDATE sets `claimed_by` and
+   `claimed_until` only on rows whose claim is free or expired; only the rows it updated are
+   this worker's. PostgreSQL re-checks the condition on rows another transaction just
+   updated, SQLite runs one writer at a time: either way two workers (threads, processes or
+   clusters) never hold one activation at once, and a worker killed mid-poll loses its claim
+   when `claimed_until` passes, so another takes the activation over.
+2. **Polls** getStatus concurrently (asyncio) through one pooled AsyncProviderClient per
+   provider account, each request taking a slot of the provider's request budget at
+   `Priority.POLL` (`activations.upstream` does that), most urgent first (by next_poll_at).
+3. **Stores** what changed at once: a new code (never overwritten: `states.record_code`),
+   a cancel by the provider, an expiry. States only move forward (`activations.states`).
+   Polls that change nothing are counted on the provider account in one UPDATE per flush,
+   not logged; changes and errors go to the audit log.
+4. **Schedules** the next poll by age: young activations and those waiting for a requested
+   retry every POLL_INTERVAL, after two minutes every 2x, after ten minutes (or with a code
+   already) every 5x. When all of a provider's open activations want more requests than its
+   budget allows, every interval is stretched by the same factor, so the budget still goes
+   where codes are likely. Errors and HTTP 429 back off exponentially with jitter.
+
+Expiry: an activation past `expires_at` with no code is cancelled at the provider (refund)
+and marked EXPIRED; one with a code is completed there and marked COMPLETED. If the provider
+fails, it stays open and is tried again.
+
+All database work runs in the thread that started the loop (`sync_to_async`, thread
+sensitive), so the loop holds one connection; a database error (say, PostgreSQL restarting)
+is logged, what was not written stays in memory, and the next tick tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Case, Count, F, Q, Value, When
+from django.utils import timezone
+
+from activations import states
+from activations.audit import record_action, record_call
+from activations.client import (
+    STATUS_CANCEL,
+    STATUS_COMPLETE,
+    AsyncProviderClient,
+    NoActivation,
+    ProtocolError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    SetStatusResult,
+    Status,
+    StatusState,
+)
+from activations.keys import KeyDecryptionError
+from activations.models import Activation, ProviderAccount, WorkerHeartbeat
+from activations.upstream import async_provider_client
+
+logger = logging.getLogger(__name__)
+
+State = Activation.State
+HEARTBEAT_NAME = "poller"
+
+# A claim lasts this long; a worker that dies mid-poll holds its activations no longer.
+CLAIM_SECONDS = 30.0
+# Each request's timeout (connect and read): well inside the claim.
+REQUEST_TIMEOUT = 10.0
+# At most this many requests in flight per provider (its budget usually binds first).
+CONCURRENCY = 64
+# How long the loop waits for news between ticks when nothing wakes it.
+TICK_SECONDS = 0.2
+# How often the loop refreshes the heartbeat and each provider's stretch factor.
+HEARTBEAT_SECONDS = 1.0
+LOAD_SECONDS = 2.0
+# Polls take at most this share of a provider's budget when stretching intervals (the rest
+# is for users and the catalog sync).
+POLL_SHARE = 0.9
+MAX_BACKOFF_SECONDS = 120.0
+# Rows written per UPDATE when flushing bookkeeping.
+FLUSH_CHUNK = 200
+
+YOUNG = timedelta(minutes=2)
+MIDDLE_AGED = timedelta(minutes=10)
+
+
+# --- Scheduling ------------------------------------------------------------------------------
+
+
+def age_multiplier(state: str, created_at: datetime, now: datetime) -> float:
+    """How many POLL_INTERVALs to wait before asking about this activation again."""
+    if state == State.WAITING_RETRY:
+        return 1.0
+    if state == State.CODE_RECEIVED:
+        # Only a cancel or an unrequested second code can still come (the expiry is
+        # scheduled on its own), and a retry requested later is polled at once.
+        return 10.0
+    age = now - created_at
+    if age < YOUNG:
+        return 1.0
+    if age < MIDDLE_AGED:
+        return 2.0
+    return 5.0
+
+
+def backoff_seconds(failures: int, interval: float) -> float:
+    """Exponential backoff with full jitter on the upper half: 2x, 4x, 8x ... the interval."""
+    ceiling = min(MAX_BACKOFF_SECONDS, interval * 2 ** min(failures, 16))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def poll_error_message(error: BaseException) -> str:
+    """What the activation page shows while polls fail (never the key: the client strips it)."""
+    if isinstance(error, RateLimited):
+        return "Provider is limiting requests, retrying"
+    if isinstance(error, ProviderUnavailable):
+        return "Provider not answering, retrying"
+    if isinstance(error, ProtocolError):
+        return "Provider sent an answer we cannot read, retrying"
+    if isinstance(error, KeyDecryptionError):
+        return "The team's stored key cannot be read; attach it again"
+    if isinstance(error, ProviderError) and error.answer:
+        return f"Provider answered {error.answer}, retrying"
+    return "Provider not answering, retrying"
+
+
+# --- What one poll found ---------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One exchange with the provider, kept to audit it if it changed something or failed."""
+
+    action: str
+    params: dict
+    answer: str | None
+    http_status: int | None
+    latency_ms: int
+    error: ProviderError | None
+
+
+@dataclass
+class Result:
+    activation: Activation
+    code: str | None = None
+    close_as: str | None = None
+    expiring: bool = False
+    error: BaseException | None = None
+    sent_at: datetime = field(default_factory=timezone.now)
+    calls: list[Call] = field(default_factory=list)
+
+
+@dataclass
+class PassSummary:
+    """What a loop did; `manage.py poll_once` prints it."""
+
+    claimed: int = 0
+    polls: int = 0
+    unchanged: int = 0
+    codes: int = 0
+    cancelled: int = 0
+    expired: int = 0
+    completed: int = 0
+    errors: int = 0
+    db_errors: int = 0
+    changes: list[str] = field(default_factory=list)  # one line per activation changed
+
+    def __str__(self) -> str:
+        return (
+            f"claimed {self.claimed}, polled {self.polls} ({self.unchanged} unchanged), "
+            f"new codes {self.codes}, cancelled by provider {self.cancelled}, "
+            f"expired {self.expired}, completed at expiry {self.completed}, "
+            f"provider errors {self.errors}, database errors {self.db_errors}"
+        )
+
+
+class ExchangeRecorder:
+    """Wraps the client's audit hook: remembers each exchange for the poll that made it."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.calls: dict[tuple[str, str], Call] = {}
+
+    def __call__(self, action, params, answer, http_status, latency_ms, error):
+        self.calls[(action, str(params.get("id", "")))] = Call(
+            action, dict(params), answer, http_status, latency_ms, error
+        )
+        return self.inner(action, params, answer, http_status, latency_ms, error)
+
+    def pop(self, action: str, activation_id: str) -> Call | None:
+        return self.calls.pop((action, activation_id), None)
+
+
+@dataclass(order=True)
+class Queued:
+    due: datetime
+    seq: int
+    activation: Activation = field(compare=False)
+
+
+@dataclass
+class Lane:
+    """One provider's queue of claimed activations and its pace."""
+
+    provider_id: int
+    rate: float
+    factor: float = 1.0
+    heap: list[Queued] = field(default_factory=list)
+    in_flight: int = 0
+    paused_until: float = 0.0
+    rate_limited: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def concurrency(self) -> int:
+        # Enough to keep the budget busy at ~0.5 s per answer, never a crowd at the budget.
+        return max(2, min(CONCURRENCY, int(self.rate)))
+
+    @property
+    def wanted(self) -> int:
+        """How many more claims keep about two seconds of work queued."""
+        target = max(4, min(2 * CONCURRENCY, int(self.rate * 2)))
+        return max(0, target - len(self.heap) - self.in_flight)
+
+    def slow_down(self, retry_after: float | None) -> None:
+        self.rate_limited += 1
+        pause = retry_after or min(30.0, 2 ** min(self.rate_limited, 5) * 0.5)
+        self.paused_until = max(
+            self.paused_until, time.monotonic() + pause * random.uniform(1, 1.5)
+        )
+
+    def answered(self) -> None:
+        self.rate_limited = 0
+
+
+# --- The loop --------------------------------------------------------------------------------
+
+
+class Poller:
+    """One worker's loop. `run(seconds)` for the task, `run_once()` for one pass."""
+
+    def __init__(
+        self,
+        *,
+        worker_id: str | None = None,
+        interval: float | None = None,
+        claim_seconds: float = CLAIM_SECONDS,
+        request_timeout: float = REQUEST_TIMEOUT,
+        provider_ids: set[int] | None = None,
+    ) -> None:
+        self.worker_id = (
+            worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
+        self.interval = float(settings.POLL_INTERVAL if interval is None else interval)
+        self.claim_seconds = claim_seconds
+        self.request_timeout = request_timeout
+        # Poll only these providers' activations (None: all), e.g. one loop per provider.
+        self.provider_ids = provider_ids
+        self.summary = PassSummary()
+        self.stop_requested = threading.Event()
+        self._lanes: dict[int, Lane] = {}
+        self._clients: dict[int, tuple[AsyncProviderClient, ExchangeRecorder]] = {}
+        self._results: list[Result] = []
+        self._release: list[int] = []
+        self._mine: set[int] = set()  # claimed and not yet flushed
+        self._seen: set[int] = set()  # polled in this pass (run_once polls each once)
+        self._tasks: set[asyncio.Task] = set()
+        self._seq = itertools.count()
+        self._last_heartbeat = -HEARTBEAT_SECONDS
+        self._last_load = -LOAD_SECONDS
+        self._db_failures = 0
+
+    # -- entry points (sync) --
+
+    def run(self, seconds: float) -> PassSummary:
+        """Poll for `seconds` (or until SIGTERM / `stop()`), then hand every claim back."""
+        restore = stop_on_signals(self)
+        try:
+            async_to_sync(self._run)(seconds, False)
+        finally:
+            restore()
+        return self.summary
+
+    def run_once(self) -> PassSummary:
+        """Poll every activation due now once, then return (the debugging pass)."""
+        restore = stop_on_signals(self)
+        try:
+            async_to_sync(self._run)(None, True)
+        finally:
+            restore()
+        return self.summary
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    # -- the async loop --
+
+    async def _run(self, seconds: float | None, once: bool) -> None:
+        self._wake = asyncio.Event()
+        self._once = once
+        loop = asyncio.get_running_loop()
+        deadline = None if seconds is None else loop.time() + seconds
+        dispatchers: dict[int, asyncio.Task] = {}
+        claimed_nothing = False
+        try:
+            while not self.stop_requested.is_set():
+                if deadline is not None and loop.time() >= deadline:
+                    break
+                results, self._results = self._results, []
+                release, self._release = self._release, []
+                wanted = {pid: lane.wanted for pid, lane in self._lanes.items()}
+                try:
+                    claims = await sync_to_async(self._tick)(results, release, wanted, once)
+                    self._db_failures = 0
+                except DatabaseError as error:
+                    # Keep what was not written; the next tick tries again.
+                    self._results[:0] = results
+                    self._release[:0] = release
+                    await self._database_failed(error)
+                    continue
+                except Exception:
+                    # A bug must not stop polling: these results are dropped (the codes are
+                    # still at the provider, the claims expire and the next poll reads them).
+                    logger.exception("Poller %s: tick failed", self.worker_id)
+                    await asyncio.sleep(1.0)
+                    continue
+                for lane in self._lanes.values():
+                    if lane.provider_id not in dispatchers:
+                        dispatchers[lane.provider_id] = asyncio.create_task(self._dispatch(lane))
+                claimed_nothing = not any(claims.values())
+                for provider_id, activations in claims.items():
+                    lane = self._lanes[provider_id]
+                    for activation in activations:
+                        heapq.heappush(
+                            lane.heap, Queued(activation.next_poll_at, next(self._seq), activation)
+                        )
+                    if activations:
+                        lane.wake.set()
+                if once and claimed_nothing and not self._busy():
+                    break
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+        finally:
+            for task in dispatchers.values():
+                task.cancel()
+            await asyncio.gather(*dispatchers.values(), return_exceptions=True)
+            await self._finish()
+
+    def _busy(self) -> bool:
+        return bool(
+            self._results
+            or self._tasks
+            or any(lane.heap or lane.in_flight for lane in self._lanes.values())
+        )
+
+    async def _database_failed(self, error: DatabaseError) -> None:
+        self._db_failures += 1
+        self.summary.db_errors += 1
+        logger.warning(
+            "Poller %s: database error (%s); retrying.", self.worker_id, type(error).__name__
+        )
+        await sync_to_async(_reset_connection)()
+        await asyncio.sleep(min(5.0, 0.2 * 2 ** min(self._db_failures, 5)))
+
+    async def _dispatch(self, lane: Lane) -> None:
+        """Start polls in order of due time, as fast as the lane's pace allows."""
+        while True:
+            if not lane.heap or lane.in_flight >= lane.concurrency:
+                lane.wake.clear()
+                await lane.wake.wait()
+                continue
+            pause = lane.paused_until - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+                continue
+            queued = heapq.heappop(lane.heap)
+            activation = queued.activation
+            # A claim about to run out is handed back rather than polled late.
+            left = (activation.claimed_until - timezone.now()).total_seconds()
+            if left < min(self.request_timeout * 2 + 1, self.claim_seconds / 2):
+                self._release.append(activation.pk)
+                continue
+            lane.in_flight += 1
+            task = asyncio.create_task(self._poll(lane, activation))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _poll(self, lane: Lane, activation: Activation) -> None:
+        result = Result(activation)
+        try:
+            client, recorder = await self._client_for(activation)
+            if activation.expires_at <= timezone.now():
+                result.expiring = True
+                await self._expire(client, recorder, activation, result)
+            else:
+                status = await self._status(client, recorder, activation, result)
+                self._read(status, result)
+            lane.answered()
+        except ProviderError as error:
+            result.error = error
+            if isinstance(error, RateLimited):
+                lane.slow_down(error.retry_after)
+        except KeyDecryptionError as error:
+            result.error = error
+        except Exception as error:  # a bug must not kill the loop; the claim is handed back
+            logger.exception("Poller: polling activation %s failed", activation.pk)
+            result.error = error
+        finally:
+            lane.in_flight -= 1
+            lane.wake.set()
+            self._results.append(result)
+            if result.code or result.close_as or self._once:
+                self._wake.set()  # a code is stored at once, not at the next tick
+
+    async def _status(self, client, recorder, activation, result) -> Status:
+        try:
+            return await client.get_status(activation.provider_activation_id)
+        finally:
+            call = recorder.pop("getStatus", activation.provider_activation_id)
+            if call is not None:
+                result.calls.append(call)
+
+    async def _set_status(self, client, recorder, activation, result, status: int):
+        try:
+            return await client.set_status(activation.provider_activation_id, status)
+        finally:
+            call = recorder.pop("setStatus", activation.provider_activation_id)
+            if call is not None:
+                result.calls.append(call)
+
+    @staticmethod
+    def _read(status: Status, result: Result) -> None:
+        if status.state == StatusState.OK and status.code:
+            result.code = status.code
+        elif status.state == StatusState.CANCEL:
+            result.close_as = State.CANCELLED
+        # WAIT_CODE, WAIT_RETRY, WAIT_RESEND: nothing new.
+
+    async def _expire(self, client, recorder, activation: Activation, result: Result) -> None:
+        """Close at the provider what outlived its lifetime: complete with a code, else cancel.
+
+        A last getStatus first, so that a code that arrived at the last moment is kept (and
+        the activation completed rather than cancelled).
+        """
+        try:
+            status = await self._status(client, recorder, activation, result)
+        except NoActivation:
+            # The provider has forgotten it (closed there): nothing to cancel or complete.
+            result.close_as = State.COMPLETED if activation.codes else State.EXPIRED
+            return
+        self._read(status, result)
+        if result.close_as:
+            return
+        has_code = bool(activation.codes or result.code)
+        try:
+            answer = await self._set_status(
+                client,
+                recorder,
+                activation,
+                result,
+                STATUS_COMPLETE if has_code else STATUS_CANCEL,
+            )
+        except NoActivation:
+            result.close_as = State.COMPLETED if has_code else State.EXPIRED
+            return
+        # Any other refusal (BAD_STATUS: a code probably arrived just now) raises: the
+        # activation stays open and the next try reads the code first.
+        if answer == SetStatusResult.ACTIVATION:
+            result.close_as = State.COMPLETED
+        elif answer == SetStatusResult.CANCEL:
+            result.close_as = State.EXPIRED
+        else:
+            raise ProtocolError("Unexpected answer to an expiry.", raw=answer.value)
+
+    async def _client_for(self, activation: Activation):
+        entry = self._clients.get(activation.account_id)
+        if entry is None:
+            account = activation.account  # loaded with provider and team by the claim
+            client = async_provider_client(
+                account,
+                timeout=self.request_timeout,
+                # Errors are audited by the client's hook; changes are audited by the flush.
+                audit_actions=frozenset({"getNumber", "getBalance"}),
+                limits=httpx.Limits(
+                    max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY
+                ),
+            )
+            recorder = ExchangeRecorder(client.on_exchange)
+            client.on_exchange = recorder
+            entry = self._clients[activation.account_id] = (client, recorder)
+        return entry
+
+    async def _finish(self) -> None:
+        """Wait for polls in flight, write their results, hand every claim back."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.request_timeout + 2)
+        for task in list(self._tasks):
+            task.cancel()
+        for client, _recorder in self._clients.values():
+            try:
+                await client.aclose()
+            except Exception:  # closing a broken pool must not hide the results
+                logger.debug("closing a provider client failed", exc_info=True)
+        self._clients.clear()
+        for lane in self._lanes.values():
+            self._release.extend(q.activation.pk for q in lane.heap)
+            lane.heap.clear()
+        for _attempt in range(5):
+            results, self._results = self._results, []
+            try:
+                await sync_to_async(self._final_flush)(results)
+                return
+            except DatabaseError as error:
+                self._results[:0] = results
+                await self._database_failed(error)
+        logger.error(
+            "Poller %s stopped without writing %d results; their claims expire by themselves.",
+            self.worker_id,
+            len(self._results),
+        )
+
+    # -- database work (runs in the loop's starting thread) --
+
+    def _tick(
+        self, results: list[Result], release: list[int], wanted: dict[int, int], once: bool
+    ) -> dict[int, list[Activation]]:
+        now = timezone.now()
+        if results:
+            self._flush(results, now)
+        if release:
+            self._hand_back(release)
+        monotonic = time.monotonic()
+        if monotonic - self._last_load >= LOAD_SECONDS:
+            self._measure_load(now)
+            self._last_load = monotonic
+            wanted = {pid: lane.wanted for pid, lane in self._lanes.items()}
+        if monotonic - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self._heartbeat(now)
+            self._last_heartbeat = monotonic
+        claims = {}
+        for provider_id, count in wanted.items():
+            if count > 0:
+                claims[provider_id] = self.claim(provider_id, count, now, once=once)
+        return claims
+
+    def _final_flush(self, results: list[Result]) -> None:
+        now = timezone.now()
+        if results:
+            self._flush(results, now)
+        Activation.objects.filter(claimed_by=self.worker_id).update(
+            claimed_by="", claimed_until=None
+        )
+        self._mine.clear()
+        self._heartbeat(now, stopped=True)
+
+    def due(self, now: datetime):
+        """Open activations that want a poll now: their time has come, or a user asked for
+        another SMS since the last poll (retry must not wait for a slow schedule)."""
+        free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        wanted = Q(next_poll_at__lte=now) | Q(
+            Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=F("updated_at")),
+            state=State.WAITING_RETRY,
+        )
+        return Activation.objects.filter(free, wanted, state__in=Activation.OPEN_STATES)
+
+    def claim(
+        self, provider_id: int, limit: int, now: datetime | None = None, *, once: bool = False
+    ) -> list[Activation]:
+        """Claim up to `limit` due activations of one provider; only those are this worker's."""
+        now = now or timezone.now()
+        candidates = self.due(now).filter(provider_id=provider_id)
+        exclude = self._mine | self._seen if once else self._mine
+        if exclude:
+            candidates = candidates.exclude(pk__in=exclude)
+        pks = list(candidates.order_by("next_poll_at", "pk").values_list("pk", flat=True)[:limit])
+        if not pks:
+            return []
+        until = now + timedelta(seconds=self.claim_seconds)
+        free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        updated = Activation.objects.filter(free, pk__in=pks).update(
+            claimed_by=self.worker_id, claimed_until=until
+        )
+        if not updated:
+            return []
+        mine = list(
+            Activation.objects.filter(
+                pk__in=pks, claimed_by=self.worker_id, claimed_until=until
+            ).select_related("account__provider", "account__team", "team")
+        )
+        self._mine.update(a.pk for a in mine)
+        if once:
+            self._seen.update(a.pk for a in mine)
+        self.summary.claimed += len(mine)
+        return mine
+
+    def _hand_back(self, pks: list[int]) -> None:
+        Activation.objects.filter(pk__in=pks, claimed_by=self.worker_id).update(
+            claimed_by="", claimed_until=None
+        )
+        self._mine.difference_update(pks)
+
+    def _measure_load(self, now: datetime) -> None:
+        """Per provider: its rate, and how far intervals must stretch to fit its budget."""
+        open_activations = Activation.objects.filter(
+            state__in=Activation.OPEN_STATES, created_at__lte=now
+        )
+        if self.provider_ids is not None:
+            open_activations = open_activations.filter(provider_id__in=self.provider_ids)
+        rows = open_activations.values("provider_id", "provider__max_requests_per_second").annotate(
+            fast=Count(
+                "pk",
+                filter=Q(state=State.WAITING_RETRY)
+                | Q(state=State.WAITING, created_at__gte=now - YOUNG),
+            ),
+            middle=Count(
+                "pk",
+                filter=Q(
+                    state=State.WAITING,
+                    created_at__lt=now - YOUNG,
+                    created_at__gte=now - MIDDLE_AGED,
+                ),
+            ),
+            slow=Count("pk", filter=Q(state=State.WAITING, created_at__lt=now - MIDDLE_AGED)),
+            coded=Count("pk", filter=Q(state=State.CODE_RECEIVED)),
+        )
+        for row in rows:
+            rate = float(row["provider__max_requests_per_second"] or 1.0)
+            # Requests per second the schedule by age would ask for (see age_multiplier).
+            weighted = row["fast"] + row["middle"] / 2 + row["slow"] / 5 + row["coded"] / 10
+            demand = weighted / self.interval
+            lane = self._lanes.get(row["provider_id"])
+            if lane is None:
+                lane = self._lanes[row["provider_id"]] = Lane(row["provider_id"], rate)
+            lane.rate = rate
+            lane.factor = max(1.0, demand / (rate * POLL_SHARE))
+
+    def _heartbeat(self, now: datetime, stopped: bool = False) -> None:
+        WorkerHeartbeat.objects.update_or_create(
+            name=HEARTBEAT_NAME,
+            defaults={
+                "last_seen_at": now,
+                "details": {
+                    "worker": self.worker_id,
+                    "stopped": stopped,
+                    "polls": self.summary.polls,
+                    "codes": self.summary.codes,
+                    "errors": self.summary.errors,
+                    "interval": self.interval,
+                    "stretch": {
+                        str(pid): round(lane.factor, 2) for pid, lane in self._lanes.items()
+                    },
+                },
+            },
+        )
+
+    def _flush(self, results: list[Result], now: datetime) -> None:
+        """Write a batch of poll results: changes one by one (each a conditional update),
+        the bookkeeping of all in one UPDATE per chunk, the counters in one per account.
+        All or nothing: a batch that fails is written again, and writing twice is harmless
+        (a code already stored is not stored again, a closed activation stays closed)."""
+        summary = PassSummary()
+        with transaction.atomic():
+            bookkeeping: list[tuple[int, datetime, int, str, datetime]] = []
+            counters: dict[int, list[int]] = {}
+            for result in results:
+                activation = result.activation
+                changed = self._apply(result, summary)
+                count = counters.setdefault(activation.account_id, [0, 0, 0])
+                count[0] += 1
+                if result.error is not None:
+                    count[2] += 1
+                    failures = activation.poll_failures + 1
+                    delay = backoff_seconds(failures, self.interval)
+                    message = poll_error_message(result.error)
+                else:
+                    count[1] += int(changed)
+                    failures, message = 0, ""
+                    delay = self._delay(activation, now)
+                next_poll = now + timedelta(seconds=delay)
+                if activation.expires_at > now:
+                    next_poll = min(next_poll, activation.expires_at)
+                bookkeeping.append(
+                    (activation.pk, next_poll, failures, message[:200], result.sent_at)
+                )
+            for start in range(0, len(bookkeeping), FLUSH_CHUNK):
+                self._write_bookkeeping(bookkeeping[start : start + FLUSH_CHUNK])
+            for account_id, (polls, changes, errors) in counters.items():
+                ProviderAccount.objects.filter(pk=account_id).update(
+                    polls=F("polls") + polls,
+                    poll_changes=F("poll_changes") + changes,
+                    poll_errors=F("poll_errors") + errors,
+                    last_polled_at=now,
+                )
+        self._mine.difference_update(r.activation.pk for r in results)
+        for name in ("polls", "unchanged", "codes", "cancelled", "expired", "completed"):
+            setattr(self.summary, name, getattr(self.summary, name) + getattr(summary, name))
+        self.summary.errors += summary.errors
+        self.summary.changes.extend(summary.changes)
+
+    def _delay(self, activation: Activation, now: datetime) -> float:
+        lane = self._lanes.get(activation.provider_id)
+        factor = lane.factor if lane is not None else 1.0
+        multiplier = age_multiplier(activation.state, activation.created_at, now)
+        return self.interval * multiplier * factor * random.uniform(0.9, 1.1)
+
+    def _write_bookkeeping(self, rows: list[tuple[int, datetime, int, str, datetime]]) -> None:
+        pks = [row[0] for row in rows]
+        Activation.objects.filter(pk__in=pks, claimed_by=self.worker_id).update(
+            next_poll_at=Case(*(When(pk=row[0], then=Value(row[1])) for row in rows)),
+            poll_failures=Case(*(When(pk=row[0], then=Value(row[2])) for row in rows)),
+            last_poll_error=Case(*(When(pk=row[0], then=Value(row[3])) for row in rows)),
+            # When the request went out: a user's retry after it still makes the row due.
+            last_polled_at=Case(*(When(pk=row[0], then=Value(row[4])) for row in rows)),
+            claimed_by="",
+            claimed_until=None,
+        )
+
+    def _apply(self, result: Result, summary: PassSummary) -> bool:
+        """Store what the poll found; True if the activation changed."""
+        summary.polls += 1
+        if result.error is not None:
+            summary.errors += 1
+            return False
+        if not (result.code or result.close_as):
+            summary.unchanged += 1
+            return False
+        activation = result.activation
+        try:
+            with transaction.atomic():
+                new_code = bool(result.code) and states.record_code(activation, result.code)
+                closed = bool(result.close_as) and states.mark_closed(activation, result.close_as)
+                self._audit(result, new_code, closed)
+        except DatabaseError:
+            raise
+        except Exception as error:  # a bug in one result must not block the others
+            logger.exception("Poller: storing the poll of activation %s failed", activation.pk)
+            result.error = error
+            summary.errors += 1
+            return False
+        summary.codes += int(new_code)
+        if new_code or closed:
+            what = ["new code"] if new_code else []
+            if closed:
+                what.append(f"{'expiry: ' if result.expiring else ''}{result.close_as}")
+            summary.changes.append(
+                f"activation {activation.pk} ({activation.phone}): " + ", ".join(what)
+            )
+        if closed:
+            if result.close_as == State.CANCELLED:
+                summary.cancelled += 1
+            elif result.close_as == State.EXPIRED:
+                summary.expired += 1
+            else:
+                summary.completed += 1
+        if not (new_code or closed):
+            summary.unchanged += 1
+        return new_code or closed
+
+    def _audit(self, result: Result, new_code: bool, closed: bool) -> None:
+        activation = result.activation
+        for call in result.calls:
+            if call.error is not None:
+                continue  # the client's hook has written it already
+            if call.action == "getStatus":
+                if not (new_code or (closed and not result.expiring)):
+                    continue  # polls that change nothing are counted, not logged
+                outcome = "code_received" if new_code else "cancelled_by_provider"
+            else:
+                outcome = "ok"
+            record_call(
+                team=activation.team,
+                account=activation.account,
+                action=call.action,
+                params=call.params,
+                answer=call.answer or "",
+                http_status=call.http_status,
+                latency_ms=call.latency_ms,
+                outcome=outcome,
+                obj=activation,
+            )
+        if closed and result.expiring:
+            record_action(
+                team=activation.team,
+                user=None,
+                action="expired" if result.close_as == State.EXPIRED else "completed_at_expiry",
+                obj=activation,
+                outcome="ok",
+                by="poller",
+                state=result.close_as,
+                phone=activation.phone,
+            )
+
+
+def _reset_connection() -> None:
+    # Drop a broken connection so that the next query reconnects (never inside a test's
+    # transaction, where closing would throw the test's data away).
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def stop_on_signals(poller: Poller):
+    """Install SIGTERM/SIGINT handlers that stop the poller; returns a function restoring them.
+
+    Only possible in the main thread (django-q2 runs tasks in a worker process's main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {}
+
+    def handler(signum, frame):
+        logger.info("Poller %s: signal %s, stopping.", poller.worker_id, signum)
+        poller.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, handler)
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore
