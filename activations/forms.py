@@ -13,6 +13,11 @@ from catalog.models import Country, Offer, Operator, Provider, Service
 from dashboard.models import Membership, Team
 
 
+def money(value) -> str:
+    """A price as the catalog shows it (SQLite aggregates drop the decimal places)."""
+    return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+
+
 def new_request_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -29,11 +34,16 @@ class BuyForm(forms.Form):
     operator = forms.ModelChoiceField(queryset=Operator.objects.none(), empty_label="Choose…")
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, data, *, providers: list[Provider], initial_token: str | None = None):
-        data = data.copy() if data is not None else {}
-        if not data.get("token"):
-            data["token"] = initial_token or new_request_token()
-        super().__init__(data)
+    def __init__(self, data, *, providers: list[Provider], bound: bool = True):
+        """`bound=False` for the narrowing: the choices so far are shown, not validated."""
+        picks = {name: data.get(name) for name in self.base_fields} if data else {}
+        if not picks.get("token"):
+            picks["token"] = new_request_token()
+        if bound:
+            super().__init__(data)
+        else:
+            super().__init__(initial=picks)
+        self.picks = picks
         offers = Offer.objects.filter(provider__in=providers, available=True)
         self.offers = offers
         self.several_providers = len(providers) > 1
@@ -58,7 +68,7 @@ class BuyForm(forms.Form):
             )
         self.fields["country"].queryset = countries
         self.fields["country"].label_from_instance = lambda c: (
-            f"{c.name} — from {c.from_price}, {c.stock or 0} in stock"
+            f"{c.name} — from {money(c.from_price)}, {c.stock or 0} in stock"
         )
         country = self._picked("country", countries)
 
@@ -74,10 +84,18 @@ class BuyForm(forms.Form):
             )
         self.fields["operator"].queryset = operators
         self.fields["operator"].label_from_instance = lambda o: (
-            f"{o.code} — {o.price}, {o.stock or 0} in stock"
+            f"{o.code} — {money(o.price)}, {o.stock or 0} in stock"
         )
         self.service, self.country = service, country
         self.operator = self._picked("operator", operators)
+
+    @property
+    def service_picked(self) -> bool:
+        return self.service is not None
+
+    @property
+    def country_picked(self) -> bool:
+        return self.country is not None
 
     def _service_label(self, service: Service) -> str:
         if self.several_providers:
@@ -86,7 +104,7 @@ class BuyForm(forms.Form):
 
     def _picked(self, name: str, queryset):
         """The choice the user made for name, if it is still among the offered ones."""
-        value = self.data.get(name)
+        value = self.picks.get(name)
         if not value or not str(value).isdigit():
             return None
         return next((row for row in queryset if row.pk == int(value)), None)

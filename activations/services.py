@@ -214,6 +214,10 @@ BUY_ERRORS: list[tuple[type[protocol.ProviderError], str]] = [
     (protocol.Banned, "{provider} has banned the team's account."),
     (protocol.BadService, "{provider} does not sell this service any more."),
     (
+        protocol.ProviderSqlError,
+        "{provider}'s database failed. Nothing was bought; try again in a moment.",
+    ),
+    (
         protocol.RateLimited,
         "{provider} is limiting requests right now. Nothing was bought; "
         "try again in a few seconds.",
@@ -234,7 +238,7 @@ def provider_error_message(error: protocol.ProviderError, table, provider: Provi
     for kind, message in table:
         if isinstance(error, kind):
             return message.format(provider=provider.name)
-    return f"{provider.name} refused: {error}"
+    return f"{provider.name} refused ({error.answer or type(error).__name__}). Nothing changed."
 
 
 def buy_number(
@@ -595,7 +599,7 @@ def attach_key(team: Team, user, provider: Provider, api_key: str, *, ip=None) -
             obj=account,
             ip=ip,
             provider=provider.name,
-            key=account.masked_key,
+            masked_key=account.masked_key,
         )
     return account
 

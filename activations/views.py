@@ -8,6 +8,7 @@ open any more.
 """
 
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -211,10 +212,9 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
         query = {
             k: request.POST[k] for k in ("service", "country", "operator") if k in request.POST
         }
-        url = reverse("activations:buy", args=[team_slug])
-        return redirect(f"{url}?{'&'.join(f'{k}={v}' for k, v in query.items())}")
+        return redirect(f"{reverse('activations:buy', args=[team_slug])}?{urlencode(query)}")
 
-    form = BuyForm(request.GET, providers=providers)
+    form = BuyForm(request.GET, providers=providers, bound=False)
     context = {
         "form": form,
         "offer": form.offer,
