@@ -339,8 +339,10 @@ def store_offers(
     )
 
     # A row of history for every new price (the first price included).
-    new_operators = {key[0] for key in repriced if key not in existing}
     offer_ids = {key: row[0] for key, row in existing.items()}
+    # PostgreSQL and SQLite hand back the ids of upserted rows; look up any that are missing.
+    offer_ids.update(((o.operator_id, o.service_id), o.pk) for o in writes if o.pk is not None)
+    new_operators = {key[0] for key in repriced if key not in offer_ids}
     for batch in batched(new_operators, BATCH):
         offer_ids.update(
             ((operator_id, service_id), pk)

@@ -1,0 +1,142 @@
+"""The catalog sync of the full sandbox catalog: concurrent requests against one at a time.
+
+The sandbox is served over real HTTP on loopback with 20 ms added to every answer, to stand in
+for a real provider's round trip. Both runs sync the whole catalog (110 countries, 307
+country/operator pairs, 224 services: 68,768 offers) into an empty throwaway database: once
+with the sync's usual concurrency, once with a single request in flight (the baseline). The
+provider's request budget is set high so that it does not bind: this measures what
+concurrency buys; with a real provider's few requests per second the budget sets the pace.
+
+By default the sandbox runs in a child process, as a real provider runs elsewhere: served
+from a thread of this process it would build its answers under the same interpreter lock as
+the sync parsing them, and the benchmark would mostly measure that contention.
+`CATALOG_BENCH_SANDBOX=thread` serves it from a thread instead (like the test fixture).
+"""
+
+import multiprocessing
+import os
+import secrets
+import time
+from contextlib import contextmanager
+from decimal import Decimal
+
+LATENCY = 0.02  # seconds added to every sandbox answer
+RATE = 10_000.0  # requests per second: high enough never to wait for the budget
+
+
+def serve_sandbox(api_key: str, latency: float, pipe) -> None:
+    """A sandbox in its own process: sends its URL, serves until told to stop."""
+    from activations.sandbox import Sandbox, SandboxServer
+
+    server = SandboxServer(Sandbox()).start()
+    server.sandbox.add_account(api_key, Decimal("1000"))
+    server.sandbox.set_fault("latency", seconds=latency)
+    pipe.send(server.url)
+    pipe.recv()
+    server.stop()
+
+
+@contextmanager
+def sandbox(api_key: str, mode: str):
+    if mode == "thread":
+        from activations.sandbox import Sandbox, SandboxServer
+
+        server = SandboxServer(Sandbox()).start()
+        server.sandbox.add_account(api_key, Decimal("1000"))
+        server.sandbox.set_fault("latency", seconds=LATENCY)
+        try:
+            yield server.url
+        finally:
+            server.stop()
+        return
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=serve_sandbox, args=(api_key, LATENCY, theirs), daemon=True)
+    child.start()
+    try:
+        if not ours.poll(60):
+            raise RuntimeError("The sandbox process did not start.")
+        yield ours.recv()
+    finally:
+        ours.send("stop")
+        child.join(10)
+        if child.is_alive():
+            child.terminate()
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    mode = os.environ.get("CATALOG_BENCH_SANDBOX", "process")
+    api_key = f"bench-{secrets.token_hex(8)}"
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    # A throwaway database (in memory for SQLite, test_<name> for PostgreSQL), dropped after.
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        with sandbox(api_key, mode) as url:
+            results = [
+                measure("sequential baseline (1 request at a time)", url, api_key, 1),
+                measure("concurrent (the sync's default)", url, api_key, None),
+            ]
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+    print(
+        f"Full sandbox catalog over loopback HTTP, {LATENCY * 1000:.0f} ms per answer, sandbox "
+        f"in a {mode}, {connection.vendor} database, budget {RATE:.0f} requests/s"
+    )
+    print(f"{'':44} {'requests':>8} {'offers':>7} {'fetch s':>8} {'total s':>8}")
+    for label, run, fetch_seconds, total_seconds in results:
+        print(
+            f"{label:44} {run.calls:8d} {run.offers:7d} {fetch_seconds:8.2f} {total_seconds:8.2f}"
+        )
+    (_, _, base_fetch, base_total), (_, _, fetch, total) = results
+    print(
+        f"speed-up: fetching {base_fetch / fetch:.1f}x, whole sync {base_total / total:.1f}x "
+        "(the rest is writing 68,768 new offers and their first prices)"
+    )
+
+
+def measure(label: str, url: str, api_key: str, concurrency: int | None):
+    """One full sync of a new provider; returns its run and the fetch and total seconds."""
+    from django.conf import settings
+
+    from catalog import services
+    from catalog.models import Provider
+
+    provider = Provider.objects.create(
+        name=f"bench {concurrency or 'default'}",
+        handler_url=url,
+        is_sandbox=True,
+        max_requests_per_second=RATE,
+    )
+    fetch_seconds = 0.0
+    fetch = services.fetch_catalog
+
+    async def timed_fetch(*args, **kwargs):
+        nonlocal fetch_seconds
+        started = time.perf_counter()
+        try:
+            return await fetch(*args, **kwargs)
+        finally:
+            fetch_seconds = time.perf_counter() - started
+
+    services.fetch_catalog = timed_fetch
+    configured_key, settings.SANDBOX_API_KEY = settings.SANDBOX_API_KEY, api_key
+    try:
+        started = time.perf_counter()
+        run = services.sync_provider(provider, concurrency=concurrency or services.CONCURRENCY)
+        total_seconds = time.perf_counter() - started
+    finally:
+        services.fetch_catalog = fetch
+        settings.SANDBOX_API_KEY = configured_key
+    if run.error_count:
+        raise RuntimeError(f"{label}: the sync had errors: {run.errors[:3]}")
+    return label, run, fetch_seconds, total_seconds
