@@ -1,6 +1,33 @@
 from django.contrib import admin
+from django.utils import timezone
 
 from dashboard.models import Invitation, Membership, Team
+
+
+class InvitationStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("pending", "Pending"),
+            ("accepted", "Accepted"),
+            ("revoked", "Revoked"),
+            ("expired", "Expired"),
+        ]
+
+    def queryset(self, request, queryset):
+        open_ = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        match self.value():
+            case "pending":
+                return open_.filter(expires_at__gt=timezone.now())
+            case "accepted":
+                return queryset.filter(accepted_at__isnull=False)
+            case "revoked":
+                return queryset.filter(revoked_at__isnull=False)
+            case "expired":
+                return open_.filter(expires_at__lte=timezone.now())
+        return queryset
 
 
 class MembershipInline(admin.TabularInline):
@@ -12,7 +39,8 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "time_zone", "monthly_budget", "created_at"]
-    search_fields = ["name", "slug"]
+    list_filter = ["members_see_reports", "time_zone", "created_at"]
+    search_fields = ["name", "slug", "memberships__user__username"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
@@ -27,7 +55,21 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "team", "role", "created_at", "expires_at", "accepted_at"]
-    list_filter = ["role", "team"]
-    search_fields = ["email", "team__name"]
-    readonly_fields = ["token", "accepted_at", "accepted_by"]
+    list_display = [
+        "email",
+        "team",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_filter = [
+        InvitationStateFilter,
+        "role",
+        "team",
+    ]
+    search_fields = ["email", "team__name", "invited_by__username"]
+    readonly_fields = ["token", "accepted_at", "accepted_by", "revoked_at"]
+    autocomplete_fields = ["team", "invited_by"]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -115,6 +116,9 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.team}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("accept_invitation", args=[self.token])
 
     @property
     def is_expired(self) -> bool:

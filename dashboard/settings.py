@@ -183,6 +183,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL and a busy timeout let the web server and the worker share one SQLite file.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -221,6 +222,10 @@ STORAGES = {
     },
 }
 
+# Outside production WhiteNoise serves the files straight from static/ (no collectstatic).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+
 # Content Security Policy (Django's built-in middleware): no inline scripts anywhere.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -247,15 +252,50 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 
-EMAIL_BACKEND = env_str(
+# Email (invitations, password resets): SMTP in production, printed to the console otherwise.
+_email_backend = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+MAILERS = {"default": {"BACKEND": _email_backend}}
+if _email_backend == "django.core.mail.backends.smtp.EmailBackend":
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 587),
+        "username": env_str("EMAIL_HOST_USER", ""),
+        "password": env_str("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", True),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SMS Desk <sms-desk@localhost>")
 
 REDIS_URL = env_str("REDIS_URL")
+
+# The cache holds state every process must share (failed sign-ins per username and address):
+# Redis when REDIS_URL is set, otherwise a table in the database (`createcachetable` runs
+# after every migrate). A per-process memory cache would let each gunicorn worker count alone.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "smsdesk",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "smsdesk_cache",
+        }
+    }
+
+# Sign-in rate limit: after this many failed attempts for one username from one address,
+# that pair must wait this long after its last failure.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 
 # django-q2: the ORM broker by default, Redis when REDIS_URL is set. A task's timeout stays
 # below its retry so that a slow task is never handed to a second worker while still running.

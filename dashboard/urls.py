@@ -7,6 +7,31 @@ from dashboard import views
 urlpatterns = [
     path("", views.choose_team, name="home"),
     path("t/<slug:team_slug>/", views.team_home, name="team_home"),
+    path("t/<slug:team_slug>/settings/", views.team_settings, name="team_settings"),
+    path("t/<slug:team_slug>/settings/team/", views.update_team, name="update_team"),
+    path("t/<slug:team_slug>/settings/invite/", views.invite_member, name="invite_member"),
+    path(
+        "t/<slug:team_slug>/settings/invitations/<int:invitation_id>/revoke/",
+        views.revoke_invitation,
+        name="revoke_invitation",
+    ),
+    path(
+        "t/<slug:team_slug>/settings/members/<int:membership_id>/role/",
+        views.change_role,
+        name="change_role",
+    ),
+    path(
+        "t/<slug:team_slug>/settings/members/<int:membership_id>/remove/",
+        views.remove_member,
+        name="remove_member",
+    ),
+    path("t/<slug:team_slug>/settings/leave/", views.leave_team, name="leave_team"),
+    path("t/<slug:team_slug>/reports/", include("dashboard.reports.urls")),
+    path("", include("catalog.urls")),
+    path("", include("activations.urls")),
+    path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    # Our sign-in view (rate limited) comes before Django's other auth views.
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,9 +1,31 @@
-"""Team-level pages: choosing a team and the team's home page."""
+"""Team-level pages: choosing a team, the team's home page, team settings and invitations."""
 
-from django.shortcuts import redirect, render
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LoginView
+from django.db import transaction
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from activations.audit import client_ip
+from dashboard import services
 from dashboard.access import AuthenticatedHttpRequest, membership_for
-from dashboard.models import Membership
+from dashboard.forms import (
+    InvitationSignUpForm,
+    InviteForm,
+    RateLimitedAuthenticationForm,
+    RoleForm,
+    TeamDetailsForm,
+)
+from dashboard.models import EVERYONE, MANAGERS, Invitation, Membership, Role
+
+
+class SignInView(LoginView):
+    authentication_form = RateLimitedAuthenticationForm
+    redirect_authenticated_user = True
 
 
 def choose_team(request: AuthenticatedHttpRequest):
@@ -21,3 +43,197 @@ def choose_team(request: AuthenticatedHttpRequest):
 def team_home(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug)
     return render(request, "dashboard/home.html", {"membership": membership})
+
+
+def _settings_page(request, membership: Membership, *, details_form=None, invite_form=None):
+    team = membership.team
+    roles = services.roles_grantable_by(membership)
+    grantable = {value for value, _ in roles}
+    members = team.memberships.select_related("user").order_by("user__username")
+    context = {
+        "membership": membership,
+        "members": [
+            {
+                "membership": m,
+                "is_me": m.pk == membership.pk,
+                # Owners may change their own role too (as long as another owner remains).
+                "can_change_role": (m.pk != membership.pk and m.role in grantable)
+                or (m.pk == membership.pk and m.role == Role.OWNER),
+                "can_remove": m.pk != membership.pk and m.role in grantable,
+            }
+            for m in members
+        ],
+        "roles": roles,
+    }
+    if membership.is_manager:
+        context["details_form"] = details_form or TeamDetailsForm(instance=team)
+        context["invite_form"] = invite_form or InviteForm(roles=roles)
+        context["invitations"] = [
+            {"invitation": i, "link": request.build_absolute_uri(i.get_absolute_url())}
+            for i in team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+            .select_related("invited_by")
+            .order_by("-created_at")
+        ]
+    status = 400 if (details_form or invite_form) else 200
+    return render(request, "dashboard/settings.html", context, status=status)
+
+
+def team_settings(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug)
+    return _settings_page(request, membership)
+
+
+@require_POST
+def update_team(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    form = TeamDetailsForm(request.POST, instance=membership.team)
+    if not form.is_valid():
+        # The form's save would touch the instance; reload it so the page shows stored values.
+        membership.team.refresh_from_db()
+        return _settings_page(request, membership, details_form=form)
+    services.update_team(acting=membership, ip=client_ip(request), **form.cleaned_data)
+    messages.success(request, "Team details saved.")
+    return redirect("team_settings", team_slug=team_slug)
+
+
+@require_POST
+def invite_member(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    form = InviteForm(request.POST, roles=services.roles_grantable_by(membership))
+    if not form.is_valid():
+        return _settings_page(request, membership, invite_form=form)
+    try:
+        invitation = services.invite_member(
+            acting=membership,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            ip=client_ip(request),
+        )
+    except services.TeamRuleError as error:
+        messages.error(request, str(error))
+        return redirect("team_settings", team_slug=team_slug)
+    link = request.build_absolute_uri(invitation.get_absolute_url())
+    if services.send_invitation_email(invitation, link):
+        messages.success(
+            request, f"Invitation sent to {invitation.email}. You can also copy its link below."
+        )
+    else:
+        messages.warning(
+            request,
+            f"The invitation email to {invitation.email} could not be sent; "
+            "copy the link below and send it yourself.",
+        )
+    return redirect("team_settings", team_slug=team_slug)
+
+
+@require_POST
+def revoke_invitation(request: AuthenticatedHttpRequest, team_slug: str, invitation_id: int):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    invitation = get_object_or_404(Invitation, pk=invitation_id, team=membership.team)
+    try:
+        services.revoke_invitation(acting=membership, invitation=invitation, ip=client_ip(request))
+    except services.TeamRuleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The invitation of {invitation.email} was revoked.")
+    return redirect("team_settings", team_slug=team_slug)
+
+
+@require_POST
+def change_role(request: AuthenticatedHttpRequest, team_slug: str, membership_id: int):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    target = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, team=membership.team
+    )
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+        return redirect("team_settings", team_slug=team_slug)
+    try:
+        target = services.change_role(
+            acting=membership, target=target, role=form.cleaned_data["role"], ip=client_ip(request)
+        )
+    except services.TeamRuleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"{target.user.get_username()} is now {target.get_role_display().lower()}.",
+        )
+    if target.pk == membership.pk and target.role not in MANAGERS:
+        # An owner who made themselves a member can no longer open the settings' forms.
+        return redirect("team_home", team_slug=team_slug)
+    return redirect("team_settings", team_slug=team_slug)
+
+
+@require_POST
+def remove_member(request: AuthenticatedHttpRequest, team_slug: str, membership_id: int):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    target = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, team=membership.team
+    )
+    try:
+        services.remove_member(acting=membership, target=target, ip=client_ip(request))
+    except services.TeamRuleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{target.user.get_username()} was removed from the team.")
+    return redirect("team_settings", team_slug=team_slug)
+
+
+@require_POST
+def leave_team(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=EVERYONE)
+    try:
+        services.leave_team(membership=membership, ip=client_ip(request))
+    except services.TeamRuleError as error:
+        messages.error(request, str(error))
+        return redirect("team_settings", team_slug=team_slug)
+    request.session.pop("team_slug", None)
+    messages.success(request, f"You left {membership.team.name}.")
+    return redirect("home")
+
+
+@login_not_required
+def accept_invitation(request: HttpRequest, token: str):
+    """The invitation link: sign up or sign in, then join the team."""
+    invitation = Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
+    if invitation is None:
+        problem = "This invitation link is not valid. Check that it was copied whole."
+        return render(request, "dashboard/invitation.html", {"problem": problem}, status=404)
+    user = request.user
+    if user.is_authenticated and invitation.accepted_by_id == user.pk:
+        messages.info(request, f"You have already joined {invitation.team.name}.")
+        return redirect("home")
+    problem = services.invitation_problem(invitation, user)
+    context = {"invitation": invitation, "problem": problem}
+    if problem:
+        wrong_user = invitation.is_usable and user.is_authenticated
+        return render(
+            request, "dashboard/invitation.html", context, status=403 if wrong_user else 410
+        )
+
+    signup_form = None
+    if not user.is_authenticated:
+        signup_form = InvitationSignUpForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and (signup_form is None or signup_form.is_valid()):
+        try:
+            # A new account exists only if joining the team succeeds.
+            with transaction.atomic():
+                if signup_form is not None:
+                    user = signup_form.save()
+                membership = services.accept_invitation(
+                    invitation=invitation, user=user, ip=client_ip(request)
+                )
+        except services.InvitationError as error:
+            context["problem"] = str(error)
+            return render(request, "dashboard/invitation.html", context, status=410)
+        if signup_form is not None:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to {membership.team.name}.")
+        return redirect("team_home", team_slug=membership.team.slug)
+
+    context["signup_form"] = signup_form
+    context["login_url"] = f"{reverse('login')}?next={invitation.get_absolute_url()}"
+    status = 400 if signup_form is not None and signup_form.is_bound else 200
+    return render(request, "dashboard/invitation.html", context, status=status)

@@ -1,0 +1,108 @@
+"""Forms for signing in, team settings and accepting an invitation."""
+
+import hashlib
+import logging
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.models import User
+from django.core.cache import cache as django_cache
+from django.core.exceptions import ValidationError
+
+from activations.audit import client_ip
+from dashboard.models import Role, Team
+
+log = logging.getLogger(__name__)
+
+
+class RateLimitedAuthenticationForm(AuthenticationForm):
+    """The sign-in form, refusing a username from an address after too many failed attempts.
+
+    Failures are counted per (username, IP) in Django's cache, which every web process
+    shares (Redis or the database; see settings.CACHES). The count lives for
+    LOGIN_FAILURE_WINDOW_SECONDS after the last failure and is cleared by a success.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "rate_limited": (
+            "Too many failed sign-in attempts for this username. "
+            "Try again in %(minutes)d minutes, or reset your password."
+        ),
+    }
+
+    def _failures_key(self) -> str:
+        username = (self.data.get("username") or "").strip().casefold()
+        ip = client_ip(self.request) if self.request else None
+        digest = hashlib.sha256(f"{username}\0{ip}".encode()).hexdigest()
+        return f"login-failures:{digest}"
+
+    def clean(self):
+        key = self._failures_key()
+        failures = django_cache.get(key, 0)
+        if failures >= settings.LOGIN_FAILURE_LIMIT:
+            raise ValidationError(
+                self.error_messages["rate_limited"],
+                code="rate_limited",
+                params={"minutes": max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)},
+            )
+        try:
+            cleaned = super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login":
+                django_cache.set(key, failures + 1, settings.LOGIN_FAILURE_WINDOW_SECONDS)
+                if failures + 1 >= settings.LOGIN_FAILURE_LIMIT:
+                    log.warning("Sign-in locked after %d failures", failures + 1)
+            raise
+        django_cache.delete(key)
+        return cleaned
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class TeamDetailsForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices, help_text="Day boundaries in reports use this time zone."
+    )
+
+    class Meta:
+        model = Team
+        fields = ["name", "time_zone", "members_see_reports"]
+        labels = {"members_see_reports": "Members may open the reports"}
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email address")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    def __init__(self, *args, roles: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class InvitationSignUpForm(UserCreationForm):
+    """A new account for the invited address; the email comes from the invitation."""
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invited_email = email
+        self.instance.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        if User.objects.filter(email__iexact=self.invited_email).exists():
+            raise ValidationError(
+                "An account with this email address exists already: sign in to accept.",
+                code="email_taken",
+            )
+        return cleaned

@@ -1,0 +1,284 @@
+"""Team membership rules: team details, invitations, roles, removing members and leaving.
+
+Each change runs in one transaction that first locks the team's row, so two owners acting at
+once can never leave a team without an owner, and writes its audit row in that transaction.
+
+Who may do what:
+- owners change anything; managers manage members and viewers only (they cannot invite,
+  promote to, demote from or remove the owner and manager roles);
+- a team always keeps at least one owner: its last owner cannot leave, be demoted or removed.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from activations.audit import Action, record_action
+from dashboard.models import MANAGERS, Invitation, Membership, Role, Team
+
+log = logging.getLogger(__name__)
+
+MEMBER_LEFT = "member_left"
+MEMBER_JOINED = "member_joined"
+INVITATION_REVOKED = "invitation_revoked"
+TEAM_UPDATED = "team_updated"
+
+# The roles a manager (not an owner) may hand out or take away.
+MANAGER_GRANTABLE = frozenset({Role.MEMBER, Role.VIEWER})
+
+
+class TeamRuleError(Exception):
+    """A change the team's rules do not allow; the message is meant for the user."""
+
+
+class InvitationError(TeamRuleError):
+    """An invitation that cannot be accepted (expired, used, revoked or someone else's)."""
+
+
+def _lock_team(team: Team) -> Team:
+    return Team.objects.select_for_update().get(pk=team.pk)
+
+
+def _check_may_manage(acting: Membership, *roles: str) -> None:
+    """Raise PermissionDenied unless acting may grant or take away each of roles."""
+    if acting.role == Role.OWNER:
+        return
+    if acting.role == Role.MANAGER and all(role in MANAGER_GRANTABLE for role in roles):
+        return
+    raise PermissionDenied("Only an owner may give or take away the owner and manager roles.")
+
+
+def _other_owners(team: Team, membership: Membership) -> bool:
+    return Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=membership.pk).exists()
+
+
+def roles_grantable_by(membership: Membership) -> list[tuple[str, str]]:
+    """The (value, label) role choices this member may hand out, for forms."""
+    if membership.role == Role.OWNER:
+        return list(Role.choices)
+    if membership.role == Role.MANAGER:
+        return [(value, label) for value, label in Role.choices if value in MANAGER_GRANTABLE]
+    return []
+
+
+@transaction.atomic
+def update_team(
+    *,
+    acting: Membership,
+    name: str,
+    time_zone: str,
+    members_see_reports: bool,
+    ip: str | None = None,
+) -> Team:
+    if acting.role not in MANAGERS:
+        raise PermissionDenied("Only owners and managers change the team's details.")
+    team = _lock_team(acting.team)
+    new = {"name": name, "time_zone": time_zone, "members_see_reports": members_see_reports}
+    changed = {field: value for field, value in new.items() if getattr(team, field) != value}
+    if changed:
+        for field, value in changed.items():
+            setattr(team, field, value)
+        team.save(update_fields=list(changed))
+        record_action(team=team, user=acting.user, action=TEAM_UPDATED, obj=team, ip=ip, **changed)
+    return team
+
+
+@transaction.atomic
+def invite_member(
+    *, acting: Membership, email: str, role: str, ip: str | None = None
+) -> Invitation:
+    """A new invitation link; a pending invitation to the same address is replaced."""
+    if acting.role not in MANAGERS:
+        raise PermissionDenied("Only owners and managers invite people.")
+    _check_may_manage(acting, role)
+    team = _lock_team(acting.team)
+    email = email.strip().lower()
+    if Membership.objects.filter(team=team, user__email__iexact=email).exists():
+        raise TeamRuleError(f"{email} is already a member of {team.name}.")
+    now = timezone.now()
+    team.invitations.filter(
+        email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    invitation = Invitation.objects.create(
+        team=team, email=email, role=role, invited_by=acting.user
+    )
+    record_action(
+        team=team,
+        user=acting.user,
+        action=Action.MEMBER_INVITED,
+        obj=invitation,
+        ip=ip,
+        email=email,
+        role=role,
+    )
+    return invitation
+
+
+def send_invitation_email(invitation: Invitation, link: str) -> bool:
+    """Email the invitation link; False (and a log line) when the mail server refuses."""
+    inviter = invitation.invited_by.get_username() if invitation.invited_by else "A team owner"
+    expires = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M %Z")
+    body = (
+        f"{inviter} invited you to join the team {invitation.team.name} on SMS Desk "
+        f"as {invitation.get_role_display().lower()}.\n\n"
+        f"Open this link to accept (it works once, until {expires}):\n\n{link}\n"
+    )
+    try:
+        send_mail(
+            f"Join {invitation.team.name} on SMS Desk",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [invitation.email],
+        )
+    except Exception:
+        log.exception("Could not email invitation %s", invitation.pk)
+        return False
+    return True
+
+
+@transaction.atomic
+def revoke_invitation(*, acting: Membership, invitation: Invitation, ip: str | None = None) -> None:
+    if acting.role not in MANAGERS or invitation.team_id != acting.team_id:
+        raise PermissionDenied("Only owners and managers revoke invitations.")
+    _check_may_manage(acting, invitation.role)
+    _lock_team(acting.team)
+    updated = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if not updated:
+        raise TeamRuleError(f"The invitation of {invitation.email} is no longer pending.")
+    record_action(
+        team=acting.team,
+        user=acting.user,
+        action=INVITATION_REVOKED,
+        obj=invitation,
+        ip=ip,
+        email=invitation.email,
+    )
+
+
+def invitation_problem(invitation: Invitation, user: User | None = None) -> str | None:
+    """Why this invitation cannot be accepted (by user, when given), or None."""
+    if invitation.revoked_at is not None:
+        return "This invitation was revoked. Ask the team for a new one."
+    if invitation.accepted_at is not None:
+        return "This invitation has already been used. Ask the team for a new one."
+    if invitation.is_expired:
+        return "This invitation has expired. Ask the team for a new one."
+    if user is not None and user.is_authenticated and not emails_match(user, invitation):
+        return (
+            f"This invitation is for {invitation.email}, but you are signed in as "
+            f"{user.get_username()}. Sign out, then open the link again."
+        )
+    return None
+
+
+def emails_match(user: User, invitation: Invitation) -> bool:
+    return bool(user.email) and user.email.strip().lower() == invitation.email.strip().lower()
+
+
+@transaction.atomic
+def accept_invitation(*, invitation: Invitation, user: User, ip: str | None = None) -> Membership:
+    """Make user a member with the invited role; the invitation is used up."""
+    invitation = Invitation.objects.select_for_update().select_related("team").get(pk=invitation.pk)
+    problem = invitation_problem(invitation, user)
+    if problem:
+        raise InvitationError(problem)
+    team = _lock_team(invitation.team)
+    membership, created = Membership.objects.get_or_create(
+        team=team, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if created:
+        record_action(
+            team=team,
+            user=user,
+            action=MEMBER_JOINED,
+            obj=membership,
+            ip=ip,
+            role=membership.role,
+            invitation=invitation.pk,
+        )
+    return membership
+
+
+@transaction.atomic
+def change_role(
+    *, acting: Membership, target: Membership, role: str, ip: str | None = None
+) -> Membership:
+    if acting.role not in MANAGERS or target.team_id != acting.team_id:
+        raise PermissionDenied("Only owners and managers change roles.")
+    _check_may_manage(acting, target.role, role)
+    team = _lock_team(acting.team)
+    target = Membership.objects.select_related("user").get(pk=target.pk)
+    if target.role == role:
+        return target
+    if target.role == Role.OWNER and not _other_owners(team, target):
+        raise TeamRuleError(
+            f"{target.user.get_username()} is the team's last owner. "
+            "Make someone else an owner first."
+        )
+    old_role = target.role
+    target.role = role
+    target.save(update_fields=["role"])
+    record_action(
+        team=team,
+        user=acting.user,
+        action=Action.ROLE_CHANGED,
+        obj=target,
+        ip=ip,
+        member=target.user.get_username(),
+        old_role=old_role,
+        new_role=role,
+    )
+    return target
+
+
+@transaction.atomic
+def remove_member(*, acting: Membership, target: Membership, ip: str | None = None) -> None:
+    if acting.role not in MANAGERS or target.team_id != acting.team_id:
+        raise PermissionDenied("Only owners and managers remove members.")
+    if target.pk == acting.pk:
+        raise TeamRuleError("To leave the team yourself, use “Leave team”.")
+    _check_may_manage(acting, target.role)
+    team = _lock_team(acting.team)
+    target = Membership.objects.select_related("user").get(pk=target.pk)
+    if target.role == Role.OWNER and not _other_owners(team, target):
+        raise TeamRuleError(f"{target.user.get_username()} is the team's last owner.")
+    record_action(
+        team=team,
+        user=acting.user,
+        action=Action.MEMBER_REMOVED,
+        obj=target,
+        ip=ip,
+        member=target.user.get_username(),
+        role=target.role,
+    )
+    target.delete()
+
+
+@transaction.atomic
+def leave_team(*, membership: Membership, ip: str | None = None) -> None:
+    team = _lock_team(membership.team)
+    membership = Membership.objects.get(pk=membership.pk)
+    if membership.role == Role.OWNER and not _other_owners(team, membership):
+        raise TeamRuleError(
+            "You are the team's last owner, so you cannot leave it. "
+            "Make someone else an owner first."
+        )
+    record_action(
+        team=team,
+        user=membership.user,
+        action=MEMBER_LEFT,
+        obj=membership,
+        ip=ip,
+        role=membership.role,
+    )
+    membership.delete()
