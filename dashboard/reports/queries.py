@@ -12,7 +12,7 @@ by group and wait, and each group's median is read off its middle.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from activations.models import Activation
-from catalog.models import PriceChange, Service
+from catalog.models import Country, Operator, PriceChange, Service
 from dashboard.models import Team
 
 ZERO = Decimal("0.00")
@@ -200,47 +200,56 @@ class Scope:
 # Breakdown dimensions ------------------------------------------------------------------------
 
 
+def usernames(ids: Iterable[int]) -> dict[int, str]:
+    return dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
+
+
+def service_names(ids: Iterable[int]) -> dict[int, str]:
+    rows = Service.objects.filter(pk__in=ids).values_list("pk", "name", "code")
+    return {pk: f"{name} ({code})" for pk, name, code in rows}
+
+
+def country_names(ids: Iterable[int]) -> dict[int, str]:
+    return dict(Country.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def operator_names(ids: Iterable[int]) -> dict[int, str]:
+    rows = Operator.objects.filter(pk__in=ids).values_list("pk", "code", "country__name")
+    return {pk: f"{code} ({country})" for pk, code, country in rows}
+
+
 @dataclass(frozen=True)
 class Dimension:
+    """What a breakdown groups by: ids only (cheap to group); names are looked up after."""
+
     name: str
     title: str
-    keys: tuple[str, ...]  # the grouped ids
-    labels: tuple[str, ...]  # the grouped names (functionally dependent on the ids)
-    label: Callable[[Mapping], str]
+    keys: tuple[str, ...]
+    names: tuple[Callable[[Iterable[int]], dict[int, str]], ...]  # one per key
+    joiner: str = ""
+
+    def labels(self, keys: Iterable[tuple]) -> dict[tuple, str]:
+        keys = list(keys)
+        found = [names({key[i] for key in keys}) for i, names in enumerate(self.names)]
+        return {
+            key: self.joiner.join(found[i].get(part, "?") for i, part in enumerate(key))
+            for key in keys
+        }
 
 
 DIMENSIONS = {
     d.name: d
     for d in [
-        Dimension(
-            "member", "Member", ("user_id",), ("user__username",), lambda r: r["user__username"]
-        ),
-        Dimension(
-            "service",
-            "Service",
-            ("service_id",),
-            ("service__name", "service__code"),
-            lambda r: f"{r['service__name']} ({r['service__code']})",
-        ),
-        Dimension(
-            "country", "Country", ("country_id",), ("country__name",), lambda r: r["country__name"]
-        ),
-        Dimension(
-            "operator",
-            "Operator",
-            ("operator_id",),
-            ("operator__code", "country__name"),
-            lambda r: f"{r['operator__code']} ({r['country__name']})",
-        ),
+        Dimension("member", "Member", ("user_id",), (usernames,)),
+        Dimension("service", "Service", ("service_id",), (service_names,)),
+        Dimension("country", "Country", ("country_id",), (country_names,)),
+        Dimension("operator", "Operator", ("operator_id",), (operator_names,)),
         Dimension(
             "service_operator",
             "Service through operator",
             ("service_id", "operator_id"),
-            ("service__name", "service__code", "operator__code", "country__name"),
-            lambda r: (
-                f"{r['service__name']} ({r['service__code']}) through "
-                f"{r['operator__code']} ({r['country__name']})"
-            ),
+            (service_names, operator_names),
+            joiner=" through ",
         ),
     ]
 }
@@ -341,25 +350,28 @@ SPEND_SORTS = ("label", "bought", "charged", "spent", "share")
 
 def spending_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[SpendRow]:
     dim = DIMENSIONS[dimension]
-    rows = (
+    rows = list(
         scope.activations()
-        .values(*dim.keys, *dim.labels)
+        .values(*dim.keys)
         .annotate(
             bought=Count("id"),
             charged=Count("id", filter=CHARGED),
             spent=Sum("price", filter=CHARGED, default=ZERO),
         )
     )
-    out = [
-        SpendRow(
-            key=tuple(row[k] for k in dim.keys),
-            label=dim.label(row),
-            bought=row["bought"],
-            charged=row["charged"],
-            spent=money(row["spent"]),
+    labels = dim.labels(tuple(row[k] for k in dim.keys) for row in rows)
+    out = []
+    for row in rows:
+        key = tuple(row[k] for k in dim.keys)
+        out.append(
+            SpendRow(
+                key=key,
+                label=labels[key],
+                bought=row["bought"],
+                charged=row["charged"],
+                spent=money(row["spent"]),
+            )
         )
-        for row in rows
-    ]
     total = sum((row.spent for row in out), ZERO)
     for row in out:
         row.share = percent(row.spent, total)
@@ -372,6 +384,10 @@ class BudgetLine:
     spent: Decimal
     limit: Decimal | None
     role: str = ""
+
+    def __post_init__(self) -> None:
+        self.spent = money(self.spent)
+        self.limit = None if self.limit is None else money(self.limit)
 
     @property
     def used(self) -> Decimal | None:
@@ -522,15 +538,16 @@ def usage_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> li
     in_db = medians_in_database(qs)
     if in_db:
         aggregates["median_wait"] = Median(WAIT)
-    rows = qs.values(*dim.keys, *dim.labels).annotate(**aggregates)
+    rows = list(qs.values(*dim.keys).annotate(**aggregates))
     medians = {} if in_db else medians_by(qs, dim.keys)
+    labels = dim.labels(tuple(row[k] for k in dim.keys) for row in rows)
     out = []
     for row in rows:
         key = tuple(row[k] for k in dim.keys)
         out.append(
             UsageRow(
                 key=key,
-                label=dim.label(row),
+                label=labels[key],
                 bought=row["bought"],
                 with_code=row["with_code"],
                 cancelled=row["cancelled"],
