@@ -24,7 +24,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py setup_demo
+	$(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py run_dev --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

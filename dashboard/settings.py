@@ -140,7 +140,11 @@ INSTALLED_APPS = [
     "activations",
 ]
 
+# Reverse proxies in front of the app that append to X-Forwarded-For (see dashboard.middleware).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 MIDDLEWARE = [
+    "dashboard.middleware.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
