@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench install clean
+.PHONY: run test lint format bench install clean prod-smoke load faults scale-out
 
 $(PY):
 	@PYBIN="$$(for c in python3.13 python3.12 python3 python; do \
@@ -40,6 +40,20 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) tests/benchmarks/run.py $(BENCH)
+
+# The production stack on loopback (PostgreSQL and Redis on their usual ports; see README.md
+# "Production run on one machine", "Load" and "Scale-out").
+prod-smoke: $(STAMP)
+	$(PY) scripts/prod_smoke.py
+
+load: $(STAMP)
+	$(PY) scripts/load/run_load.py $(LOAD_ARGS)
+
+faults: $(STAMP)
+	$(PY) scripts/faults_under_load.py $(FAULTS_ARGS)
+
+scale-out: $(STAMP)
+	$(PY) scripts/scale_out_check.py $(SCALE_OUT_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

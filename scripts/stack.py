@@ -1,0 +1,395 @@
+"""Boot SMS Desk's production stack on loopback, the way README.md "Production run on one
+machine" describes it, for the production scripts (`prod_smoke.py`, `faults_under_load.py`,
+`scale_out_check.py`, `load/run_load.py`).
+
+PostgreSQL (a throwaway database, dropped and created again), Redis (a dedicated database
+number, flushed), `DJANGO_ENV=production` with generated secrets, `migrate`, `collectstatic`,
+then the Procfile's `web` (gunicorn) and `worker` (qcluster) lines as processes of their own.
+Every process is started in its own session and ended by its process group id when the
+stack stops (or when the script is interrupted), so nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+from cryptography.fernet import Fernet
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+PG_URL = os.environ.get("STACK_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_BASE = os.environ.get("STACK_REDIS_URL", "redis://127.0.0.1:6379")
+# Shared by the scripts: collected once, again only when a static source changed.
+STATIC_ROOT = ROOT / "var" / "stack" / "static"
+
+
+def free_port() -> int:
+    """A TCP port free on every interface right now (gunicorn binds 0.0.0.0)."""
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return sock.getsockname()[1]
+
+
+class Step:
+    """Prints each step of a script with its result; counts failures."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.started = time.monotonic()
+
+    def ok(self, what: str, detail: str = "") -> None:
+        print(f"[{self.elapsed():6.1f}s] ok    {what}{': ' + detail if detail else ''}", flush=True)
+
+    def fail(self, what: str, detail: str = "") -> None:
+        self.failures.append(what)
+        print(f"[{self.elapsed():6.1f}s] FAIL  {what}{': ' + detail if detail else ''}", flush=True)
+
+    def info(self, what: str) -> None:
+        print(f"[{self.elapsed():6.1f}s]       {what}", flush=True)
+
+    def check(self, condition: bool, what: str, detail: str = "") -> bool:
+        (self.ok if condition else self.fail)(what, detail)
+        return condition
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Process:
+    """One process of the stack (its own session: its pid is its process group id)."""
+
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+    # What a clean stop sends to the whole group. qcluster needs SIGINT (Ctrl+C): its
+    # workers ignore it and the poller in a worker stops early on it, while SIGTERM to every
+    # process of the group leaves django-q2's sentinel hanging, and SIGTERM to the main
+    # process alone waits for the poller's minute to end.
+    stop_signal: int = signal.SIGTERM
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signum)
+
+    def kill(self) -> None:
+        """SIGKILL the whole group (a crash: nothing gets to clean up)."""
+        self.signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=10)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Signal the group to stop, then SIGKILL what is still there after `timeout`."""
+        if self.alive():
+            self.signal_group(self.stop_signal)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=timeout)
+        # Children that outlived their parent are still in the group.
+        self.signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=5)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def static_sources_fingerprint() -> str:
+    """Names, sizes and times of every file collectstatic reads (ours and installed apps')."""
+    import django
+
+    roots = [ROOT / "static", Path(django.__file__).parent / "contrib" / "admin" / "static"]
+    digest = hashlib.sha256()
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def procfile_lines(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    lines = {}
+    for line in path.read_text().splitlines():
+        if ":" in line and not line.lstrip().startswith("#"):
+            kind, command = line.split(":", 1)
+            lines[kind.strip()] = command.strip()
+    return lines
+
+
+@dataclass
+class Stack:
+    """The production stack of one script: its database, Redis number, processes and logs."""
+
+    name: str
+    redis_db: int
+    settings: dict[str, str] = field(default_factory=dict)
+    processes: list[Process] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.database = f"smsdesk_{self.name}"
+        self.var = ROOT / "var" / "stack" / self.name
+        self.var.mkdir(parents=True, exist_ok=True)
+        self.env = self._environment()
+
+    # --- configuration ------------------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "SANDBOX"))
+        }
+        env.update(
+            {
+                "DJANGO_ENV": "production",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DATABASE_URL": f"{PG_URL}/{self.database}",
+                "REDIS_URL": f"{REDIS_BASE}/{self.redis_db}",
+                "SANDBOX": "false",
+                "STATIC_ROOT": str(STATIC_ROOT),
+                "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        env.update(self.settings)
+        return env
+
+    @property
+    def redis_url(self) -> str:
+        return self.env["REDIS_URL"]
+
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+    # --- PostgreSQL and Redis -----------------------------------------------------------------
+
+    def reset_database(self) -> None:
+        """Drop the script's database (ending its leftover sessions) and create it empty."""
+        with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+            name = sql.Identifier(self.database)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+    def drop_database(self) -> None:
+        with (
+            contextlib.suppress(psycopg.Error),
+            psycopg.connect(f"{PG_URL}/postgres", autocommit=True, connect_timeout=5) as conn,
+        ):
+            name = sql.Identifier(self.database)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+    def flush_redis(self) -> None:
+        redis.Redis.from_url(self.redis_url).flushdb()
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Rows of one query on the stack's database (a fresh connection each time)."""
+        with psycopg.connect(self.database_url(), connect_timeout=5) as conn:
+            return conn.execute(query, params).fetchall()
+
+    # --- processes ----------------------------------------------------------------------------
+
+    def manage(self, *args: str, timeout: float = 300, env: dict | None = None) -> str:
+        """Run `python manage.py ARGS` to completion; its output, or RuntimeError."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+            )
+        return result.stdout + result.stderr
+
+    def start(self, name: str, argv: list[str], env: dict | None = None) -> Process:
+        """Start a long-running process in its own session, output to var/stack/NAME/NAME.log."""
+        log_path = self.var / f"{name}.log"
+        log = log_path.open("wb")
+        popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        process = Process(name, popen, log_path)
+        self.processes.append(process)
+        return process
+
+    def start_procfile(self, kind: str, name: str, env: dict | None = None) -> Process:
+        """Run one line of the Procfile (`web` or `worker`) exactly as written, under bash."""
+        command = procfile_lines()[kind]
+        return self.start(name, ["bash", "-c", command], env)
+
+    def start_web(self, name: str = "web", port: int | None = None, **env: str) -> WebProcess:
+        port = port or free_port()
+        process = self.start_procfile("web", name, {"PORT": str(port), **env})
+        web = WebProcess(process, port)
+        web.wait_ready()
+        return web
+
+    def start_worker(self, name: str = "worker", **env: str) -> Process:
+        process = self.start_procfile("worker", name, env)
+        process.stop_signal = signal.SIGINT
+        return process
+
+    def start_sandbox_provider(
+        self, *args: str, name: str = "sandbox", port: int | None = None
+    ) -> tuple[Process, str]:
+        """`manage.py sandbox_provider --port P ARGS`: the process and its handler URL."""
+        port = port or free_port()
+        process = self.start(
+            name, [sys.executable, "manage.py", "sandbox_provider", "--port", str(port), *args]
+        )
+        return process, wait_first_line(process, prefix="http")
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+    # --- the usual start ----------------------------------------------------------------------
+
+    def prepare(self, step: Step, *, always_collect: bool = False) -> None:
+        """A fresh database and Redis number, migrated, static files collected.
+
+        collectstatic (hashing and compressing every file) takes a while on a small machine,
+        so scripts other than the smoke test reuse the files it collected while no static
+        source has changed since (`always_collect` forces it, as the smoke test does)."""
+        self.reset_database()
+        step.ok("PostgreSQL database created", self.database)
+        self.flush_redis()
+        step.ok("Redis database flushed", self.redis_url)
+        self.manage("migrate", "--no-input")
+        step.ok("manage.py migrate")
+        stamp = STATIC_ROOT / ".sources"
+        sources = static_sources_fingerprint()
+        if not always_collect and stamp.exists() and stamp.read_text() == sources:
+            step.ok("static files collected earlier, sources unchanged", str(STATIC_ROOT))
+            return
+        out = self.manage("collectstatic", "--no-input")
+        stamp.write_text(sources)
+        step.ok("manage.py collectstatic", out.strip().splitlines()[-1] if out.strip() else "")
+
+    def __enter__(self) -> Stack:
+        install_signal_handlers()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_all()
+
+
+@dataclass
+class WebProcess:
+    process: Process
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until the sign-in page answers 200 (the Procfile line migrates first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.process.alive():
+                raise RuntimeError(
+                    f"{self.process.name} exited {self.process.popen.returncode}:\n"
+                    f"{self.process.log_tail()}"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                answer = httpx.get(
+                    f"{self.url}/accounts/login/",
+                    headers={"X-Forwarded-Proto": "https"},
+                    timeout=2,
+                )
+                if answer.status_code == 200:
+                    return
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.process.name} did not answer within {timeout:g} s")
+
+
+def wait_first_line(process: Process, prefix: str, timeout: float = 30.0) -> str:
+    """The first line of a process's log starting with `prefix` (say, a printed URL)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            for line in process.log_path.read_text(errors="replace").splitlines():
+                if line.startswith(prefix):
+                    return line.strip()
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{process.log_tail()}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.name} printed no line starting {prefix!r}")
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM (a CI timeout) unwinds like Ctrl+C, so `with Stack(...)` ends every child."""
+
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.5):
+    """Call predicate until it returns something truthy (returned) or timeout (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[list[float]]:
+    box: list[float] = []
+    started = time.monotonic()
+    try:
+        yield box
+    finally:
+        box.append(time.monotonic() - started)
+
+
+def quote(argv: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)
