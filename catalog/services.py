@@ -319,7 +319,7 @@ def store_offers(
             repriced.append(key)
         writes.append(
             Offer(
-                provider=provider,
+                provider_id=provider.pk,
                 country_id=country_of[key[0]],
                 operator_id=key[0],
                 service_id=key[1],

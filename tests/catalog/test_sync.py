@@ -31,6 +31,8 @@ def offer(provider, service, country, operator) -> Offer:
     )
 
 
+# Two syncs of the whole catalog (68,768 offers): the slowest test of the suite.
+@pytest.mark.timeout(300)
 def test_the_first_run_loads_the_annexes_and_a_second_changes_nothing(
     catalog_sandbox, sandbox_server
 ):

@@ -2,10 +2,12 @@
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from catalog.demo import ensure_sandbox_provider
 from dashboard.models import Membership, Role, Team
 
 DEMO_TEAM_SLUG = "demo"
@@ -39,6 +41,8 @@ class Command(BaseCommand):
 
             # Other apps' demo data (the sandbox provider, the demo team's sandbox key) follows
             # here, one call each, taking `base_url` and `team`.
+            if settings.SANDBOX:
+                ensure_sandbox_provider(base_url)
 
         self.stdout.write(f"Demo team {team.name!r} is ready.")
         self.stdout.write(f"Sign in at {base_url}/accounts/login/")
