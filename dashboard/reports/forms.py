@@ -8,6 +8,9 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib.auth.models import User
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from catalog.models import Country, Service
 from dashboard.models import Team
@@ -36,6 +39,27 @@ def preset_period(preset: str, today: date) -> tuple[date, date]:
     return today.replace(day=1), today
 
 
+class PlainSelect(forms.Select):
+    """A <select> built in Python: with dozens of services and countries, rendering a template
+    per <option> cost more than the report's queries."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        chosen = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (str(option), SELECTED if str(option) in chosen else "", label)
+                for option, label in self.choices
+            ),
+        )
+        final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
+
+
+SELECTED = mark_safe(" selected")
+
+
 class MemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.get_username()
@@ -49,12 +73,20 @@ class ReportFilterForm(forms.Form):
     end = forms.DateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
-    member = MemberChoiceField(queryset=User.objects.none(), required=False, empty_label="Everyone")
+    member = MemberChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Everyone", widget=PlainSelect
+    )
     service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="All services"
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label="All services",
+        widget=PlainSelect,
     )
     country = forms.ModelChoiceField(
-        queryset=Country.objects.none(), required=False, empty_label="All countries"
+        queryset=Country.objects.none(),
+        required=False,
+        empty_label="All countries",
+        widget=PlainSelect,
     )
     by = forms.ChoiceField(
         choices=[("", "Automatic"), ("day", "Day"), ("week", "Week"), ("month", "Month")],

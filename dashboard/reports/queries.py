@@ -591,10 +591,23 @@ class PricePoint:
 
 
 def trend_service(scope: Scope, usage_by_service: list[UsageRow]) -> Service | None:
-    """The filtered service, else the one bought most in the scope."""
+    """The filtered service; else, of the services bought, the one bought most that has a
+    price history in the period (else the one bought most)."""
     service_id = scope.service_id
     if not service_id and usage_by_service:
-        service_id = max(usage_by_service, key=lambda row: (row.bought, -row.key[0])).key[0]
+        bought = {row.key[0]: row.bought for row in usage_by_service}
+        with_history = set(
+            PriceChange.objects.filter(
+                offer__service_id__in=bought,
+                recorded_at__gte=scope.start_at,
+                recorded_at__lt=scope.end_at,
+            )
+            .order_by()
+            .values_list("offer__service_id", flat=True)
+            .distinct()
+        )
+        candidates = with_history or set(bought)
+        service_id = max(candidates, key=lambda pk: (bought[pk], -pk))
     if not service_id:
         return None
     return Service.objects.filter(pk=service_id).first()

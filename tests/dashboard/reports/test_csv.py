@@ -220,3 +220,23 @@ def test_the_file_name_says_what_and_when(client, alice, alice_team):
     assert response["Content-Disposition"] == (
         'attachment; filename="alices-team-usage-service-operator-2026-03-01-2026-03-31.csv"'
     )
+
+
+def test_without_a_service_filter_the_trend_is_of_the_most_bought_service_with_history(
+    client, alice, alice_team, march, places, provider
+):
+    # WhatsApp is bought less than Telegram, but only WhatsApp's price moved in March.
+    offer = Offer.objects.create(
+        provider=provider,
+        country=places["ru"],
+        operator=places["mts"],
+        service=places["wa"],
+        price="7.00",
+    )
+    PriceChange.objects.create(offer=offer, price="7.00", recorded_at=at("2026-03-04 10:00"))
+    client.force_login(alice)
+    assert rows(client, alice_team, "usage", "price_trend")[1:] == [
+        ["2026-03-04", "1", "7.00", "7.00", "7.00"]
+    ]
+    page = client.get(f"/t/{alice_team.slug}/reports/usage/?{MARCH}")
+    assert page.context["trend_service"] == places["wa"]

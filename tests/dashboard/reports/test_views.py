@@ -73,7 +73,7 @@ def test_it_shows_the_spending_figures(client, alice, alice_team, march):
         "7",
     )
     html = response.content.decode()
-    assert "Telegram (tg)" in html and "33.35" in html and "82.1 %" in html
+    assert "Telegram (tg)" in html and "33.35" in html and "82.1\u00a0%" in html
     assert "tele2 (Kazakhstan)" in html
 
 
@@ -98,7 +98,7 @@ def test_it_shows_the_usage_figures(client, alice, alice_team, march):
         "with_code": "5",
         "cancelled": "1",
         "expired": "1",
-        "success_rate": "71.4 %",
+        "success_rate": "71.4&nbsp;%",
         "median_wait": "1 min 00 s",
         "cost_per_success": "8.12",
     }
@@ -197,10 +197,10 @@ def test_the_budget_table_shows_this_months_use_beside_the_limits(
     assert budget.title == "Budget use in March 2026"
     cells = [[cell.text for cell in row] for row in budget.body]
     assert cells == [
-        ["alice", "Owner", "27.25", "30.00", "90.8 %", "2.75"],
+        ["alice", "Owner", "27.25", "30.00", "90.8\u00a0%", "2.75"],
         ["bob", "Member", "13.35", "No limit", NOTHING, NOTHING],
     ]
-    assert budget.footer == ["Whole team", "", "40.60", "100.00", "40.6 %", "59.40"]
+    assert budget.footer == ["Whole team", "", "40.60", "100.00", "40.6\u00a0%", "59.40"]
 
 
 def test_a_member_over_the_limit_shows_a_negative_balance(
@@ -210,4 +210,31 @@ def test_a_member_over_the_limit_shows_a_negative_balance(
     Membership.objects.filter(user=alice).update(monthly_limit="20.00", role=Role.OWNER)
     client.force_login(alice)
     budget = client.get(url(alice_team)).context["budget"]
-    assert [cell.text for cell in budget.body[0]][2:] == ["27.25", "20.00", "136.3 %", "-7.25"]
+    assert [cell.text for cell in budget.body[0]][2:] == ["27.25", "20.00", "136.3\u00a0%", "-7.25"]
+
+
+def test_a_long_table_shows_its_first_rows_and_the_csv_has_them_all(
+    client, alice, alice_team, march, monkeypatch
+):
+    monkeypatch.setattr("dashboard.reports.tables.PAGE_ROWS", 2)
+    client.force_login(alice)
+    html = client.get(url(alice_team, "", f"{MARCH}&operator_sort=label")).content.decode()
+    table = html[
+        html.index('data-table="operator"') : html.index(
+            "</table>", html.index('data-table="operator"')
+        )
+    ]
+    assert "beeline (Russia)" in table and "mts (Russia)" in table
+    assert "tele2 (Kazakhstan)" not in table
+    assert "The first 2 of 3 rows in this order; the CSV has them all." in html
+    csv_text = client.get(url(alice_team, "spending/operator.csv", MARCH)).content.decode()
+    assert "tele2 (Kazakhstan)" in csv_text
+
+
+def test_names_are_escaped_in_the_tables(client, alice, alice_team, march, places):
+    places["tg"].name = "<b>Telegram</b>"
+    places["tg"].save()
+    client.force_login(alice)
+    html = client.get(url(alice_team, "", MARCH)).content.decode()
+    assert "<b>Telegram</b>" not in html
+    assert "&lt;b&gt;Telegram&lt;/b&gt; (tg)" in html
