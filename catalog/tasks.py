@@ -4,9 +4,14 @@ are stored in the broker signed but not encrypted."""
 from django_q.tasks import async_task
 
 from catalog.models import Provider, SyncRun
-from catalog.services import summary, sync_provider
+from catalog.services import SYNC_CLAIM, summary, sync_provider
 
 SYNC_TASK = "catalog.tasks.sync_provider_catalog"
+# A full sync within a real provider's few requests per second can take longer than the
+# cluster's default task timeout. It gets until just before its claim goes stale; should the
+# broker hand it to a second worker meanwhile (after Q_CLUSTER["retry"]), the claim makes
+# that second run exit at once.
+SYNC_TIMEOUT = int(SYNC_CLAIM.total_seconds()) - 60
 
 
 def sync_provider_catalog(provider_id: int, kind: str = SyncRun.Kind.FULL) -> str:
@@ -21,7 +26,13 @@ def sync_provider_catalog(provider_id: int, kind: str = SyncRun.Kind.FULL) -> st
 
 def queue_sync(provider: Provider, kind: str = SyncRun.Kind.FULL) -> str:
     """Queue one provider's sync for a worker; returns the task id."""
-    return async_task(SYNC_TASK, provider.pk, str(kind), group=f"catalog-sync-{provider.pk}")
+    return async_task(
+        SYNC_TASK,
+        provider.pk,
+        str(kind),
+        group=f"catalog-sync-{provider.pk}",
+        timeout=SYNC_TIMEOUT,
+    )
 
 
 def queue_all(kind: str) -> int:

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from catalog.models import Provider
+from catalog.tasks import SYNC_TIMEOUT
 
 
 def url(team):
@@ -29,10 +30,13 @@ def test_it_queues_a_sync_by_provider_id(client, alice, alice_team, provider, qu
     assert queued == [("catalog.tasks.sync_provider_catalog", (provider.pk, "full"))]
 
 
-def test_it_goes_through_the_broker(client, alice, alice_team, provider, settings):
+def test_it_goes_through_the_broker_with_the_sync_timeout(client, alice, alice_team, provider):
     client.force_login(alice)
     client.post(url(alice_team), {"provider": provider.pk})
-    assert OrmQ.objects.count() == 1
+    task = OrmQ.objects.get().task
+    assert task["func"] == "catalog.tasks.sync_provider_catalog"
+    assert task["args"] == (provider.pk, "full")
+    assert task["timeout"] == SYNC_TIMEOUT
 
 
 def test_a_member_may_not_sync(client, bob, alice_team, provider, queued):
