@@ -137,7 +137,9 @@ def test_filters_from_elsewhere_are_refused(client, alice, alice_team, march, ch
     assert response.context["form"].errors["member"]
     # The page falls back to this month, unfiltered, and says so.
     assert response.context["form"].shown.cleaned_data["range"] == "month"
-    assert "Select a valid choice" in response.content.decode()
+    html = response.content.decode()
+    assert "Select a valid choice" in html
+    assert "Showing this month, unfiltered, until the filters are fixed." in html
 
 
 def test_it_refuses_a_backwards_range(client, alice, alice_team):
