@@ -24,6 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from activations.client import AsyncProviderClient, Country, ProviderError, ServiceOffer
+from activations.keys import KeyDecryptionError, decrypt_key
+from activations.models import ProviderAccount
 from catalog import ratelimit
 from catalog.models import Country as CountryRow
 from catalog.models import Offer, Operator, PriceChange, Provider, Service, SyncRun
@@ -55,20 +57,20 @@ def sync_api_key(provider: Provider) -> str:
     The key stays in this process: it never goes into a task's arguments, a log line or a
     SyncRun; tasks are given the provider's id and call this.
     """
-    from activations.keys import decrypt_key
-    from activations.models import ProviderAccount
-
-    ciphertext = (
+    ciphertexts = (
         ProviderAccount.objects.filter(provider=provider)
+        .exclude(key_ciphertext="")
         .order_by("pk")
         .values_list("key_ciphertext", flat=True)
-        .first()
     )
-    if ciphertext:
-        return decrypt_key(ciphertext)
+    for ciphertext in ciphertexts:
+        try:
+            return decrypt_key(ciphertext)
+        except KeyDecryptionError:
+            continue  # encrypted with a retired key: another account's may do
     if provider.is_sandbox and settings.SANDBOX_API_KEY:
         return settings.SANDBOX_API_KEY
-    raise NoSyncKey(f"No team has attached an API key for {provider.name} yet.")
+    raise NoSyncKey(f"No team has attached a usable API key for {provider.name} yet.")
 
 
 # --- One sync at a time ---------------------------------------------------------------------

@@ -299,10 +299,27 @@ def test_it_lists_with_a_team_accounts_key(catalog_sandbox, sandbox_server, alic
     assert run.offers == 224
 
 
+def test_an_account_whose_key_cannot_be_decrypted_is_passed_over(
+    catalog_sandbox, sandbox_server, alice_team, charlie, settings
+):
+    settings.SANDBOX_API_KEY = "not-the-right-key"
+    ProviderAccount.objects.create(
+        team=alice_team, provider=catalog_sandbox, key_ciphertext="garbled", key_last4="xxxx"
+    )
+    ProviderAccount.objects.create(
+        team=charlie.memberships.get().team,
+        provider=catalog_sandbox,
+        key_ciphertext=encrypt_key(sandbox_server.api_key),
+        key_last4=sandbox_server.api_key[-4:],
+    )
+    seed_pairs(catalog_sandbox, {RUSSIA: ["any"]})
+    assert sync_provider(catalog_sandbox, PRICES).error_count == 0
+
+
 def test_a_provider_without_a_key_records_why(provider):
     run = sync_provider(provider)
     assert run.calls == 0
-    assert "No team has attached an API key" in run.errors[0]["error"]
+    assert "No team has attached a usable API key" in run.errors[0]["error"]
 
 
 def test_the_key_stays_out_of_errors_and_logs(catalog_sandbox, settings, caplog):

@@ -39,7 +39,7 @@ def test_it_reports_errors_on_stderr(provider):
     out, err = sync_catalog("--provider", provider.name)
     assert out.startswith("Acme SMS: countries=0 operators=0 ")
     assert "errors=1 " in out
-    assert "No team has attached an API key for Acme SMS" in err
+    assert "No team has attached a usable API key for Acme SMS" in err
 
 
 def test_an_unknown_provider_is_an_error(db):
