@@ -1,6 +1,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import PriceChange
@@ -71,3 +73,23 @@ def test_a_service_of_a_disabled_provider_is_not_found(
     provider.save()
     client.force_login(bob)
     assert client.get(url(alice_team, offer.service_id)).status_code == 404
+
+
+def test_it_makes_the_same_number_of_queries_however_many_rows(
+    client, bob, alice_team, provider, make_offer, django_assert_num_queries
+):
+    first = make_offer(provider, "tg", country=0)
+    PriceChange.objects.create(offer=first, price=first.price)
+    client.force_login(bob)
+    client.get(url(alice_team, first.service_id))  # the session is warm
+    with CaptureQueriesContext(connection) as one_row:
+        client.get(url(alice_team, first.service_id))
+
+    for country in range(1, 40):
+        offer = make_offer(provider, "tg", country=country, price=f"{country}.00")
+        PriceChange.objects.create(offer=offer, price=Decimal("0.50"))
+        PriceChange.objects.create(offer=offer, price=offer.price)
+    with django_assert_num_queries(len(one_row)):
+        response = client.get(url(alice_team, first.service_id))
+    assert len(response.context["page"]) == 40
+    assert len(response.context["changes"]) == 20
