@@ -9,11 +9,10 @@ Expected refusals (budget, stock, balance, provider errors, an illegal transitio
 as an `Outcome` with a message for the user; only a wrong role raises (PermissionDenied).
 """
 
+import contextlib
 import logging
 import re
-import time
 import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from activations import client as protocol
 from activations.audit import Action, record_action
+from activations.db import retry_when_locked
 from activations.keys import KeyDecryptionError, encrypt_key
 from activations.models import Activation, ProviderAccount, Reservation
 from activations.states import mark_closed, mark_waiting_retry
@@ -131,18 +131,6 @@ def _lock_team(team: Team) -> Team:
     return Team.objects.get(pk=team.pk)
 
 
-def _with_db_retries[T](work: Callable[[], T], attempts: int = 6) -> T:
-    """Run work, retrying a briefly locked database (SQLite under contention)."""
-    for attempt in range(attempts):
-        try:
-            return work()
-        except OperationalError as error:
-            if "locked" not in str(error) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
 # --- Buying ---------------------------------------------------------------------------------
 
 
@@ -192,7 +180,7 @@ def _reserve(team: Team, user, membership: Membership, price: Decimal, token: st
 
 
 def _release(team: Team, token: str) -> None:
-    _with_db_retries(lambda: Reservation.objects.filter(team=team, request_token=token).delete())
+    retry_when_locked(lambda: Reservation.objects.filter(team=team, request_token=token).delete())
 
 
 BUY_ERRORS: list[tuple[type[protocol.ProviderError], str]] = [
@@ -269,13 +257,16 @@ def buy_number(
 
     price = offer.price
     try:
-        refusal = _with_db_retries(lambda: _reserve(team, user, membership, price, token))
+        refusal = retry_when_locked(lambda: _reserve(team, user, membership, price, token))
     except IntegrityError:
         # The other click of a double submission holds the reservation.
         existing = Activation.objects.filter(team=team, request_token=token).first()
         if existing is not None:
             return Outcome(True, "This number was already bought.", existing, duplicate=True)
         return Outcome(False, "This purchase is already in progress.", duplicate=True)
+    except OperationalError:
+        log.warning("Database busy; purchase not started")
+        return Outcome(False, "SMS Desk is very busy right now. Nothing was bought; try again.")
     if refusal == ALREADY_BOUGHT:
         existing = Activation.objects.get(team=team, request_token=token)
         return Outcome(True, "This number was already bought.", existing, duplicate=True)
@@ -309,14 +300,16 @@ def buy_number(
         return Outcome(False, provider_error_message(error, BUY_ERRORS, provider))
 
     try:
-        activation = _with_db_retries(
+        activation = retry_when_locked(
             lambda: _record_purchase(team, user, account, offer, number, token, ip)
         )
-    except IntegrityError:
-        # Only a provider reusing an activation id gets here; don't keep what we can't track.
-        log.error("Could not record activation %s of %s", number.activation_id, provider)
-        _release(team, token)
+    except (IntegrityError, OperationalError):
+        # A provider reusing an activation id, or a database that stayed locked: a number we
+        # cannot track must not keep costing money, so it goes back to the provider.
+        log.exception("Could not record activation %s of %s", number.activation_id, provider)
         _cancel_quietly(account, user, number.activation_id)
+        with contextlib.suppress(OperationalError):  # else it goes stale after RESERVATION_TTL
+            _release(team, token)
         return Outcome(
             False,
             "The provider returned a number SMS Desk could not record; it "

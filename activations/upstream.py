@@ -26,6 +26,7 @@ from activations.client import (
     ProviderUnavailable,
     RateLimited,
 )
+from activations.db import retry_when_locked
 from activations.keys import decrypt_key
 from activations.models import ProviderAccount
 from catalog import ratelimit
@@ -68,6 +69,11 @@ class CallAuditor:
     def write(self, action, params, answer, http_status, latency_ms, error) -> None:
         if not self.wanted(action, error):
             return
+        retry_when_locked(
+            lambda: self._record(action, params, answer, http_status, latency_ms, error)
+        )
+
+    def _record(self, action, params, answer, http_status, latency_ms, error) -> None:
         record_call(
             team=self.team,
             account=self.account,

@@ -1,0 +1,26 @@
+from activations.demo import ensure_demo_account
+from activations.keys import decrypt_key
+
+
+def test_the_demo_team_gets_the_sandbox_key_once(settings, alice_team, act_provider):
+    settings.SANDBOX = True
+    settings.SANDBOX_API_KEY = "demo-sandbox-key-1234"
+    account = ensure_demo_account(alice_team, act_provider)
+    again = ensure_demo_account(alice_team, act_provider)
+    assert account.pk == again.pk
+    assert decrypt_key(again.key_ciphertext) == "demo-sandbox-key-1234"
+    assert again.key_last4 == "1234"
+
+
+def test_a_changed_sandbox_key_replaces_the_old_one(settings, alice_team, act_provider):
+    settings.SANDBOX = True
+    settings.SANDBOX_API_KEY = "first-key-0000"
+    ensure_demo_account(alice_team, act_provider)
+    settings.SANDBOX_API_KEY = "second-key-1111"
+    account = ensure_demo_account(alice_team, act_provider)
+    assert decrypt_key(account.key_ciphertext) == "second-key-1111"
+
+
+def test_nothing_happens_without_sandbox_mode(settings, alice_team, act_provider):
+    settings.SANDBOX = False
+    assert ensure_demo_account(alice_team, act_provider) is None

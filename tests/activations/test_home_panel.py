@@ -1,0 +1,37 @@
+from decimal import Decimal
+
+from activations.models import Activation
+
+
+def test_the_home_page_shows_balances_budget_and_open_activations(
+    client, alice, alice_team, alice_account, make_activation
+):
+    alice_team.monthly_budget = Decimal("40")
+    alice_team.save()
+    make_activation(price=Decimal("10.00"), state=Activation.State.CODE_RECEIVED, codes=["5150"])
+    make_activation(price=Decimal("99.00"), state=Activation.State.CANCELLED)
+    client.force_login(alice)
+    response = client.get(f"/t/{alice_team.slug}/")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'Test provider: <strong class="balance">100.00</strong>' in content
+    assert "<strong>10.00</strong> of 40.00 used (25%)" in content
+    assert 'id="open-activations"' in content
+    assert "5150" in content
+    assert f'hx-get="/t/{alice_team.slug}/activations/open/"' in content
+
+
+def test_the_home_page_without_keys_or_activations(client, alice, alice_team):
+    client.force_login(alice)
+    content = client.get(f"/t/{alice_team.slug}/").content.decode()
+    assert "No provider key yet" in content
+    assert "No open activations" in content
+    assert "hx-trigger" not in content
+
+
+def test_charlie_sees_none_of_alices_balances(client, charlie, alice_account, make_activation):
+    make_activation(state=Activation.State.CODE_RECEIVED, codes=["5150"])
+    client.force_login(charlie)
+    content = client.get("/t/charlies-team/").content.decode()
+    assert "100.00" not in content
+    assert "5150" not in content
