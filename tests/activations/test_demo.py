@@ -24,3 +24,19 @@ def test_a_changed_sandbox_key_replaces_the_old_one(settings, alice_team, act_pr
 def test_nothing_happens_without_sandbox_mode(settings, alice_team, act_provider):
     settings.SANDBOX = False
     assert ensure_demo_account(alice_team, act_provider) is None
+
+
+def test_setup_demo_gives_the_demo_team_the_sandbox_key(settings, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from activations.models import ProviderAccount
+
+    settings.SANDBOX = True
+    settings.SANDBOX_API_KEY = "setup-demo-key-5678"
+    call_command("setup_demo", stdout=StringIO())
+    call_command("setup_demo", stdout=StringIO())
+    account = ProviderAccount.objects.get(team__slug="demo")
+    assert account.provider.is_sandbox
+    assert decrypt_key(account.key_ciphertext) == "setup-demo-key-5678"

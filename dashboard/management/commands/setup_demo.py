@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from activations.demo import ensure_demo_account
 from catalog.demo import ensure_sandbox_provider
 from dashboard.models import Membership, Role, Team
 
@@ -42,7 +43,8 @@ class Command(BaseCommand):
             # Other apps' demo data (the sandbox provider, the demo team's sandbox key) follows
             # here, one call each, taking `base_url` and `team`.
             if settings.SANDBOX:
-                ensure_sandbox_provider(base_url)
+                sandbox = ensure_sandbox_provider(base_url)
+                ensure_demo_account(team, sandbox)
 
         self.stdout.write(f"Demo team {team.name!r} is ready.")
         self.stdout.write(f"Sign in at {base_url}/accounts/login/")
