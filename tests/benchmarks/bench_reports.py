@@ -260,6 +260,7 @@ def pages(slug: str) -> dict[str, str]:
     year = f"range=custom&start={today - timedelta(days=364)}&end={today}"
     base = f"/t/{slug}/reports/"
     return {
+        "(reference: the team's home page)": f"/t/{slug}/",
         "spending, last month": f"{base}?range=last_month",
         "spending, last 365 days": f"{base}?{year}",
         "usage, last month": f"{base}usage/?range=last_month",
@@ -376,10 +377,11 @@ def child() -> None:
     for name, (ms_small, _) in small.items():
         ms_large, count = large[name]
         verdict = "ok" if ms_large < TARGET_MS else "SLOW"
-        if ms_large >= TARGET_MS:
+        if ms_large >= TARGET_MS and not name.startswith("("):
             slow.append(name)
         print(f"{name:42} {ms_small:8.1f} {ms_large:8.1f} {count or '':>8}  {verdict}")
     print(f"\n{'all pages under target' if not slow else 'over target: ' + ', '.join(slow)}")
+    print(f"load average while measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
