@@ -68,8 +68,14 @@ def ensure_database(url: str) -> None:
 
 
 def main() -> None:
+    import psycopg
+
     url = bench_url()
-    ensure_database(url)
+    try:
+        ensure_database(url)
+    except psycopg.OperationalError as error:
+        print(f"skipped: PostgreSQL is not reachable ({error.__class__.__name__}); start it first")
+        return
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="dashboard.settings")
     subprocess.run(
         [sys.executable, "-m", "tests.benchmarks.bench_reports", "--child"],
