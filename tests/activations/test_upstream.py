@@ -92,7 +92,14 @@ def test_the_async_client_audits_too(tiny_provider):
             with pytest.raises(protocol.NoNumbers):
                 await client.get_number("tg", 0, "any")
 
+    async def close_the_threads_connection():
+        from asgiref.sync import sync_to_async
+        from django.db import connection
+
+        await sync_to_async(lambda: connection.close())()
+
     asyncio.run(run())
+    asyncio.run(close_the_threads_connection())
     event = AuditEvent.objects.get()
     assert event.action == "getNumber"
     assert event.outcome == "NO_NUMBERS"
