@@ -29,6 +29,8 @@ def membership_for(
         raise Http404("No such team") from None
     if membership.role not in roles:
         raise PermissionDenied("Your role in this team does not allow this.")
-    request.session["team_slug"] = team_slug
+    # Remember the team for "/", without a session write on every (polled) request.
+    if request.session.get("team_slug") != team_slug:
+        request.session["team_slug"] = team_slug
     request.membership = membership
     return membership

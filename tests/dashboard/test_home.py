@@ -28,3 +28,11 @@ def test_the_login_page_has_a_csp_without_unsafe_inline(client, db):
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self' 'nonce-" in csp
     assert "unsafe-inline" not in csp
+
+
+def test_a_team_page_does_not_rewrite_an_unchanged_session(client, alice, alice_team):
+    client.force_login(alice)
+    client.get(f"/t/{alice_team.slug}/")
+    response = client.get(f"/t/{alice_team.slug}/")
+    assert response.wsgi_request.session.modified is False
+    assert client.session["team_slug"] == alice_team.slug
