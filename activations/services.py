@@ -39,6 +39,7 @@ State = Activation.State
 
 # A purchase in flight longer than this has crashed; its reservation no longer counts.
 RESERVATION_TTL = timedelta(minutes=5)
+CENT = Decimal("0.01")
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -94,7 +95,8 @@ def month_spend(team: Team, user=None, now: datetime | None = None) -> Decimal:
         reservations = reservations.filter(user_id=user.pk)
     spent = activations.aggregate(total=Sum("price"))["total"] or ZERO
     reserved = reservations.aggregate(total=Sum("amount"))["total"] or ZERO
-    return spent + reserved
+    # SQLite sums decimals as floats: round back to cents.
+    return (Decimal(spent) + Decimal(reserved)).quantize(CENT)
 
 
 @dataclass

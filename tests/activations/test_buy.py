@@ -266,3 +266,9 @@ def test_a_refused_purchase_releases_its_reservation_for_the_next(
     assert not buy(alice_team, alice, sandbox_offer, "token-1111111111").ok
     sandbox_server.sandbox.clear_faults()
     assert buy(alice_team, alice, sandbox_offer, "token-2222222222").ok
+
+
+def test_spending_is_in_cents_on_every_database(alice, alice_team, make_activation):
+    make_activation(price=Decimal("0.10"))
+    make_activation(price=Decimal("0.20"))
+    assert str(month_spend(alice_team)) == "0.30"
