@@ -1,4 +1,7 @@
-"""The client's address behind reverse proxies, for the sign-in rate limit and the audit log.
+"""Request middleware: the client's address behind proxies, and sign-in for htmx requests.
+
+ForwardedForMiddleware: the client's address behind reverse proxies, for the sign-in rate
+limit and the audit log.
 
 Behind a proxy, REMOTE_ADDR is the proxy's address, so every visitor would share one. With
 TRUSTED_PROXY_COUNT = N (> 0), the address N entries from the right of X-Forwarded-For (the
@@ -8,7 +11,11 @@ ignored altogether.
 """
 
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import MiddlewareNotUsed
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 
 class ForwardedForMiddleware:
@@ -24,3 +31,20 @@ class ForwardedForMiddleware:
         if len(hops) >= self.proxies:
             request.META["REMOTE_ADDR"] = hops[-self.proxies]
         return self.get_response(request)
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's, except that an htmx request (a polled fragment whose session ended) sends the
+    whole page to the sign-in form, coming back to that page, instead of swapping the form
+    into the fragment."""
+
+    def handle_no_permission(self, request, view_func):
+        htmx = getattr(request, "htmx", None)
+        if not htmx:
+            return super().handle_no_permission(request, view_func)
+        response = redirect_to_login(
+            htmx.current_url_abs_path or request.get_full_path(),
+            resolve_url(self.get_login_url(view_func)),
+            self.get_redirect_field_name(view_func),
+        )
+        return HttpResponseClientRedirect(response.url)

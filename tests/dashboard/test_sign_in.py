@@ -119,3 +119,12 @@ def test_a_password_reset_works_from_the_email(client, alice):
     )
     assert response.url == "/accounts/reset/done/"
     assert sign_in(client, password="a fresh pass phrase").status_code == 302
+
+
+def test_an_htmx_request_without_a_session_sends_the_page_to_sign_in(client, alice_team):
+    response = client.get(
+        "/t/alices-team/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/t/alices-team/x/"},
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/accounts/login/?next=/t/alices-team/x/"
