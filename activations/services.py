@@ -575,6 +575,7 @@ def attach_key(team: Team, user, provider: Provider, api_key: str, *, ip=None) -
     balance = check_key(team, user, provider, api_key)
     now = timezone.now()
     with transaction.atomic():
+        _lock_team(team)  # two managers attaching at once: the second replaces the first
         account = (
             ProviderAccount.objects.select_for_update().filter(team=team, provider=provider).first()
         )
@@ -604,15 +605,21 @@ def remove_key(team: Team, user, account: ProviderAccount, *, ip=None) -> Outcom
     membership_of(team, user, MANAGERS)
     if account.team_id != team.pk:
         raise PermissionDenied("This account belongs to another team.")
-    open_count = account.activations.filter(state__in=Activation.OPEN_STATES).count()
-    if open_count:
-        return Outcome(
-            False,
-            f"{open_count} activation(s) on this key are still open. Complete or cancel them "
-            "(or wait until they expire) before removing the key.",
-        )
     provider_name = account.provider.name
     with transaction.atomic():
+        # Under the team's lock no purchase is between its reservation and its record.
+        _lock_team(team)
+        open_count = account.activations.filter(state__in=Activation.OPEN_STATES).count()
+        in_flight = Reservation.objects.filter(
+            team=team, created_at__gte=timezone.now() - RESERVATION_TTL
+        ).exists()
+        if open_count or in_flight:
+            return Outcome(
+                False,
+                f"{open_count or 'Some'} activation(s) on this key are still open or being "
+                "bought. Complete or cancel them (or wait until they expire) before removing "
+                "the key.",
+            )
         record_action(
             team=team,
             user=user,
