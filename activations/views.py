@@ -289,7 +289,9 @@ def refresh_balance(request: AuthenticatedHttpRequest, team_slug: str, account_i
     back = request.POST.get("next", "")
     if back.startswith(f"/t/{team_slug}/"):
         return redirect(back)
-    return redirect("activations:accounts", team_slug)
+    if membership.is_manager:
+        return redirect("activations:accounts", team_slug)
+    return redirect("team_home", team_slug)
 
 
 # --- Budgets --------------------------------------------------------------------------------

@@ -35,3 +35,27 @@ def test_charlie_sees_none_of_alices_balances(client, charlie, alice_account, ma
     content = client.get("/t/charlies-team/").content.decode()
     assert "100.00" not in content
     assert "5150" not in content
+
+
+def test_a_member_refreshes_a_balance_from_the_home_page(
+    client, bob, alice_team, sandbox_account, sandbox_server
+):
+    sandbox_server.sandbox.set_balance(sandbox_server.api_key, "77.70")
+    client.force_login(bob)
+    home = f"/t/{alice_team.slug}/"
+    response = client.post(
+        f"/t/{alice_team.slug}/provider-accounts/{sandbox_account.pk}/refresh/",
+        {"next": home},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == home
+    assert b'<strong class="balance">77.70</strong>' in response.content
+
+
+def test_the_refresh_goes_back_only_inside_the_team(client, alice, alice_team, sandbox_account):
+    client.force_login(alice)
+    response = client.post(
+        f"/t/{alice_team.slug}/provider-accounts/{sandbox_account.pk}/refresh/",
+        {"next": "https://evil.example/"},
+    )
+    assert response.url == f"/t/{alice_team.slug}/provider-accounts/"
