@@ -332,3 +332,27 @@ def wait_for_text(
             return time.monotonic() - started
         time.sleep(1.0)
     return None
+
+
+# --- The operator's first steps on a fresh stack ----------------------------------------------
+
+
+def operator_setup(stack, step, web_url: str, handler_url: str, provider: str, rate: float):
+    """createsuperuser, sign in, add the provider in admin; the owner's signed-in Session."""
+    import secrets
+
+    password = secrets.token_urlsafe(16)
+    stack.manage(
+        "createsuperuser",
+        "--no-input",
+        env={
+            "DJANGO_SUPERUSER_USERNAME": "owner",
+            "DJANGO_SUPERUSER_EMAIL": "owner@example.org",
+            "DJANGO_SUPERUSER_PASSWORD": password,
+        },
+    )
+    session = Session(web_url)
+    session.sign_in("owner", password)
+    add_provider(session, provider, handler_url, rate=rate)
+    step.ok("operator: owner created, provider added in admin", f"{provider} at {rate:g} req/s")
+    return session

@@ -235,6 +235,24 @@ class Stack:
             )
         return result.stdout + result.stderr
 
+    def script(self, *argv: str, timeout: float = 600) -> str:
+        """Run `python ARGV` (one of these scripts) with the stack's environment; its output."""
+        result = subprocess.run(
+            [sys.executable, *argv],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(argv)} exited {result.returncode}:\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+            )
+        return result.stdout
+
     def start(self, name: str, argv: list[str], env: dict | None = None) -> Process:
         """Start a long-running process in its own session, output to var/stack/NAME/NAME.log."""
         log_path = self.var / f"{name}.log"
@@ -279,6 +297,17 @@ class Stack:
             name, [sys.executable, "manage.py", "sandbox_provider", "--port", str(port), *args]
         )
         return process, wait_first_line(process, prefix="http")
+
+    def start_controlled_sandbox(
+        self, *args: str, name: str = "sandbox", port: int | None = None
+    ) -> tuple[Process, str, str]:
+        """scripts/sandbox_control.py: the process, its handler URL and its control URL."""
+        port = port or free_port()
+        process = self.start(
+            name,
+            [sys.executable, "scripts/sandbox_control.py", "--port", str(port), *args],
+        )
+        return process, wait_first_line(process, "http"), wait_first_line(process, "control ")[8:]
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):

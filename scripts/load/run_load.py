@@ -1,0 +1,201 @@
+"""`make load`: the production stack on loopback under 200 team members, measured with locust.
+
+Boots the stack as `prod_smoke.py` does (PostgreSQL, Redis, the Procfile's gunicorn and
+qcluster, the standalone sandbox provider), syncs the catalog, seeds 10 teams of 20 members,
+each signed in with one open activation (scripts/seed_members.py), measures the activation
+partial's database queries per request, then runs locust headless (scripts/load/locustfile.py)
+for a bounded time and prints throughput, median and 95th percentile per page, errors, and
+whether the targets hold: no errors, partial p95 < 100 ms, pages p95 < 300 ms.
+
+    python scripts/load/run_load.py [--users 200] [--seconds 60] [--web-workers 2]
+
+Exits 1 when a target is missed. Its numbers depend on the machine: locust shares it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import browse  # noqa: E402
+from stack import VENV_BIN, Stack, Step  # noqa: E402
+
+PROVIDER = "Sandbox (standalone)"
+PARTIAL = "activation partial"
+TARGETS_MS = {PARTIAL: 100.0}
+PAGE_TARGET_MS = 300.0
+
+QUERY_PROBE = """
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from activations.models import Activation
+a = Activation.objects.select_related("team", "user").order_by("pk").first()
+c = Client(HTTP_HOST="127.0.0.1")
+c.force_login(a.user)
+url = f"/t/{a.team.slug}/activations/{a.pk}/?seen=0"
+c.get(url, secure=True, headers={"HX-Request": "true"})
+with CaptureQueriesContext(connection) as ctx:
+    r = c.get(url, secure=True, headers={"HX-Request": "true"})
+print("status", r.status_code, "queries", len(ctx.captured_queries))
+for q in ctx.captured_queries:
+    print("  ", q["sql"][:160])
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--teams", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=60, help="Measured time after ramp-up.")
+    parser.add_argument("--spawn-rate", type=float, default=40)
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn WEB_CONCURRENCY")
+    parser.add_argument("--provider-rate", type=float, default=50)
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=0,
+        help="Keep the seeded stack up this many seconds before the run (to look at it).",
+    )
+    args = parser.parse_args()
+
+    step = Step()
+    keys = [secrets.token_hex(16) for _ in range(args.teams)]
+    try:
+        with Stack("load", redis_db=12) as stack:
+            return run(stack, step, args, keys)
+    except KeyboardInterrupt:
+        step.fail("interrupted")
+        return 1
+
+
+def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
+    stack.prepare(step)
+    key_args = [a for key in keys for a in ("--api-key", key)]
+    _sandbox, handler_url = stack.start_sandbox_provider(
+        *key_args, "--code-delay", "20", "--balance", "100000"
+    )
+    step.ok("sandbox provider serves", handler_url)
+    web = stack.start_web(WEB_CONCURRENCY=str(args.web_workers))
+    step.ok("gunicorn (Procfile web) answers", f"{web.url}, {args.web_workers} workers")
+    stack.start_worker()
+    session = browse.operator_setup(
+        stack, step, web.url, handler_url, PROVIDER, rate=args.provider_rate
+    )
+    session.close()
+    key_file = stack.var / "keys.txt"
+    key_file.write_text("\n".join(keys))
+    members_file = stack.var / "members.json"
+    per_team = -(-args.users // args.teams)
+    try:
+        out = stack.script(
+            "scripts/seed_members.py",
+            "--provider",
+            PROVIDER,
+            "--owner",
+            "owner",
+            "--teams",
+            str(args.teams),
+            "--members",
+            str(per_team),
+            "--key-file",
+            str(key_file),
+            "--sync",
+            "--buy",
+            "tg:0:any",
+            "--out",
+            str(members_file),
+        )
+    finally:
+        key_file.unlink()
+    for line in out.strip().splitlines():
+        step.ok("seeded", line)
+
+    probe = stack.manage("shell", "-c", QUERY_PROBE)
+    queries = probe.split("queries", 1)[1].split()[0] if "queries" in probe else "?"
+    step.ok("activation partial: database queries per request", queries)
+    print(probe.rstrip())
+
+    if args.hold:
+        step.info(f"holding {args.hold:g} s: {web.url}, members in {members_file}")
+        time.sleep(args.hold)
+    csv_prefix = stack.var / "locust"
+    command = [
+        str(VENV_BIN / "locust"),
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "--users",
+        str(args.users),
+        "--spawn-rate",
+        str(args.spawn_rate),
+        "--run-time",
+        f"{args.seconds + int(args.users / args.spawn_rate) + 1}s",
+        "--reset-stats",
+        "--stop-timeout",
+        "5",
+        "--host",
+        web.url,
+        "--csv",
+        str(csv_prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    step.info("running: " + " ".join(command[1:]))
+    locust = stack.start(
+        "locust",
+        command,
+        env={"LOAD_MEMBERS": str(members_file)},
+    )
+    locust.popen.wait(timeout=args.seconds + 180)
+    step.ok("locust finished", f"exit {locust.popen.returncode}")
+    return report(step, csv_prefix, queries)
+
+
+def report(step: Step, csv_prefix: Path, queries: str) -> int:
+    with Path(f"{csv_prefix}_stats.csv").open() as stats:
+        rows = list(csv.DictReader(stats))
+    print()
+    print(f"{'page':22} {'requests':>8} {'req/s':>7} {'median':>7} {'p95':>6} {'p99':>6}", end="")
+    print(f" {'errors':>6}")
+    missed = []
+    for row in rows:
+        name = row["Name"]
+        p95 = float(row["95%"] or 0)
+        print(
+            f"{name:22} {row['Request Count']:>8} {float(row['Requests/s']):>7.1f} "
+            f"{row['Median Response Time']:>5}ms {row['95%']:>4}ms {row['99%']:>4}ms "
+            f"{row['Failure Count']:>6}"
+        )
+        if name == "Aggregated":
+            if int(row["Failure Count"]):
+                missed.append(f"{row['Failure Count']} errors")
+            continue
+        target = TARGETS_MS.get(name, PAGE_TARGET_MS)
+        if p95 >= target:
+            missed.append(f"{name} p95 {p95:g} ms >= {target:g} ms")
+    failures = Path(f"{csv_prefix}_failures.csv")
+    if failures.exists():
+        with failures.open() as lines:
+            for row in list(csv.DictReader(lines))[:10]:
+                print(f"  failure: {row['Name']} {row['Error']} x{row['Occurrences']}")
+    print(f"partial: {queries} database queries per request")
+    print(json.dumps({"missed": missed}))
+    for miss in missed:
+        step.fail("target", miss)
+    if not missed:
+        step.ok("targets held", "no errors, partial p95 < 100 ms, pages p95 < 300 ms")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
