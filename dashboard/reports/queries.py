@@ -12,7 +12,7 @@ by group and wait, and each group's median is read off its middle.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -257,10 +257,14 @@ SPENDING_DIMENSIONS = ("member", "service", "country", "operator")
 USAGE_DIMENSIONS = ("service", "country", "operator", "service_operator")
 
 
+def chosen_sort(sort: str | None, allowed: Iterable[str], default: str) -> str:
+    """The sort asked for when it is one of the allowed ones, else the default."""
+    return sort if sort and sort.lstrip("-") in allowed else default
+
+
 def sort_rows(rows: list, sort: str | None, allowed: Iterable[str], default: str) -> list:
     """Rows sorted by one attribute ("-spent": descending); empty values last, then by label."""
-    if not sort or sort.lstrip("-") not in allowed:
-        sort = default
+    sort = chosen_sort(sort, allowed, default)
     name = sort.lstrip("-")
     descending = sort.startswith("-")
     rows = sorted(rows, key=lambda row: row.label.casefold())
@@ -271,6 +275,55 @@ def sort_rows(rows: list, sort: str | None, allowed: Iterable[str], default: str
     else:
         present.sort(key=lambda row: getattr(row, name), reverse=descending)
     return present + missing
+
+
+def grouped_rows(
+    scope: Scope, dimensions: Iterable[str], aggregates: dict, total: bool = False
+) -> dict[str, list[dict]]:
+    """The rows of several breakdowns with the same aggregates (and the total, under "").
+
+    PostgreSQL computes them all in one pass over the team's range (GROUPING SETS); other
+    databases run one grouped query per breakdown.
+    """
+    dimensions = list(dimensions)
+    qs = scope.activations()
+    if connections[qs.db].vendor == "postgresql" and len(dimensions) + total > 1:
+        found = grouping_sets(qs, dimensions, aggregates, total)
+        if found is not None:
+            return found
+    out = {
+        name: list(qs.values(*DIMENSIONS[name].keys).annotate(**aggregates)) for name in dimensions
+    }
+    if total:
+        out[""] = [qs.aggregate(**aggregates)]
+    return out
+
+
+def grouping_sets(
+    qs: QuerySet, dimensions: list[str], aggregates: dict, total: bool
+) -> dict[str, list[dict]] | None:
+    """One query grouped by every dimension's ids at once; None if Django's SQL is not the
+    expected "... GROUP BY 1, 2, 3" (then the caller runs one query per dimension)."""
+    keys = list(dict.fromkeys(k for name in dimensions for k in DIMENSIONS[name].keys))
+    sql, params = qs.values(*keys).annotate(**aggregates).query.sql_with_params()
+    plain = " GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 1))
+    if not sql.endswith(plain):
+        return None
+    position = {key: str(i) for i, key in enumerate(keys, 1)}
+    sets = {frozenset(DIMENSIONS[name].keys): name for name in dimensions}
+    if total:
+        sets[frozenset()] = ""
+    spec = ", ".join("(" + ", ".join(position[k] for k in keys if k in s) + ")" for s in sets)
+    sql = sql[: -len(plain)] + f" GROUP BY GROUPING SETS ({spec})"
+    out: dict[str, list[dict]] = {name: [] for name in sets.values()}
+    names = [*keys, *aggregates]
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            # The ids are never NULL, so the ones that are tell which set a row belongs to.
+            out[sets[frozenset(k for k in keys if row[k] is not None)]].append(row)
+    return out
 
 
 # Spending ------------------------------------------------------------------------------------
@@ -348,34 +401,43 @@ class SpendRow:
 SPEND_SORTS = ("label", "bought", "charged", "spent", "share")
 
 
-def spending_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[SpendRow]:
-    dim = DIMENSIONS[dimension]
-    rows = list(
-        scope.activations()
-        .values(*dim.keys)
-        .annotate(
-            bought=Count("id"),
-            charged=Count("id", filter=CHARGED),
-            spent=Sum("price", filter=CHARGED, default=ZERO),
-        )
-    )
-    labels = dim.labels(tuple(row[k] for k in dim.keys) for row in rows)
-    out = []
-    for row in rows:
-        key = tuple(row[k] for k in dim.keys)
-        out.append(
-            SpendRow(
-                key=key,
-                label=labels[key],
-                bought=row["bought"],
-                charged=row["charged"],
-                spent=money(row["spent"]),
+SPEND_AGGREGATES = {
+    "bought": Count("id"),
+    "charged": Count("id", filter=CHARGED),
+    "spent": Sum("price", filter=CHARGED, default=ZERO),
+}
+
+
+def spending_breakdowns(
+    scope: Scope, dimensions: Iterable[str], sorts: Mapping[str, str | None] | None = None
+) -> dict[str, list[SpendRow]]:
+    """Spending by each dimension (member, service, ...), each sorted as asked."""
+    sorts = sorts or {}
+    out = {}
+    for name, rows in grouped_rows(scope, dimensions, SPEND_AGGREGATES).items():
+        dim = DIMENSIONS[name]
+        labels = dim.labels(tuple(row[k] for k in dim.keys) for row in rows)
+        spend_rows = []
+        for row in rows:
+            key = tuple(row[k] for k in dim.keys)
+            spend_rows.append(
+                SpendRow(
+                    key=key,
+                    label=labels[key],
+                    bought=row["bought"],
+                    charged=row["charged"],
+                    spent=money(row["spent"]),
+                )
             )
-        )
-    total = sum((row.spent for row in out), ZERO)
-    for row in out:
-        row.share = percent(row.spent, total)
-    return sort_rows(out, sort, SPEND_SORTS, "-spent")
+        total = sum((row.spent for row in spend_rows), ZERO)
+        for row in spend_rows:
+            row.share = percent(row.spent, total)
+        out[name] = sort_rows(spend_rows, sorts.get(name), SPEND_SORTS, "-spent")
+    return out
+
+
+def spending_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[SpendRow]:
+    return spending_breakdowns(scope, [dimension], {dimension: sort})[dimension]
 
 
 @dataclass
@@ -531,51 +593,49 @@ def medians_by(qs: QuerySet, keys: tuple[str, ...]) -> dict[tuple, timedelta]:
     }
 
 
-def usage_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[UsageRow]:
-    dim = DIMENSIONS[dimension]
+def usage_breakdowns(
+    scope: Scope,
+    dimensions: Iterable[str],
+    sorts: Mapping[str, str | None] | None = None,
+    total: bool = False,
+) -> dict[str, list[UsageRow]]:
+    """Usage by each dimension, each sorted as asked; with total, the whole scope under ""."""
+    sorts = sorts or {}
     qs = scope.activations()
     aggregates = dict(USAGE_AGGREGATES)
     in_db = medians_in_database(qs)
     if in_db:
         aggregates["median_wait"] = Median(WAIT)
-    rows = list(qs.values(*dim.keys).annotate(**aggregates))
-    medians = {} if in_db else medians_by(qs, dim.keys)
-    labels = dim.labels(tuple(row[k] for k in dim.keys) for row in rows)
-    out = []
-    for row in rows:
-        key = tuple(row[k] for k in dim.keys)
-        out.append(
-            UsageRow(
-                key=key,
-                label=labels[key],
-                bought=row["bought"],
-                with_code=row["with_code"],
-                cancelled=row["cancelled"],
-                expired=row["expired"],
-                spent=money(row["spent"]),
-                median_wait=row["median_wait"] if in_db else medians.get(key),
+    out = {}
+    for name, rows in grouped_rows(scope, dimensions, aggregates, total).items():
+        keys = DIMENSIONS[name].keys if name else ()
+        labels = DIMENSIONS[name].labels(tuple(r[k] for k in keys) for r in rows) if name else {}
+        medians = {} if in_db else medians_by(qs, keys)
+        usage_rows = []
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            usage_rows.append(
+                UsageRow(
+                    key=key,
+                    label=labels.get(key, "All activations"),
+                    bought=row["bought"],
+                    with_code=row["with_code"],
+                    cancelled=row["cancelled"],
+                    expired=row["expired"],
+                    spent=money(row["spent"]),
+                    median_wait=row["median_wait"] if in_db else medians.get(key),
+                )
             )
-        )
-    return sort_rows(out, sort, USAGE_SORTS, "-bought")
+        out[name] = sort_rows(usage_rows, sorts.get(name), USAGE_SORTS, "-bought")
+    return out
+
+
+def usage_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[UsageRow]:
+    return usage_breakdowns(scope, [dimension], {dimension: sort})[dimension]
 
 
 def usage_totals(scope: Scope) -> UsageRow:
-    qs = scope.activations()
-    aggregates = dict(USAGE_AGGREGATES)
-    in_db = medians_in_database(qs)
-    if in_db:
-        aggregates["median_wait"] = Median(WAIT)
-    row = qs.aggregate(**aggregates)
-    return UsageRow(
-        key=(),
-        label="All activations",
-        bought=row["bought"],
-        with_code=row["with_code"],
-        cancelled=row["cancelled"],
-        expired=row["expired"],
-        spent=money(row["spent"]),
-        median_wait=row["median_wait"] if in_db else medians_by(qs, ()).get(()),
-    )
+    return usage_breakdowns(scope, [], total=True)[""][0]
 
 
 # Catalog price trend ---------------------------------------------------------------------

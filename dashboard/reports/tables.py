@@ -7,7 +7,7 @@ rows in the same order, because both come from the same builder with the same fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -252,16 +252,26 @@ def spending_by_period(scope: Scope, grain: str, sort: str | None = None) -> Tab
     )
 
 
-def spending_by(dimension: str) -> Callable[..., Table]:
+def spend_table(dimension: str, rows: list, sort: str | None) -> Table:
     dim = queries.DIMENSIONS[dimension]
+    sort = queries.chosen_sort(sort, queries.SPEND_SORTS, "-spent")
+    return Table(dimension, f"By {dim.title.lower()}", spend_columns(dim.title), rows, sort)
 
+
+def spending_by(dimension: str) -> Callable[..., Table]:
     def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
-        rows = queries.spending_breakdown(scope, dimension, sort)
-        return Table(
-            dimension, f"By {dim.title.lower()}", spend_columns(dim.title), rows, sort or "-spent"
-        )
+        return spend_table(dimension, queries.spending_breakdown(scope, dimension, sort), sort)
 
     return build
+
+
+def spending_tables(scope: Scope, grain: str, sorts: Mapping[str, str | None]) -> dict:
+    """Every table of the spending page but the budget: two queries on PostgreSQL."""
+    built = {"by_period": spending_by_period(scope, grain)}
+    dimensions = queries.SPENDING_DIMENSIONS
+    for name, rows in queries.spending_breakdowns(scope, dimensions, sorts).items():
+        built[name] = spend_table(name, rows, sorts.get(name))
+    return built
 
 
 def budget_table(team, now: datetime) -> Table:
@@ -291,16 +301,30 @@ def usage_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
     )
 
 
-def usage_by(dimension: str) -> Callable[..., Table]:
+def usage_table(dimension: str, rows: list, sort: str | None) -> Table:
     dim = queries.DIMENSIONS[dimension]
+    sort = queries.chosen_sort(sort, queries.USAGE_SORTS, "-bought")
+    return Table(dimension, f"By {dim.title.lower()}", usage_columns(dim.title), rows, sort)
 
+
+def usage_by(dimension: str) -> Callable[..., Table]:
     def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
-        rows = queries.usage_breakdown(scope, dimension, sort)
-        return Table(
-            dimension, f"By {dim.title.lower()}", usage_columns(dim.title), rows, sort or "-bought"
-        )
+        return usage_table(dimension, queries.usage_breakdown(scope, dimension, sort), sort)
 
     return build
+
+
+def usage_tables(
+    scope: Scope, grain: str, sorts: Mapping[str, str | None]
+) -> tuple[dict, queries.UsageRow]:
+    """Every table of the usage page but the price trend, and the totals: two queries on
+    PostgreSQL."""
+    built = {"by_period": usage_by_period(scope, grain)}
+    found = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, sorts, total=True)
+    totals = found.pop("")[0]
+    for name, rows in found.items():
+        built[name] = usage_table(name, rows, sorts.get(name))
+    return built, totals
 
 
 def trend_table(scope: Scope, service) -> Table:

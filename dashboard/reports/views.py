@@ -94,24 +94,19 @@ def chart(kind: str, unit: str, labels: list[str], *series: tuple[str, list]) ->
     }
 
 
-def build_tables(
-    request: AuthenticatedHttpRequest, report: str, form: ReportFilterForm, team_slug: str
-) -> dict[str, Table]:
-    scope, grain = form.shown.scope(), form.shown.grain()
-    return {
-        name: with_headers(
-            request, build(scope, grain, request.GET.get(f"{name}_sort")), report, team_slug
-        )
-        for name, build in REPORTS[report].items()
-    }
+def sorts_asked(request: AuthenticatedHttpRequest, report: str) -> dict[str, str | None]:
+    return {name: request.GET.get(f"{name}_sort") for name in REPORTS[report]}
 
 
 def spending(request: AuthenticatedHttpRequest, team_slug: str):
     membership = report_membership(request, team_slug)
     form = filter_form(request, membership)
-    built = build_tables(request, "spending", form, team_slug)
+    scope, grain = form.shown.scope(), form.shown.grain()
+    built = tables.spending_tables(scope, grain, sorts_asked(request, "spending"))
+    for table in built.values():
+        with_headers(request, table, "spending", team_slug)
     series_table = built["by_period"]
-    label = tables.period_label(form.shown.grain())
+    label = tables.period_label(grain)
     by_service = built["service"].rows[:CHART_TOP]
     budget = with_headers(
         request, tables.budget_table(membership.team, timezone.now()), "spending", team_slug
@@ -142,19 +137,21 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
 def usage(request: AuthenticatedHttpRequest, team_slug: str):
     membership = report_membership(request, team_slug)
     form = filter_form(request, membership)
-    scope = form.shown.scope()
-    built = build_tables(request, "usage", form, team_slug)
+    scope, grain = form.shown.scope(), form.shown.grain()
+    built, totals = tables.usage_tables(scope, grain, sorts_asked(request, "usage"))
+    for table in built.values():
+        with_headers(request, table, "usage", team_slug)
     service = queries.trend_service(scope, built["service"].rows)
     trend = with_headers(request, tables.trend_table(scope, service), "usage", team_slug)
     series = built["by_period"].rows
-    label = tables.period_label(form.shown.grain())
+    label = tables.period_label(grain)
     by_service = sorted(built["service"].rows, key=lambda row: -row.bought)[:CHART_TOP]
     context = {
         "form": form,
         "report": "usage",
         "series": built["by_period"],
         "breakdowns": [built[name] for name in queries.USAGE_DIMENSIONS],
-        "totals": queries.usage_totals(scope),
+        "totals": totals,
         "trend": trend,
         "trend_service": service,
         "activity_chart": chart(

@@ -3,6 +3,8 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from dashboard.reports import queries
 from dashboard.reports.queries import Scope
 
@@ -214,3 +216,36 @@ def test_the_median_helper_matches_percentile_cont():
     assert queries.median(s(7)) == timedelta(seconds=7)
     assert queries.median(s(1, 2, 10)) == timedelta(seconds=2)
     assert queries.median(s(1, 2, 3, 10)) == timedelta(seconds=2.5)
+
+
+def test_the_breakdowns_of_a_page_agree_with_one_query_each(alice_team, march):
+    scope = march_scope(alice_team)
+    together = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, total=True)
+    for name in queries.USAGE_DIMENSIONS:
+        assert together[name] == queries.usage_breakdown(scope, name)
+    assert together[""] == [queries.usage_totals(scope)]
+    spending = queries.spending_breakdowns(scope, queries.SPENDING_DIMENSIONS)
+    for name in queries.SPENDING_DIMENSIONS:
+        assert spending[name] == queries.spending_breakdown(scope, name)
+
+
+def test_postgresql_reads_the_activations_once_for_all_breakdowns(alice_team, march):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("GROUPING SETS are the PostgreSQL path")
+    with CaptureQueriesContext(connection) as captured:
+        found = queries.usage_breakdowns(
+            march_scope(alice_team), queries.USAGE_DIMENSIONS, total=True
+        )
+    scans = [q["sql"] for q in captured if 'FROM "activations_activation"' in q["sql"]]
+    assert len(scans) == 1 and "GROUPING SETS" in scans[0]
+    assert found[""][0].median_wait == timedelta(seconds=60)
+
+
+def test_an_empty_period_has_a_zero_total_in_one_pass(alice_team, march):
+    scope = Scope(team=alice_team, start=date(2025, 1, 1), end=date(2025, 1, 31))
+    found = queries.usage_breakdowns(scope, ["service", "country"], total=True)
+    assert found["service"] == found["country"] == []
+    assert (found[""][0].bought, found[""][0].spent) == (0, D("0.00"))
