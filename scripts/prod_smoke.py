@@ -95,7 +95,7 @@ def run(stack: Stack, step: Step, api_key: str, password: str) -> None:
             "signed in; the session and CSRF cookies are Secure",
         )
 
-        browse.add_provider(session, PROVIDER, handler_url, rate=50)
+        browse.add_provider(session, PROVIDER, handler_url, rate=200)
         step.ok("admin: provider added", f"{PROVIDER} at {handler_url}")
         browse.add_team(session, "Acme", TEAM, OWNER)
         step.ok("admin: team and owner membership added", TEAM)

@@ -3,8 +3,9 @@ machine" describes it, for the production scripts (`prod_smoke.py`, `faults_unde
 `scale_out_check.py`, `load/run_load.py`).
 
 PostgreSQL (a throwaway database, dropped and created again), Redis (a dedicated database
-number, flushed), `DJANGO_ENV=production` with generated secrets, `migrate`, `collectstatic`,
-then the Procfile's `web` (gunicorn) and `worker` (qcluster) lines as processes of their own.
+number, flushed), `DJANGO_ENV=production` with generated secrets, the Procfile's `release`
+line (migrate), `collectstatic`, then the Procfile's `web` (gunicorn) and `worker`
+(qcluster) lines as processes of their own.
 Every process is started in its own session and ended by its process group id when the
 stack stops (or when the script is interrupted), so nothing is left running.
 """
@@ -253,6 +254,22 @@ class Stack:
             )
         return result.stdout
 
+    def release(self, timeout: float = 300) -> str:
+        """Run the Procfile's `release` line (migrate) to completion."""
+        command = procfile_lines()["release"]
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"release: {command} exited {result.returncode}:\n{result.stderr}")
+        return result.stdout
+
     def start(self, name: str, argv: list[str], env: dict | None = None) -> Process:
         """Start a long-running process in its own session, output to var/stack/NAME/NAME.log."""
         log_path = self.var / f"{name}.log"
@@ -326,8 +343,8 @@ class Stack:
         step.ok("PostgreSQL database created", self.database)
         self.flush_redis()
         step.ok("Redis database flushed", self.redis_url)
-        self.manage("migrate", "--no-input")
-        step.ok("manage.py migrate")
+        self.release()
+        step.ok("Procfile release (migrate)")
         stamp = STATIC_ROOT / ".sources"
         sources = static_sources_fingerprint()
         if not always_collect and stamp.exists() and stamp.read_text() == sources:
@@ -355,7 +372,7 @@ class WebProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        """Until the sign-in page answers 200 (the Procfile line migrates first)."""
+        """Until the sign-in page answers 200."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.process.alive():
