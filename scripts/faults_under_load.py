@@ -190,11 +190,7 @@ def main() -> int:
         import traceback
 
         traceback.print_exc()
-    if step.failures:
-        print(f"faults: {len(step.failures)} check(s) failed: {', '.join(step.failures)}")
-        return 1
-    print(f"faults: every check passed in {step.elapsed():.0f} s")
-    return 0
+    return step.summary("faults")
 
 
 def run(stack: Stack, step: Step, args) -> None:

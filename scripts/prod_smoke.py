@@ -44,11 +44,7 @@ def main() -> int:
     except Exception as error:  # report the step that broke, then the summary
         step.fail("unexpected error", f"{type(error).__name__}: {error}")
         traceback.print_exc()
-    if step.failures:
-        print(f"prod-smoke: {len(step.failures)} check(s) failed: {', '.join(step.failures)}")
-        return 1
-    print(f"prod-smoke: every check passed in {step.elapsed():.0f} s")
-    return 0
+    return step.summary("prod-smoke")
 
 
 def run(stack: Stack, step: Step, api_key: str, password: str) -> None:

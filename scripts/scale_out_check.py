@@ -78,11 +78,7 @@ def main() -> int:
         import traceback
 
         traceback.print_exc()
-    if step.failures:
-        print(f"scale-out: {len(step.failures)} check(s) failed: {', '.join(step.failures)}")
-        return 1
-    print(f"scale-out: every check passed in {step.elapsed():.0f} s")
-    return 0
+    return step.summary("scale-out")
 
 
 def run(stack: Stack, step: Step, args) -> None:

@@ -52,9 +52,11 @@ class Step:
 
     def __init__(self) -> None:
         self.failures: list[str] = []
+        self.passed = 0
         self.started = time.monotonic()
 
     def ok(self, what: str, detail: str = "") -> None:
+        self.passed += 1
         print(f"[{self.elapsed():6.1f}s] ok    {what}{': ' + detail if detail else ''}", flush=True)
 
     def fail(self, what: str, detail: str = "") -> None:
@@ -70,6 +72,14 @@ class Step:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    def summary(self, name: str) -> int:
+        """Print the failed checks and the closing count line; the exit status."""
+        if self.failures:
+            print(f"{name}: failed: {'; '.join(self.failures)}")
+        print(f"{name} took {self.elapsed():.0f} s")
+        print(f"{name}: {self.passed} passed, {len(self.failures)} failed")
+        return 1 if self.failures else 0
 
 
 @dataclass

@@ -74,7 +74,7 @@ def main() -> int:
             return run(stack, step, args, keys)
     except KeyboardInterrupt:
         step.fail("interrupted")
-        return 1
+        return step.summary("load")
 
 
 def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
@@ -194,7 +194,7 @@ def report(step: Step, csv_prefix: Path, queries: str) -> int:
         step.fail("target", miss)
     if not missed:
         step.ok("targets held", "no errors, partial p95 < 100 ms, pages p95 < 300 ms")
-    return 1 if missed else 0
+    return step.summary("load")
 
 
 if __name__ == "__main__":
