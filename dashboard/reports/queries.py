@@ -278,17 +278,24 @@ def sort_rows(rows: list, sort: str | None, allowed: Iterable[str], default: str
 
 
 def grouped_rows(
-    scope: Scope, dimensions: Iterable[str], aggregates: dict, total: bool = False
+    scope: Scope,
+    dimensions: Iterable[str],
+    aggregates: dict,
+    total: bool = False,
+    grain: str | None = None,
 ) -> dict[str, list[dict]]:
-    """The rows of several breakdowns with the same aggregates (and the total, under "").
+    """The rows of several breakdowns with the same aggregates, by dimension name; with total,
+    the whole scope under ""; with a grain, the rows per period under "period".
 
     PostgreSQL computes them all in one pass over the team's range (GROUPING SETS); other
-    databases run one grouped query per breakdown.
+    databases run one grouped query each.
     """
     dimensions = list(dimensions)
     qs = scope.activations()
-    if connections[qs.db].vendor == "postgresql" and len(dimensions) + total > 1:
-        found = grouping_sets(qs, dimensions, aggregates, total)
+    if grain:
+        qs = qs.annotate(period=GRAINS[grain]("created_at", tzinfo=scope.tz))
+    if connections[qs.db].vendor == "postgresql" and len(dimensions) + total + bool(grain) > 1:
+        found = grouping_sets(qs, dimensions, aggregates, total, grain)
         if found is not None:
             return found
     out = {
@@ -296,23 +303,27 @@ def grouped_rows(
     }
     if total:
         out[""] = [qs.aggregate(**aggregates)]
+    if grain:
+        out["period"] = list(qs.values("period").annotate(**aggregates))
     return out
 
 
 def grouping_sets(
-    qs: QuerySet, dimensions: list[str], aggregates: dict, total: bool
+    qs: QuerySet, dimensions: list[str], aggregates: dict, total: bool, grain: str | None
 ) -> dict[str, list[dict]] | None:
-    """One query grouped by every dimension's ids at once; None if Django's SQL is not the
-    expected "... GROUP BY 1, 2, 3" (then the caller runs one query per dimension)."""
-    keys = list(dict.fromkeys(k for name in dimensions for k in DIMENSIONS[name].keys))
+    """One query grouped by every dimension's ids (and the period) at once; None if Django's
+    SQL is not the expected "... GROUP BY 1, 2, 3" (then the caller runs one query each)."""
+    sets = {frozenset(DIMENSIONS[name].keys): name for name in dimensions}
+    if total:
+        sets[frozenset()] = ""
+    if grain:
+        sets[frozenset({"period"})] = "period"
+    keys = list(dict.fromkeys(k for group in sets for k in sorted(group)))
     sql, params = qs.values(*keys).annotate(**aggregates).query.sql_with_params()
     plain = " GROUP BY " + ", ".join(str(i) for i in range(1, len(keys) + 1))
     if not sql.endswith(plain):
         return None
     position = {key: str(i) for i, key in enumerate(keys, 1)}
-    sets = {frozenset(DIMENSIONS[name].keys): name for name in dimensions}
-    if total:
-        sets[frozenset()] = ""
     spec = ", ".join("(" + ", ".join(position[k] for k in keys if k in s) + ")" for s in sets)
     sql = sql[: -len(plain)] + f" GROUP BY GROUPING SETS ({spec})"
     out: dict[str, list[dict]] = {name: [] for name in sets.values()}
@@ -321,7 +332,7 @@ def grouping_sets(
         cursor.execute(sql, params)
         for values in cursor.fetchall():
             row = dict(zip(names, values, strict=True))
-            # The ids are never NULL, so the ones that are tell which set a row belongs to.
+            # Ids and periods are never NULL, so the NULLs tell which set a row belongs to.
             out[sets[frozenset(k for k in keys if row[k] is not None)]].append(row)
     return out
 
@@ -349,21 +360,23 @@ class Totals:
     spent: Decimal
 
 
+PERIOD_AGGREGATES = {
+    "bought": Count("id"),
+    "charged": Count("id", filter=CHARGED),
+    "spent": Sum("price", filter=CHARGED, default=ZERO),
+    "with_code": Count("id", filter=WITH_CODE),
+}
+
+
 def period_series(scope: Scope, grain: str) -> list[PeriodRow]:
     """Bought, charged, spent and with a code per period, every period present (zeros too)."""
+    rows = grouped_rows(scope, [], PERIOD_AGGREGATES, grain=grain)["period"]
+    return series_of(scope, grain, rows)
+
+
+def series_of(scope: Scope, grain: str, rows: Iterable[dict]) -> list[PeriodRow]:
+    """Grouped period rows as a series with every period of the scope, empty ones too."""
     tz = scope.tz
-    rows = (
-        scope.activations()
-        .annotate(period=GRAINS[grain]("created_at", tzinfo=tz))
-        .values("period")
-        .annotate(
-            bought=Count("id"),
-            charged=Count("id", filter=CHARGED),
-            spent=Sum("price", filter=CHARGED, default=ZERO),
-            with_code=Count("id", filter=WITH_CODE),
-        )
-        .order_by("period")
-    )
     found = {local_date(row["period"], tz): row for row in rows}
     series = []
     for start in periods(scope.start, scope.end, grain):
@@ -401,20 +414,23 @@ class SpendRow:
 SPEND_SORTS = ("label", "bought", "charged", "spent", "share")
 
 
-SPEND_AGGREGATES = {
-    "bought": Count("id"),
-    "charged": Count("id", filter=CHARGED),
-    "spent": Sum("price", filter=CHARGED, default=ZERO),
-}
+SPEND_AGGREGATES = PERIOD_AGGREGATES
 
 
 def spending_breakdowns(
-    scope: Scope, dimensions: Iterable[str], sorts: Mapping[str, str | None] | None = None
-) -> dict[str, list[SpendRow]]:
-    """Spending by each dimension (member, service, ...), each sorted as asked."""
+    scope: Scope,
+    dimensions: Iterable[str],
+    sorts: Mapping[str, str | None] | None = None,
+    grain: str | None = None,
+) -> dict[str, list]:
+    """Spending by each dimension (member, service, ...), each sorted as asked; with a grain,
+    the series (PeriodRow) too, under "period"."""
     sorts = sorts or {}
-    out = {}
-    for name, rows in grouped_rows(scope, dimensions, SPEND_AGGREGATES).items():
+    out: dict[str, list] = {}
+    for name, rows in grouped_rows(scope, dimensions, SPEND_AGGREGATES, grain=grain).items():
+        if name == "period":
+            out[name] = series_of(scope, grain, rows)
+            continue
         dim = DIMENSIONS[name]
         labels = dim.labels(tuple(row[k] for k in dim.keys) for row in rows)
         spend_rows = []
@@ -556,11 +572,9 @@ USAGE_SORTS = (
 )
 
 USAGE_AGGREGATES = {
-    "bought": Count("id"),
-    "with_code": Count("id", filter=WITH_CODE),
+    **PERIOD_AGGREGATES,
     "cancelled": Count("id", filter=Q(state=Activation.State.CANCELLED)),
     "expired": Count("id", filter=Q(state=Activation.State.EXPIRED)),
-    "spent": Sum("price", filter=CHARGED, default=ZERO),
 }
 
 
@@ -598,16 +612,21 @@ def usage_breakdowns(
     dimensions: Iterable[str],
     sorts: Mapping[str, str | None] | None = None,
     total: bool = False,
-) -> dict[str, list[UsageRow]]:
-    """Usage by each dimension, each sorted as asked; with total, the whole scope under ""."""
+    grain: str | None = None,
+) -> dict[str, list]:
+    """Usage by each dimension, each sorted as asked; with total, the whole scope under "";
+    with a grain, the series (PeriodRow) under "period"."""
     sorts = sorts or {}
     qs = scope.activations()
     aggregates = dict(USAGE_AGGREGATES)
     in_db = medians_in_database(qs)
     if in_db:
         aggregates["median_wait"] = Median(WAIT)
-    out = {}
-    for name, rows in grouped_rows(scope, dimensions, aggregates, total).items():
+    out: dict[str, list] = {}
+    for name, rows in grouped_rows(scope, dimensions, aggregates, total, grain).items():
+        if name == "period":
+            out[name] = series_of(scope, grain, rows)
+            continue
         keys = DIMENSIONS[name].keys if name else ()
         labels = DIMENSIONS[name].labels(tuple(r[k] for k in keys) for r in rows) if name else {}
         medians = {} if in_db else medians_by(qs, keys)

@@ -241,7 +241,10 @@ TREND_COLUMNS = [
 
 
 def spending_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
-    series = queries.period_series(scope, grain)
+    return spend_period_table(grain, queries.period_series(scope, grain))
+
+
+def spend_period_table(grain: str, series: list) -> Table:
     totals = queries.totals_of(series)
     return Table(
         "by_period",
@@ -266,10 +269,10 @@ def spending_by(dimension: str) -> Callable[..., Table]:
 
 
 def spending_tables(scope: Scope, grain: str, sorts: Mapping[str, str | None]) -> dict:
-    """Every table of the spending page but the budget: two queries on PostgreSQL."""
-    built = {"by_period": spending_by_period(scope, grain)}
-    dimensions = queries.SPENDING_DIMENSIONS
-    for name, rows in queries.spending_breakdowns(scope, dimensions, sorts).items():
+    """Every table of the spending page but the budget: one query on PostgreSQL."""
+    found = queries.spending_breakdowns(scope, queries.SPENDING_DIMENSIONS, sorts, grain)
+    built = {"by_period": spend_period_table(grain, found.pop("period"))}
+    for name, rows in found.items():
         built[name] = spend_table(name, rows, sorts.get(name))
     return built
 
@@ -293,12 +296,11 @@ def budget_table(team, now: datetime) -> Table:
 
 
 def usage_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
-    return Table(
-        "by_period",
-        "Activations by " + grain,
-        usage_period_columns(grain),
-        queries.period_series(scope, grain),
-    )
+    return usage_period_table(grain, queries.period_series(scope, grain))
+
+
+def usage_period_table(grain: str, series: list) -> Table:
+    return Table("by_period", "Activations by " + grain, usage_period_columns(grain), series)
 
 
 def usage_table(dimension: str, rows: list, sort: str | None) -> Table:
@@ -317,10 +319,10 @@ def usage_by(dimension: str) -> Callable[..., Table]:
 def usage_tables(
     scope: Scope, grain: str, sorts: Mapping[str, str | None]
 ) -> tuple[dict, queries.UsageRow]:
-    """Every table of the usage page but the price trend, and the totals: two queries on
+    """Every table of the usage page but the price trend, and the totals: one query on
     PostgreSQL."""
-    built = {"by_period": usage_by_period(scope, grain)}
-    found = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, sorts, total=True)
+    found = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, sorts, True, grain)
+    built = {"by_period": usage_period_table(grain, found.pop("period"))}
     totals = found.pop("")[0]
     for name, rows in found.items():
         built[name] = usage_table(name, rows, sorts.get(name))

@@ -237,11 +237,12 @@ def test_postgresql_reads_the_activations_once_for_all_breakdowns(alice_team, ma
         pytest.skip("GROUPING SETS are the PostgreSQL path")
     with CaptureQueriesContext(connection) as captured:
         found = queries.usage_breakdowns(
-            march_scope(alice_team), queries.USAGE_DIMENSIONS, total=True
+            march_scope(alice_team), queries.USAGE_DIMENSIONS, total=True, grain="week"
         )
     scans = [q["sql"] for q in captured if 'FROM "activations_activation"' in q["sql"]]
     assert len(scans) == 1 and "GROUPING SETS" in scans[0]
     assert found[""][0].median_wait == timedelta(seconds=60)
+    assert [row.bought for row in found["period"]] == [0, 5, 2, 0, 0, 0]
 
 
 def test_an_empty_period_has_a_zero_total_in_one_pass(alice_team, march):

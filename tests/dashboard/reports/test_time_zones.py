@@ -79,3 +79,21 @@ def test_the_budget_month_is_the_teams(alice_team, alice, make_activation):
 def test_an_unknown_time_zone_falls_back_to_utc(alice_team):
     alice_team.time_zone = "Mars/Olympus_Mons"
     assert queries.team_zone(alice_team).key == "UTC"
+
+
+def test_a_pages_series_from_one_pass_keeps_the_teams_days(alice_team, alice, make_activation):
+    alice_team.time_zone = "America/New_York"
+    alice_team.save()
+    make_activation("2026-03-08 04:30", alice)  # Saturday 7th, 23:30 EST
+    make_activation("2026-03-09 03:30", alice)  # Sunday 8th, 23:30 EDT
+    make_activation("2026-03-09 04:30", alice, price="2.50")  # Monday 9th, 00:30 EDT
+    scope = Scope(team=alice_team, start=date(2026, 3, 7), end=date(2026, 3, 9))
+    alone = queries.period_series(scope, "day")
+    spending = queries.spending_breakdowns(scope, queries.SPENDING_DIMENSIONS, grain="day")
+    usage = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, total=True, grain="day")
+    assert spending["period"] == usage["period"] == alone
+    assert [(row.start, row.bought, row.spent) for row in alone] == [
+        (date(2026, 3, 7), 1, Decimal("10.00")),
+        (date(2026, 3, 8), 1, Decimal("10.00")),
+        (date(2026, 3, 9), 1, Decimal("2.50")),
+    ]
