@@ -144,6 +144,27 @@ def static_sources_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def group_cpu_seconds() -> dict[int, float]:
+    """CPU seconds (user + system) used so far by the processes of each process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pgid = int(fields[2])
+        used[pgid] = used.get(pgid, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds every core has spent busy since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def procfile_lines(path: Path = ROOT / "Procfile") -> dict[str, str]:
     lines = {}
     for line in path.read_text().splitlines():

@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import resource
 import secrets
 import sys
 import time
@@ -26,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import browse  # noqa: E402
-from stack import VENV_BIN, Stack, Step  # noqa: E402
+from stack import VENV_BIN, Stack, Step, group_cpu_seconds, machine_cpu_seconds  # noqa: E402
 
 PROVIDER = "Sandbox (standalone)"
 PARTIAL = "activation partial"
@@ -58,7 +60,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60, help="Measured time after ramp-up.")
     parser.add_argument("--spawn-rate", type=float, default=40)
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn WEB_CONCURRENCY")
-    parser.add_argument("--provider-rate", type=float, default=50)
+    parser.add_argument("--provider-rate", type=float, default=10)
     parser.add_argument(
         "--hold",
         type=float,
@@ -156,9 +158,55 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
         command,
         env={"LOAD_MEMBERS": str(members_file)},
     )
+    cpu_before, machine_before, started = group_cpu_seconds(), machine_cpu_seconds(), time.time()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust.popen.wait(timeout=args.seconds + 180)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # locust has exited: its CPU is in our children's account, not in /proc any more.
+    locust_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    wall = time.time() - started
     step.ok("locust finished", f"exit {locust.popen.returncode}")
+    cpu_after, machine_after = group_cpu_seconds(), machine_cpu_seconds()
+    ours = 0.0
+    parts = []
+    for process in stack.processes:
+        used = cpu_after.get(process.pid, 0.0) - cpu_before.get(process.pid, 0.0)
+        if process is locust:
+            used = locust_cpu
+        ours += used
+        parts.append(f"{process.name} {used / wall:.2f}")
+    postgres = sum(
+        cpu_after.get(pgid, 0.0) - cpu_before.get(pgid, 0.0)
+        for pgid in cpu_after
+        if pgid in postgres_groups()
+    )
+    busy = machine_after - machine_before
+    step.info(
+        f"CPU cores busy during the run: {busy / wall:.2f} of {os.cpu_count()}: "
+        + ", ".join(parts)
+        + f", postgres {postgres / wall:.2f}, everything else {(busy - ours - postgres) / wall:.2f}"
+    )
     return report(step, csv_prefix, queries)
+
+
+def postgres_groups() -> set[int]:
+    """Process groups of the PostgreSQL server (its processes run as user postgres)."""
+    import pwd
+
+    try:
+        uid = pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        return set()
+    groups = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.parent.stat().st_uid == uid:
+                groups.add(int(stat.read_text().rsplit(")", 1)[1].split()[2]))
+        except OSError:
+            continue
+    return groups
 
 
 def report(step: Step, csv_prefix: Path, queries: str) -> int:
