@@ -218,7 +218,7 @@ def run(stack: Stack, step: Step, args) -> None:
             *("--teams", "2", "--members", str(args.members), "--key-file", str(key_file)),
             *("--sync", "--buy", "tg:0:any", "--prefix", "faults"),
             # Four purchases per member, but the team's budget ends before they all have.
-            *("--member-limit-buys", "4", "--team-budget-buys", str(args.members * 3 + 5)),
+            *("--member-limit-buys", "4", "--team-budget-buys", str(args.members * 2 + 10)),
             *("--out", str(members_file)),
         )
     finally:
