@@ -111,7 +111,21 @@ class Activation(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["team", "created_at"], name="activation_team_created"),
+            # Covering index: every report query is an index-only scan on PostgreSQL.
+            models.Index(
+                fields=["team", "created_at"],
+                include=[
+                    "id",
+                    "state",
+                    "price",
+                    "user",
+                    "service",
+                    "country",
+                    "operator",
+                    "first_code_at",
+                ],
+                name="activation_team_created",
+            ),
             models.Index(fields=["state", "provider"], name="activation_state_provider"),
             models.Index(fields=["next_poll_at"], name="activation_next_poll"),
         ]

@@ -47,7 +47,7 @@ def report_url(team: Team, scope: Scope, name: str = "reports:spending") -> str:
     """Absolute when settings.SITE_URL is set (e.g. https://desk.example.org), else a path."""
     path = reverse(name, args=[team.slug])
     query = f"?range=custom&start={scope.start.isoformat()}&end={scope.end.isoformat()}"
-    return getattr(settings, "SITE_URL", "").rstrip("/") + path + query
+    return settings.SITE_URL.rstrip("/") + path + query
 
 
 def weekly_report(team: Team, now: datetime) -> dict:

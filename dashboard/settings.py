@@ -275,6 +275,12 @@ if _email_backend == "django.core.mail.backends.smtp.EmailBackend":
     }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SMS Desk <sms-desk@localhost>")
 
+# Absolute links in emails (the weekly report), e.g. https://desk.example.org
+SITE_URL = env_str("SITE_URL", "")
+
+# SQLite has no covering indexes; it uses the same index without the included columns.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 REDIS_URL = env_str("REDIS_URL")
 
 # The cache holds state every process must share (failed sign-ins per username and address):
