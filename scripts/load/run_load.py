@@ -126,6 +126,14 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
     step.ok("activation partial: database queries per request", queries)
     print(probe.rstrip())
 
+    per_request = server_cpu_per_request(stack, web, json.loads(members_file.read_text()))
+    rates = planned_rates(args.users)
+    cores = sum(rate * per_request[name] / 1000 for name, rate in rates.items())
+    step.info(
+        "gunicorn CPU per request (sequential, ms): "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in per_request.items())
+        + f"; the planned load needs about {cores:.2f} cores for gunicorn alone"
+    )
     if args.hold:
         step.info(f"holding {args.hold:g} s: {web.url}, members in {members_file}")
         time.sleep(args.hold)
@@ -189,6 +197,43 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
         + f", postgres {postgres / wall:.2f}, everything else {(busy - ours - postgres) / wall:.2f}"
     )
     return report(step, csv_prefix, queries)
+
+
+PROBES = {
+    "activation partial": ("/t/{team}/activations/{activation}/?seen=0", True),
+    "activation page": ("/t/{team}/activations/{activation}/", False),
+    "activations list": ("/t/{team}/activations/", False),
+    "catalog": ("/t/{team}/catalog/?q=tele", False),
+}
+
+
+def planned_rates(users: int) -> dict[str, float]:
+    """Requests per second of each kind the locustfile makes (a poll every 2 s per user,
+    a page one poll in ten: 35% catalog... as in locustfile.browse)."""
+    polls = users / 2.0
+    pages = polls / 10
+    return {"activation partial": polls, "catalog": pages * 0.55, "activations list": pages * 0.45}
+
+
+def server_cpu_per_request(stack: Stack, web, members: list[dict], n: int = 40) -> dict:
+    """gunicorn's CPU per request of each page, one request at a time (no queueing)."""
+    import httpx
+
+    costs = {}
+    with httpx.Client(base_url=web.url, headers={"X-Forwarded-Proto": "https"}) as client:
+        for name, (path, htmx) in PROBES.items():
+            headers = {"HX-Request": "true"} if htmx else {}
+            for i in range(n + 5):
+                if i == 5:  # after a warm-up
+                    before = group_cpu_seconds().get(web.process.pid, 0.0)
+                member = members[i % len(members)]
+                client.get(
+                    path.format(**member),
+                    headers={**headers, "Cookie": f"sessionid={member['session']}"},
+                )
+            after = group_cpu_seconds().get(web.process.pid, 0.0)
+            costs[name] = (after - before) * 1000 / n
+    return costs
 
 
 def postgres_groups() -> set[int]:
