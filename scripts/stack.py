@@ -391,6 +391,9 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self.stop_all()
+        # The database goes too (STACK_KEEP=1 keeps it to look at; logs stay in var/stack/).
+        if os.environ.get("STACK_KEEP") != "1":
+            self.drop_database()
 
 
 @dataclass
