@@ -51,7 +51,7 @@ from datetime import datetime, timedelta
 import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
@@ -84,7 +84,7 @@ CLAIM_SECONDS = 30.0
 # Each request's timeout (connect and read): well inside the claim.
 REQUEST_TIMEOUT = 10.0
 # At most this many requests in flight per provider (its budget usually binds first).
-CONCURRENCY = 64
+CONCURRENCY = 16
 # How long the loop waits for news between ticks when nothing wakes it.
 TICK_SECONDS = 0.2
 # How often the loop refreshes the heartbeat and each provider's stretch factor.
@@ -94,30 +94,54 @@ LOAD_SECONDS = 2.0
 # is for users and the catalog sync).
 POLL_SHARE = 0.9
 MAX_BACKOFF_SECONDS = 120.0
+# What a claim loads of each activation (its account comes from a per-loop cache).
+CLAIMED_FIELDS = (
+    "id",
+    "team",
+    "account",
+    "provider",
+    "provider_activation_id",
+    "phone",
+    "price",
+    "state",
+    "codes",
+    "created_at",
+    "expires_at",
+    "next_poll_at",
+    "poll_failures",
+    "claimed_until",
+)
 # Rows written per UPDATE when flushing bookkeeping.
 FLUSH_CHUNK = 200
 
-YOUNG = timedelta(minutes=2)
-MIDDLE_AGED = timedelta(minutes=10)
+YOUNG_SECONDS = 120.0
+SLOWEST_MULTIPLIER = 5.0
+CODE_RECEIVED_MULTIPLIER = 10.0
+# Age bands (seconds) and the multiplier that stands for each, to estimate the demand.
+AGE_BANDS = [(0, 120, 1.0), (120, 180, 2.5), (180, 240, 3.5), (240, 300, 4.5)]
 
 
 # --- Scheduling ------------------------------------------------------------------------------
 
 
 def age_multiplier(state: str, created_at: datetime, now: datetime) -> float:
-    """How many POLL_INTERVALs to wait before asking about this activation again."""
+    """How many POLL_INTERVALs to wait before asking about this activation again.
+
+    Most codes come within the first two minutes; the longer a number has waited after
+    that, the less likely its code is to come at all. So: every interval for the first two
+    minutes, then 2x, growing with the age (3x at three minutes) up to 5x from five minutes
+    on. A requested retry is young again; an activation with its code is asked about rarely.
+    """
     if state == State.WAITING_RETRY:
         return 1.0
     if state == State.CODE_RECEIVED:
         # Only a cancel or an unrequested second code can still come (the expiry is
-        # scheduled on its own), and a retry requested later is polled at once.
-        return 10.0
-    age = now - created_at
-    if age < YOUNG:
+        # scheduled on its own, and a retry requested later is due after one interval).
+        return CODE_RECEIVED_MULTIPLIER
+    age = (now - created_at).total_seconds()
+    if age < YOUNG_SECONDS:
         return 1.0
-    if age < MIDDLE_AGED:
-        return 2.0
-    return 5.0
+    return min(SLOWEST_MULTIPLIER, max(2.0, age / 60.0))
 
 
 def backoff_seconds(failures: int, interval: float) -> float:
@@ -210,7 +234,9 @@ class ExchangeRecorder:
 
 @dataclass(order=True)
 class Queued:
-    due: datetime
+    """A claimed activation waiting for its request; claims come most urgent first, so the
+    order of claiming is the order of polling."""
+
     seq: int
     activation: Activation = field(compare=False)
 
@@ -274,9 +300,11 @@ class Poller:
         # Poll only these providers' activations (None: all), e.g. one loop per provider.
         self.provider_ids = provider_ids
         self.summary = PassSummary()
+        self.all_open = False
         self.stop_requested = threading.Event()
         self._lanes: dict[int, Lane] = {}
         self._clients: dict[int, tuple[AsyncProviderClient, ExchangeRecorder]] = {}
+        self._accounts: dict[int, ProviderAccount] = {}
         self._results: list[Result] = []
         self._release: list[int] = []
         self._mine: set[int] = set()  # claimed and not yet flushed
@@ -298,8 +326,9 @@ class Poller:
             restore()
         return self.summary
 
-    def run_once(self) -> PassSummary:
-        """Poll every activation due now once, then return (the debugging pass)."""
+    def run_once(self, *, all_open: bool = False) -> PassSummary:
+        """Poll every activation due now (or every open one) once, then return."""
+        self.all_open = all_open
         restore = stop_on_signals(self)
         try:
             async_to_sync(self._run)(None, True)
@@ -348,9 +377,7 @@ class Poller:
                 for provider_id, activations in claims.items():
                     lane = self._lanes[provider_id]
                     for activation in activations:
-                        heapq.heappush(
-                            lane.heap, Queued(activation.next_poll_at, next(self._seq), activation)
-                        )
+                        heapq.heappush(lane.heap, Queued(next(self._seq), activation))
                     if activations:
                         lane.wake.set()
                 if once and claimed_nothing and not self._busy():
@@ -571,26 +598,80 @@ class Poller:
         self._mine.clear()
         self._heartbeat(now, stopped=True)
 
-    def due(self, now: datetime):
-        """Open activations that want a poll now: their time has come, or a user asked for
-        another SMS since the last poll (retry must not wait for a slow schedule)."""
+    def due_at(self, now: datetime, factor: float = 1.0):
+        """When each activation's next poll is due, stretched by `factor`, as an expression.
+
+        `next_poll_at` holds the schedule with the budget to spare (one interval times the
+        age multiplier after the last poll). When the provider's budget binds, every wait is
+        stretched by the same factor at the moment of choosing (so a schedule written under
+        a smaller factor is not favoured). Three cases come first: an expired activation is
+        due at once; a new one one (stretched) interval after its purchase, and a requested
+        retry one interval after the request, whatever the schedule said (a code is never
+        there at once: asking at once would spend the budget on the least likely answers).
+        """
+        interval = self.interval
+
+        def after(field: str, seconds: float):
+            return F(field) + Value(timedelta(seconds=seconds))
+
+        def stretched(multiplier: float):
+            return after("next_poll_at", (factor - 1) * interval * multiplier)
+
+        whens = [
+            When(expires_at__lte=now, then=F("expires_at")),
+            When(
+                last_polled_at__isnull=True,
+                next_poll_at__lte=now,
+                then=after("created_at", interval * factor),
+            ),
+            When(
+                state=State.WAITING_RETRY,
+                last_polled_at__lt=F("updated_at"),
+                then=after("updated_at", interval * factor),
+            ),
+        ]
+        if factor > 1:
+            whens += [
+                When(state=State.CODE_RECEIVED, then=stretched(CODE_RECEIVED_MULTIPLIER)),
+                When(state=State.WAITING_RETRY, then=stretched(1.0)),
+                *(
+                    When(
+                        created_at__gt=now - timedelta(seconds=upper),
+                        then=stretched(multiplier),
+                    )
+                    for _, upper, multiplier in AGE_BANDS
+                ),
+            ]
+        default = stretched(SLOWEST_MULTIPLIER) if factor > 1 else F("next_poll_at")
+        return Case(*whens, default=default, output_field=models.DateTimeField())
+
+    def candidates(self, provider_id: int, now: datetime, factor: float = 1.0):
+        """The provider's open activations nobody holds, with `due` (see `due_at`)."""
         free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-        wanted = Q(next_poll_at__lte=now) | Q(
-            Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=F("updated_at")),
-            state=State.WAITING_RETRY,
-        )
-        return Activation.objects.filter(free, wanted, state__in=Activation.OPEN_STATES)
+        return Activation.objects.filter(
+            free, provider_id=provider_id, state__in=Activation.OPEN_STATES
+        ).annotate(due=self.due_at(now, factor))
 
     def claim(
         self, provider_id: int, limit: int, now: datetime | None = None, *, once: bool = False
     ) -> list[Activation]:
-        """Claim up to `limit` due activations of one provider; only those are this worker's."""
+        """Claim up to `limit` due activations of one provider, most overdue first; only the
+        rows the conditional UPDATE changed are this worker's.
+
+        When the provider's budget binds, the rest of `limit` goes to those due next, ahead
+        of time: the stretch factor is an estimate, and budget it leaves unused would be
+        wasted (the order by due time keeps the spacing by age).
+        """
         now = now or timezone.now()
-        candidates = self.due(now).filter(provider_id=provider_id)
+        lane = self._lanes.get(provider_id)
+        factor = lane.factor if lane is not None else 1.0
+        candidates = self.candidates(provider_id, now, factor)
         exclude = self._mine | self._seen if once else self._mine
         if exclude:
             candidates = candidates.exclude(pk__in=exclude)
-        pks = list(candidates.order_by("next_poll_at", "pk").values_list("pk", flat=True)[:limit])
+        if not (once and self.all_open) and (once or factor <= 1):
+            candidates = candidates.filter(due__lte=now)
+        pks = list(candidates.order_by("due", "pk").values_list("pk", flat=True)[:limit])
         if not pks:
             return []
         until = now + timedelta(seconds=self.claim_seconds)
@@ -603,13 +684,30 @@ class Poller:
         mine = list(
             Activation.objects.filter(
                 pk__in=pks, claimed_by=self.worker_id, claimed_until=until
-            ).select_related("account__provider", "account__team", "team")
+            ).only(*CLAIMED_FIELDS)
         )
+        order = {pk: n for n, pk in enumerate(pks)}
+        mine.sort(key=lambda activation: order[activation.pk])
+        self._attach_accounts(mine)
         self._mine.update(a.pk for a in mine)
         if once:
             self._seen.update(a.pk for a in mine)
         self.summary.claimed += len(mine)
         return mine
+
+    def _attach_accounts(self, activations: list[Activation]) -> None:
+        """Give each activation its account (with provider and team), loaded once per loop:
+        the clients are built from them without touching the database."""
+        missing = {a.account_id for a in activations} - self._accounts.keys()
+        if missing:
+            for account in ProviderAccount.objects.filter(pk__in=missing).select_related(
+                "provider", "team"
+            ):
+                self._accounts[account.pk] = account
+        for activation in activations:
+            account = self._accounts[activation.account_id]
+            activation.account = account
+            activation.team = account.team
 
     def _hand_back(self, pks: list[int]) -> None:
         Activation.objects.filter(pk__in=pks, claimed_by=self.worker_id).update(
@@ -624,27 +722,36 @@ class Poller:
         )
         if self.provider_ids is not None:
             open_activations = open_activations.filter(provider_id__in=self.provider_ids)
-        rows = open_activations.values("provider_id", "provider__max_requests_per_second").annotate(
-            fast=Count(
-                "pk",
-                filter=Q(state=State.WAITING_RETRY)
-                | Q(state=State.WAITING, created_at__gte=now - YOUNG),
-            ),
-            middle=Count(
+        bands = {
+            f"age{n}": Count(
                 "pk",
                 filter=Q(
                     state=State.WAITING,
-                    created_at__lt=now - YOUNG,
-                    created_at__gte=now - MIDDLE_AGED,
+                    created_at__gt=now - timedelta(seconds=upper),
+                    created_at__lte=now - timedelta(seconds=lower),
                 ),
-            ),
-            slow=Count("pk", filter=Q(state=State.WAITING, created_at__lt=now - MIDDLE_AGED)),
+            )
+            for n, (lower, upper, _) in enumerate(AGE_BANDS)
+        }
+        oldest = AGE_BANDS[-1][1]
+        rows = open_activations.values("provider_id", "provider__max_requests_per_second").annotate(
+            retry=Count("pk", filter=Q(state=State.WAITING_RETRY)),
             coded=Count("pk", filter=Q(state=State.CODE_RECEIVED)),
+            old=Count(
+                "pk",
+                filter=Q(state=State.WAITING, created_at__lte=now - timedelta(seconds=oldest)),
+            ),
+            **bands,
         )
         for row in rows:
             rate = float(row["provider__max_requests_per_second"] or 1.0)
             # Requests per second the schedule by age would ask for (see age_multiplier).
-            weighted = row["fast"] + row["middle"] / 2 + row["slow"] / 5 + row["coded"] / 10
+            weighted = (
+                row["retry"]
+                + row["coded"] / CODE_RECEIVED_MULTIPLIER
+                + row["old"] / SLOWEST_MULTIPLIER
+                + sum(row[f"age{n}"] / m for n, (_, _, m) in enumerate(AGE_BANDS))
+            )
             demand = weighted / self.interval
             lane = self._lanes.get(row["provider_id"])
             if lane is None:
@@ -697,11 +804,12 @@ class Poller:
                 next_poll = now + timedelta(seconds=delay)
                 if activation.expires_at > now:
                     next_poll = min(next_poll, activation.expires_at)
-                bookkeeping.append(
-                    (activation.pk, next_poll, failures, message[:200], result.sent_at)
-                )
+                bookkeeping.append((activation.pk, next_poll, failures, message[:200]))
+            # When the earliest request of the batch went out: a user's retry after it still
+            # makes the row due (see `due`).
+            polled_at = min(result.sent_at for result in results)
             for start in range(0, len(bookkeeping), FLUSH_CHUNK):
-                self._write_bookkeeping(bookkeeping[start : start + FLUSH_CHUNK])
+                self._write_bookkeeping(bookkeeping[start : start + FLUSH_CHUNK], polled_at)
             for account_id, (polls, changes, errors) in counters.items():
                 ProviderAccount.objects.filter(pk=account_id).update(
                     polls=F("polls") + polls,
@@ -716,22 +824,37 @@ class Poller:
         self.summary.changes.extend(summary.changes)
 
     def _delay(self, activation: Activation, now: datetime) -> float:
-        lane = self._lanes.get(activation.provider_id)
-        factor = lane.factor if lane is not None else 1.0
+        """Seconds to the next poll with the budget to spare (`due_at` stretches it)."""
         multiplier = age_multiplier(activation.state, activation.created_at, now)
-        return self.interval * multiplier * factor * random.uniform(0.9, 1.1)
+        return self.interval * multiplier * random.uniform(0.9, 1.1)
 
-    def _write_bookkeeping(self, rows: list[tuple[int, datetime, int, str, datetime]]) -> None:
-        pks = [row[0] for row in rows]
-        Activation.objects.filter(pk__in=pks, claimed_by=self.worker_id).update(
-            next_poll_at=Case(*(When(pk=row[0], then=Value(row[1])) for row in rows)),
-            poll_failures=Case(*(When(pk=row[0], then=Value(row[2])) for row in rows)),
-            last_poll_error=Case(*(When(pk=row[0], then=Value(row[3])) for row in rows)),
-            # When the request went out: a user's retry after it still makes the row due.
-            last_polled_at=Case(*(When(pk=row[0], then=Value(row[4])) for row in rows)),
-            claimed_by="",
-            claimed_until=None,
-        )
+    def _write_bookkeeping(
+        self, rows: list[tuple[int, datetime, int, str]], polled_at: datetime
+    ) -> None:
+        """Hand the claims back with each row's next poll: one UPDATE per (failures, error)
+        group, next polls rounded up to a tenth of a second so that few CASE arms do."""
+        groups: dict[tuple[int, str], dict[datetime, list[int]]] = {}
+        for pk, next_poll, failures, message in rows:
+            # Rounded up: a poll due at the expiry then finds the activation expired.
+            tenth = next_poll.replace(microsecond=next_poll.microsecond // 100_000 * 100_000)
+            at = tenth if tenth == next_poll else tenth + timedelta(microseconds=100_000)
+            groups.setdefault((failures, message), {}).setdefault(at, []).append(pk)
+        for (failures, message), by_time in groups.items():
+            pks = [pk for group in by_time.values() for pk in group]
+            if len(by_time) == 1:
+                next_poll_at = Value(next(iter(by_time)))
+            else:
+                next_poll_at = Case(
+                    *(When(pk__in=group, then=Value(at)) for at, group in by_time.items())
+                )
+            Activation.objects.filter(pk__in=pks, claimed_by=self.worker_id).update(
+                next_poll_at=next_poll_at,
+                poll_failures=failures,
+                last_poll_error=message,
+                last_polled_at=polled_at,
+                claimed_by="",
+                claimed_until=None,
+            )
 
     def _apply(self, result: Result, summary: PassSummary) -> bool:
         """Store what the poll found; True if the activation changed."""

@@ -39,9 +39,10 @@ def poll_account(alice, alice_team, poll_provider, sandbox_server):
 
 @pytest.fixture
 def buy(alice, alice_team, poll_account, poll_offer, sandbox_server):
-    """buy(age=timedelta, lifetime=timedelta, **fields) -> Activation bought in the sandbox."""
+    """buy(age=timedelta, lifetime=timedelta, **fields) -> Activation bought in the sandbox
+    (by default half a minute ago: the poller leaves a brand-new one alone for an interval)."""
 
-    def buy(age: timedelta = timedelta(0), lifetime=timedelta(minutes=20), **fields):
+    def buy(age: timedelta = timedelta(seconds=30), lifetime=timedelta(minutes=20), **fields):
         # Straight into the sandbox (no HTTP): the purchase is not under test here.
         answer = sandbox_server.sandbox.handle(
             {

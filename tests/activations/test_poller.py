@@ -86,7 +86,10 @@ def test_closed_activations_are_never_polled(buy, sandbox_server):
 def test_young_activations_are_polled_more_often_than_old_ones():
     now = timezone.now()
     assert age_multiplier(State.WAITING, now - timedelta(seconds=30), now) == 1
-    assert age_multiplier(State.WAITING, now - timedelta(minutes=5), now) == 2
+    assert age_multiplier(State.WAITING, now - timedelta(seconds=110), now) == 1
+    assert age_multiplier(State.WAITING, now - timedelta(minutes=2), now) == 2
+    assert age_multiplier(State.WAITING, now - timedelta(minutes=3), now) == 3
+    assert age_multiplier(State.WAITING, now - timedelta(minutes=5), now) == 5
     assert age_multiplier(State.WAITING, now - timedelta(minutes=15), now) == 5
     assert age_multiplier(State.WAITING_RETRY, now - timedelta(minutes=15), now) == 1
     assert age_multiplier(State.CODE_RECEIVED, now - timedelta(seconds=30), now) == 10
@@ -107,7 +110,8 @@ def test_the_next_poll_is_never_after_the_expiry(buy):
     activation = buy(age=timedelta(minutes=19, seconds=58))
     one_pass(interval=10)
     activation.refresh_from_db()
-    assert activation.next_poll_at == activation.expires_at
+    # At the expiry (rounded up to a tenth of a second): the next poll expires it.
+    assert 0 <= (activation.next_poll_at - activation.expires_at).total_seconds() < 0.1
 
 
 def test_errors_back_off_exponentially_with_jitter():
@@ -117,7 +121,9 @@ def test_errors_back_off_exponentially_with_jitter():
     assert len({backoff_seconds(3, 3) for _ in range(20)}) > 1
 
 
-def test_a_retry_requested_since_the_last_poll_is_polled_at_once(buy, sandbox_server):
+def test_a_retry_requested_since_the_last_poll_does_not_wait_for_the_slow_schedule(
+    buy, sandbox_server
+):
     activation = buy()
     sandbox_server.sandbox.deliver_code(activation.provider_activation_id, "111111")
     one_pass(interval=10)
@@ -125,8 +131,12 @@ def test_a_retry_requested_since_the_last_poll_is_polled_at_once(buy, sandbox_se
     assert activation.next_poll_at > timezone.now()  # code received: polled rarely
     with sandbox_server.client() as client:
         client.set_status(activation.provider_activation_id, 3)
+    # The user asked for another SMS a second ago, after the last poll.
+    now = timezone.now()
     Activation.objects.filter(pk=activation.pk).update(
-        state=State.WAITING_RETRY, updated_at=timezone.now()
+        state=State.WAITING_RETRY,
+        last_polled_at=now - timedelta(seconds=5),
+        updated_at=now - timedelta(seconds=1),
     )
     sandbox_server.sandbox.deliver_code(activation.provider_activation_id, "222222")
     one_pass()
@@ -345,3 +355,46 @@ def test_it_works_with_the_provider_document_answers_only(buy, sandbox_server, m
     activation = buy()
     with ProviderClient(sandbox_server.url, sandbox_server.api_key, method=method) as client:
         assert client.get_status(activation.provider_activation_id).code is None
+
+
+def test_a_brand_new_activation_is_first_polled_one_interval_after_its_purchase(
+    buy, sandbox_server
+):
+    buy(age=timedelta(seconds=1))
+    _, summary = one_pass(interval=10)
+    assert summary.polls == 0  # no code is there a second after buying
+    _, summary = one_pass(interval=0.5)
+    assert summary.polls == 1
+
+
+def test_a_retry_is_first_polled_one_interval_after_it_was_requested(buy, sandbox_server):
+    now = timezone.now()
+    buy(
+        state=State.WAITING_RETRY,
+        codes=["1"],
+        last_polled_at=now - timedelta(seconds=5),
+        updated_at=now - timedelta(seconds=1),
+        next_poll_at=now + timedelta(minutes=1),
+    )
+    _, summary = one_pass(interval=10)
+    assert summary.polls == 0
+    _, summary = one_pass(interval=0.5)
+    assert summary.polls == 1
+
+
+def test_when_the_budget_binds_spare_requests_go_to_the_next_due(buy, poll_provider):
+    poll_provider.max_requests_per_second = 5
+    poll_provider.save()
+    now = timezone.now()
+    for _ in range(40):  # 40 young ones every 3 s would want 13 requests a second
+        buy(last_polled_at=now - timedelta(seconds=1), next_poll_at=now + timedelta(minutes=1))
+    summary = poller(interval=3).run(1.0)
+    assert summary.polls >= 2  # none was due, yet the budget was used
+
+
+def test_without_a_binding_budget_nothing_is_polled_early(buy):
+    now = timezone.now()
+    for _ in range(5):
+        buy(last_polled_at=now - timedelta(seconds=1), next_poll_at=now + timedelta(minutes=1))
+    summary = poller(interval=3).run(0.5)
+    assert summary.polls == 0

@@ -6,7 +6,6 @@ prints what it did.
 """
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from activations.models import Activation
 from activations.poller import Poller
@@ -22,11 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         open_activations = Activation.objects.filter(state__in=Activation.OPEN_STATES)
-        if options["all"]:
-            open_activations.update(next_poll_at=timezone.now())
         self.stdout.write(f"Open activations: {open_activations.count()}")
         poller = Poller()
-        summary = poller.run_once()
+        summary = poller.run_once(all_open=options["all"])
         self.stdout.write(f"Poller {poller.worker_id}: {summary}")
         for line in summary.changes:
             self.stdout.write(f"  {line}")
