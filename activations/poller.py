@@ -669,8 +669,13 @@ class Poller:
         exclude = self._mine | self._seen if once else self._mine
         if exclude:
             candidates = candidates.exclude(pk__in=exclude)
-        if not (once and self.all_open) and (once or factor <= 1):
-            candidates = candidates.filter(due__lte=now)
+        if not (once and self.all_open):
+            if once or factor <= 1:
+                candidates = candidates.filter(due__lte=now)
+            else:
+                # Early, but never twice within an interval (with room for the batching).
+                rested = now - timedelta(seconds=self.interval * 1.2)
+                candidates = candidates.filter(Q(due__lte=now) | Q(last_polled_at__lte=rested))
         pks = list(candidates.order_by("due", "pk").values_list("pk", flat=True)[:limit])
         if not pks:
             return []

@@ -387,7 +387,7 @@ def test_when_the_budget_binds_spare_requests_go_to_the_next_due(buy, poll_provi
     poll_provider.save()
     now = timezone.now()
     for _ in range(40):  # 40 young ones every 3 s would want 13 requests a second
-        buy(last_polled_at=now - timedelta(seconds=1), next_poll_at=now + timedelta(minutes=1))
+        buy(last_polled_at=now - timedelta(seconds=10), next_poll_at=now + timedelta(minutes=1))
     summary = poller(interval=3).run(1.0)
     assert summary.polls >= 2  # none was due, yet the budget was used
 
@@ -398,3 +398,15 @@ def test_without_a_binding_budget_nothing_is_polled_early(buy):
         buy(last_polled_at=now - timedelta(seconds=1), next_poll_at=now + timedelta(minutes=1))
     summary = poller(interval=3).run(0.5)
     assert summary.polls == 0
+
+
+def test_spare_budget_never_asks_about_one_activation_twice_within_an_interval(
+    buy, poll_provider
+):
+    poll_provider.max_requests_per_second = 5
+    poll_provider.save()
+    now = timezone.now()
+    for _ in range(40):
+        buy(last_polled_at=now - timedelta(seconds=1), next_poll_at=now + timedelta(minutes=1))
+    summary = poller(interval=3).run(1.0)
+    assert summary.polls == 0  # all were asked about a second ago
