@@ -42,7 +42,8 @@ def test_it_refuses_to_start_without_a_secret(tmp_path, missing):
 def test_check_deploy_reports_nothing(tmp_path):
     result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **SECRETS)
     assert result.returncode == 0, result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
+    # On SQLite the covering index's W040 (no INCLUDE columns there) is the one silenced check.
+    assert "System check identified no issues" in result.stdout
 
 
 def test_secrets_can_come_from_files(tmp_path):
