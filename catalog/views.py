@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import queries
@@ -24,6 +24,7 @@ def wants_fragment(request: AuthenticatedHttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+@require_safe  # a page that only reads refuses a POST (405) rather than answering it
 @vary_on_headers("HX-Request")
 def browse(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug)
@@ -48,6 +49,7 @@ def browse(request: AuthenticatedHttpRequest, team_slug: str):
     return render(request, template, context)
 
 
+@require_safe
 @vary_on_headers("HX-Request")
 def service_detail(request: AuthenticatedHttpRequest, team_slug: str, service_id: int):
     membership = membership_for(request, team_slug)
