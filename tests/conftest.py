@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.catalog",
     "tests.fixtures.activations",
     "tests.fixtures.browser",
+    "tests.fixtures.key_scan",
 ]
 
 
