@@ -673,9 +673,13 @@ class Poller:
             if once or factor <= 1:
                 candidates = candidates.filter(due__lte=now)
             else:
-                # Early, but never twice within an interval (with room for the batching).
-                rested = now - timedelta(seconds=self.interval * 1.2)
-                candidates = candidates.filter(Q(due__lte=now) | Q(last_polled_at__lte=rested))
+                # Early, but never twice within an interval (with room for the batching),
+                # and never sooner than one interval after the purchase.
+                rested = Q(last_polled_at__lte=now - timedelta(seconds=self.interval * 1.2)) | Q(
+                    last_polled_at__isnull=True,
+                    created_at__lte=now - timedelta(seconds=self.interval),
+                )
+                candidates = candidates.filter(Q(due__lte=now) | rested)
         pks = list(candidates.order_by("due", "pk").values_list("pk", flat=True)[:limit])
         if not pks:
             return []

@@ -400,9 +400,7 @@ def test_without_a_binding_budget_nothing_is_polled_early(buy):
     assert summary.polls == 0
 
 
-def test_spare_budget_never_asks_about_one_activation_twice_within_an_interval(
-    buy, poll_provider
-):
+def test_spare_budget_never_asks_about_one_activation_twice_within_an_interval(buy, poll_provider):
     poll_provider.max_requests_per_second = 5
     poll_provider.save()
     now = timezone.now()
@@ -410,3 +408,16 @@ def test_spare_budget_never_asks_about_one_activation_twice_within_an_interval(
         buy(last_polled_at=now - timedelta(seconds=1), next_poll_at=now + timedelta(minutes=1))
     summary = poller(interval=3).run(1.0)
     assert summary.polls == 0  # all were asked about a second ago
+
+
+def test_spare_budget_leaves_a_brand_new_activation_alone_for_an_interval(buy, poll_provider):
+    poll_provider.max_requests_per_second = 5
+    poll_provider.save()
+    now = timezone.now()
+    for _ in range(40):
+        buy(last_polled_at=now - timedelta(seconds=10), next_poll_at=now + timedelta(minutes=1))
+    brand_new = buy(age=timedelta(seconds=0.5))
+    summary = poller(interval=3).run(1.0)
+    assert summary.polls >= 2
+    brand_new.refresh_from_db()
+    assert brand_new.last_polled_at is None
