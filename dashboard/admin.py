@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from dashboard.forms import RateLimitedAdminAuthenticationForm
 from dashboard.models import Invitation, Membership, Team
+
+# The admin's sign-in counts failures with the site's own sign-in.
+admin.site.login_form = RateLimitedAdminAuthenticationForm
 
 
 class InvitationStateFilter(admin.SimpleListFilter):

@@ -7,6 +7,7 @@ from functools import cache
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import User
 from django.core.cache import cache as django_cache
@@ -18,21 +19,19 @@ from dashboard.models import Role, Team
 log = logging.getLogger(__name__)
 
 
-class RateLimitedAuthenticationForm(AuthenticationForm):
-    """The sign-in form, refusing a username from an address after too many failed attempts.
+class SignInLimitMixin:
+    """Refuses a username from an address after too many failed sign-in attempts.
 
     Failures are counted per (username, IP) in Django's cache, which every web process
     shares (Redis or the database; see settings.CACHES). The count lives for
-    LOGIN_FAILURE_WINDOW_SECONDS after the last failure and is cleared by a success.
+    LOGIN_FAILURE_WINDOW_SECONDS after the last failure and is cleared by a success. The
+    site's sign-in and the admin's share one count.
     """
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "rate_limited": (
-            "Too many failed sign-in attempts for this username. "
-            "Try again in %(minutes)d minutes, or reset your password."
-        ),
-    }
+    rate_limited_message = (
+        "Too many failed sign-in attempts for this username. "
+        "Try again in %(minutes)d minutes, or reset your password."
+    )
 
     def _failures_key(self) -> str:
         username = (self.data.get("username") or "").strip().casefold()
@@ -45,7 +44,7 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
         failures = django_cache.get(key, 0)
         if failures >= settings.LOGIN_FAILURE_LIMIT:
             raise ValidationError(
-                self.error_messages["rate_limited"],
+                self.rate_limited_message,
                 code="rate_limited",
                 params={"minutes": max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)},
             )
@@ -59,6 +58,14 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
             raise
         django_cache.delete(key)
         return cleaned
+
+
+class RateLimitedAuthenticationForm(SignInLimitMixin, AuthenticationForm):
+    pass
+
+
+class RateLimitedAdminAuthenticationForm(SignInLimitMixin, AdminAuthenticationForm):
+    pass
 
 
 @cache
@@ -78,7 +85,7 @@ class TeamDetailsForm(forms.ModelForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email address")
+    email = forms.EmailField(label="Email address", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
     def __init__(self, *args, roles: list[tuple[str, str]], **kwargs):

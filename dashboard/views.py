@@ -8,7 +8,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from activations.audit import client_ip
 from dashboard import services
@@ -40,6 +40,7 @@ def choose_team(request: AuthenticatedHttpRequest):
     return render(request, "dashboard/choose_team.html", {"choices": memberships})
 
 
+@require_safe
 def team_home(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug)
     return render(request, "dashboard/home.html", {"membership": membership})
@@ -78,6 +79,7 @@ def _settings_page(request, membership: Membership, *, details_form=None, invite
     return render(request, "dashboard/settings.html", context, status=status)
 
 
+@require_safe
 def team_settings(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug)
     return _settings_page(request, membership)

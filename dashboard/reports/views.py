@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.http import require_safe
 
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.models import Membership, Role
@@ -98,6 +99,7 @@ def sorts_asked(request: AuthenticatedHttpRequest, report: str) -> dict[str, str
     return {name: request.GET.get(f"{name}_sort") for name in REPORTS[report]}
 
 
+@require_safe
 def spending(request: AuthenticatedHttpRequest, team_slug: str):
     membership = report_membership(request, team_slug)
     form = filter_form(request, membership)
@@ -134,6 +136,7 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
     return render(request, "dashboard/reports/spending.html", context)
 
 
+@require_safe
 def usage(request: AuthenticatedHttpRequest, team_slug: str):
     membership = report_membership(request, team_slug)
     form = filter_form(request, membership)
@@ -198,6 +201,7 @@ def table_for_export(
     raise Http404("No such table")
 
 
+@require_safe
 def export_csv(request: AuthenticatedHttpRequest, team_slug: str, report: str, table: str):
     membership = report_membership(request, team_slug)
     if report not in REPORTS or (

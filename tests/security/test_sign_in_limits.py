@@ -42,12 +42,6 @@ def test_behind_a_proxy_only_the_address_it_saw_counts(client, sam, settings):
     assert response.status_code == 302
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/admin/login/ uses Django's AdminAuthenticationForm, without the rate limit: "
-    "unlimited password guessing for staff accounts; fix in dashboard (foundation), e.g. "
-    "admin.site.login_form = a rate-limited AdminAuthenticationForm",
-)
 def test_the_admin_sign_in_is_limited_too(client, sam):
     for _ in range(3):
         assert sign_in(client, "/admin/login/").status_code == 200
@@ -56,9 +50,6 @@ def test_the_admin_sign_in_is_limited_too(client, sam):
     assert "_auth_user_id" not in client.session
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the admin's sign-in keeps no count (see the test above); foundation"
-)
 def test_failures_at_one_door_lock_the_other(client, sam):
     for _ in range(3):
         sign_in(client)

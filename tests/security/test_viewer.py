@@ -15,32 +15,10 @@ from tests.security.test_other_team import payload
 # A viewer may leave the team; that POST is tested below.
 VIEWER_MAY_POST = {"leave_team"}
 
-# Read-only pages that answer a POST as if it were a GET (200, nothing changes). The fix is
-# `@require_safe` on the view; their modules belong to helpers still at work, so the sweep
-# records them here until then (strict: it fails once a view is fixed, to be removed here).
-ANSWERS_POST_WITH_A_PAGE = {
-    "team_home": "dashboard/views.py (foundation)",
-    "team_settings": "dashboard/views.py (foundation)",
-    "reports:spending": "dashboard/reports/views.py (reports)",
-    "reports:usage": "dashboard/reports/views.py (reports)",
-    "reports:csv": "dashboard/reports/views.py (reports)",
-}
-
-
-def marked(routes):
-    for route in routes:
-        owner = ANSWERS_POST_WITH_A_PAGE.get(route.id)
-        if owner:
-            reason = f"a read-only page answers POST with 200, not 405; fix in {owner}"
-            yield pytest.param(
-                route, id=route.id, marks=pytest.mark.xfail(strict=True, reason=reason)
-            )
-        else:
-            yield pytest.param(route, id=route.id)
-
 
 @pytest.mark.parametrize(
-    "route", list(marked([r for r in TEAM_ROUTES if r.id not in VIEWER_MAY_POST]))
+    "route",
+    [pytest.param(r, id=r.id) for r in TEAM_ROUTES if r.id not in VIEWER_MAY_POST],
 )
 def test_a_viewer_gets_403_or_405_on_every_post(client, world, route):
     url = route.url(world.alice_values())
