@@ -11,16 +11,18 @@ A loop (the django-q2 task `activations.tasks.poll_for_a_minute`, run every minu
    when `claimed_until` passes, so another takes the activation over.
 2. **Polls** getStatus concurrently (asyncio) through one pooled AsyncProviderClient per
    provider account, each request taking a slot of the provider's request budget at
-   `Priority.POLL` (`activations.upstream` does that), most urgent first (by next_poll_at).
+   `Priority.POLL` (`activations.upstream` does that), most urgent first (see `due_at`).
 3. **Stores** what changed at once: a new code (never overwritten: `states.record_code`),
    a cancel by the provider, an expiry. States only move forward (`activations.states`).
    Polls that change nothing are counted on the provider account in one UPDATE per flush,
    not logged; changes and errors go to the audit log.
-4. **Schedules** the next poll by age: young activations and those waiting for a requested
-   retry every POLL_INTERVAL, after two minutes every 2x, after ten minutes (or with a code
-   already) every 5x. When all of a provider's open activations want more requests than its
-   budget allows, every interval is stretched by the same factor, so the budget still goes
-   where codes are likely. Errors and HTTP 429 back off exponentially with jitter.
+4. **Schedules** the next poll by age (`age_multiplier`): a new activation one interval after
+   its purchase, then every POLL_INTERVAL for two minutes, then 2x growing to 5x from five
+   minutes on; a requested retry is young again, one with its code is asked about every 10x.
+   When a provider's open activations want more requests than its budget allows, every wait
+   is stretched by the same factor when choosing what to poll, and budget left over goes to
+   those due next, so it is spent where codes are likely. Errors and HTTP 429 back off
+   exponentially with jitter.
 
 Expiry: an activation past `expires_at` with no code is cancelled at the provider (refund)
 and marked EXPIRED; one with a code is completed there and marked COMPLETED. If the provider
