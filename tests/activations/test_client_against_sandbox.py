@@ -404,7 +404,7 @@ def test_the_key_is_in_no_log_even_for_failures(sandbox_server, logs):
 
 def test_the_sandbox_provider_command_serves_until_stopped(sandbox_server, tmp_path):
     key = "demo-command-key"
-    process = subprocess.Popen(  # noqa: S603 (our own manage.py, fixed arguments)
+    process = subprocess.Popen(
         [
             sys.executable,
             "manage.py",
