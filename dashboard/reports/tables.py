@@ -168,7 +168,8 @@ def usage_columns(title: str) -> list[Column]:
     ]
 
 
-def spend_period_columns(grain: str) -> list[Column]:
+def period_columns(grain: str) -> list[Column]:
+    """The first columns of both reports' tables by period: when, and how many were bought."""
     return [
         Column(
             "start",
@@ -180,6 +181,12 @@ def spend_period_columns(grain: str) -> list[Column]:
             sortable=False,
         ),
         Column("bought", "Bought", sortable=False),
+    ]
+
+
+def spend_period_columns(grain: str) -> list[Column]:
+    return [
+        *period_columns(grain),
         Column("charged", "Charged", sortable=False),
         Column("spent", "Spent", sortable=False),
     ]
@@ -187,16 +194,7 @@ def spend_period_columns(grain: str) -> list[Column]:
 
 def usage_period_columns(grain: str) -> list[Column]:
     return [
-        Column(
-            "start",
-            "Period",
-            csv_title="Period starting",
-            numeric=False,
-            show=period_label(grain),
-            export=date.isoformat,
-            sortable=False,
-        ),
-        Column("bought", "Bought", sortable=False),
+        *period_columns(grain),
         Column("with_code", "Codes received", sortable=False),
         Column(
             "success_rate",
