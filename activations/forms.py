@@ -120,13 +120,9 @@ class BuyForm(forms.Form):
         )
 
 
-class ActivationFilterForm(forms.Form):
-    state = forms.ChoiceField(
-        required=False, choices=[("", "Any state"), ("open", "Open"), *Activation.State.choices]
-    )
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="Any service"
-    )
+class TeamRecordsFilterForm(forms.Form):
+    """Who and when: the filters the activations list and the audit log share."""
+
     member = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="Anyone"
     )
@@ -139,9 +135,6 @@ class ActivationFilterForm(forms.Form):
 
     def __init__(self, data, *, team: Team):
         super().__init__(data)
-        self.fields["service"].queryset = Service.objects.filter(
-            pk__in=Activation.objects.filter(team=team).values("service_id")
-        )
         self.fields["member"].queryset = team_people(team)
         self.fields["member"].label_from_instance = lambda user: user.get_username()
 
@@ -157,22 +150,28 @@ def team_people(team: Team):
     )
 
 
-class AuditFilterForm(forms.Form):
-    member = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Anyone"
+class ActivationFilterForm(TeamRecordsFilterForm):
+    state = forms.ChoiceField(
+        required=False, choices=[("", "Any state"), ("open", "Open"), *Activation.State.choices]
     )
-    action = forms.ChoiceField(required=False)
-    date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="Any service"
     )
-    date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    field_order = ["state", "service"]
 
     def __init__(self, data, *, team: Team):
-        super().__init__(data)
-        self.fields["member"].queryset = team_people(team)
-        self.fields["member"].label_from_instance = lambda user: user.get_username()
+        super().__init__(data, team=team)
+        self.fields["service"].queryset = Service.objects.filter(
+            pk__in=Activation.objects.filter(team=team).values("service_id")
+        )
+
+
+class AuditFilterForm(TeamRecordsFilterForm):
+    action = forms.ChoiceField(required=False)
+    field_order = ["member", "action"]
+
+    def __init__(self, data, *, team: Team):
+        super().__init__(data, team=team)
         self.fields["action"].choices = [("", "Any action"), *ACTION_LABELS.items()]
 
 
