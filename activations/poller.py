@@ -74,7 +74,7 @@ from activations.client import (
 )
 from activations.keys import KeyDecryptionError
 from activations.models import Activation, ProviderAccount, WorkerHeartbeat
-from activations.upstream import async_provider_client
+from activations.upstream import async_provider_client, last_sent_at
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +189,7 @@ class Result:
     close_as: str | None = None
     expiring: bool = False
     error: BaseException | None = None
+    # When getStatus left for the provider (when the poll began, if it never left).
     sent_at: datetime = field(default_factory=timezone.now)
     calls: list[Call] = field(default_factory=list)
 
@@ -463,6 +464,8 @@ class Poller:
         try:
             return await client.get_status(activation.provider_activation_id)
         finally:
+            # The request may have waited seconds for a budget slot after the poll began.
+            result.sent_at = last_sent_at() or result.sent_at
             call = recorder.pop("getStatus", activation.provider_activation_id)
             if call is not None:
                 result.calls.append(call)
@@ -796,7 +799,7 @@ class Poller:
         (a code already stored is not stored again, a closed activation stays closed)."""
         summary = PassSummary()
         with transaction.atomic():
-            bookkeeping: list[tuple[int, datetime, int, str, datetime]] = []
+            bookkeeping: list[tuple[int, datetime, datetime, int, str]] = []
             counters: dict[int, list[int]] = {}
             for result in results:
                 activation = result.activation
@@ -815,12 +818,11 @@ class Poller:
                 next_poll = now + timedelta(seconds=delay)
                 if activation.expires_at > now:
                     next_poll = min(next_poll, activation.expires_at)
-                bookkeeping.append((activation.pk, next_poll, failures, message[:200]))
-            # When the earliest request of the batch went out: a user's retry after it still
-            # makes the row due (see `due`).
-            polled_at = min(result.sent_at for result in results)
+                bookkeeping.append(
+                    (activation.pk, next_poll, result.sent_at, failures, message[:200])
+                )
             for start in range(0, len(bookkeeping), FLUSH_CHUNK):
-                self._write_bookkeeping(bookkeeping[start : start + FLUSH_CHUNK], polled_at)
+                self._write_bookkeeping(bookkeeping[start : start + FLUSH_CHUNK])
             for account_id, (polls, changes, errors) in counters.items():
                 ProviderAccount.objects.filter(pk=account_id).update(
                     polls=F("polls") + polls,
@@ -839,30 +841,28 @@ class Poller:
         multiplier = age_multiplier(activation.state, activation.created_at, now)
         return self.interval * multiplier * random.uniform(0.9, 1.1)
 
-    def _write_bookkeeping(
-        self, rows: list[tuple[int, datetime, int, str]], polled_at: datetime
-    ) -> None:
-        """Hand the claims back with each row's next poll: one UPDATE per (failures, error)
-        group, next polls rounded up to a tenth of a second so that few CASE arms do."""
-        groups: dict[tuple[int, str], dict[datetime, list[int]]] = {}
-        for pk, next_poll, failures, message in rows:
-            # Rounded up: a poll due at the expiry then finds the activation expired.
-            tenth = next_poll.replace(microsecond=next_poll.microsecond // 100_000 * 100_000)
-            at = tenth if tenth == next_poll else tenth + timedelta(microseconds=100_000)
-            groups.setdefault((failures, message), {}).setdefault(at, []).append(pk)
-        for (failures, message), by_time in groups.items():
-            pks = [pk for group in by_time.values() for pk in group]
-            if len(by_time) == 1:
-                next_poll_at = Value(next(iter(by_time)))
-            else:
-                next_poll_at = Case(
-                    *(When(pk__in=group, then=Value(at)) for at, group in by_time.items())
-                )
-            Activation.objects.filter(pk__in=pks, claimed_by=self.worker_id).update(
-                next_poll_at=next_poll_at,
+    def _write_bookkeeping(self, rows: list[tuple[int, datetime, datetime, int, str]]) -> None:
+        """Hand the claims back with each row's next poll and the moment its request left:
+        one UPDATE per (failures, error) group, times kept to a tenth of a second so that few
+        CASE arms do.
+
+        The next poll is rounded up (a poll due at the expiry then finds the activation
+        expired), the last one down (a user's retry after it still makes the row due, see
+        `due_at`; claiming early needs 1.2 intervals since it, which leaves room for that).
+        """
+        groups: dict[tuple[int, str], list[tuple[int, datetime, datetime]]] = {}
+        for pk, next_poll, polled_at, failures, message in rows:
+            groups.setdefault((failures, message), []).append(
+                (pk, tenth_of_second(next_poll, up=True), tenth_of_second(polled_at, up=False))
+            )
+        for (failures, message), group in groups.items():
+            Activation.objects.filter(
+                pk__in=[pk for pk, _, _ in group], claimed_by=self.worker_id
+            ).update(
+                next_poll_at=per_row({pk: at for pk, at, _ in group}),
+                last_polled_at=per_row({pk: at for pk, _, at in group}),
                 poll_failures=failures,
                 last_poll_error=message,
-                last_polled_at=polled_at,
                 claimed_by="",
                 claimed_until=None,
             )
@@ -941,6 +941,23 @@ class Poller:
                 state=result.close_as,
                 phone=activation.phone,
             )
+
+
+def tenth_of_second(moment: datetime, *, up: bool) -> datetime:
+    tenth = moment.replace(microsecond=moment.microsecond // 100_000 * 100_000)
+    if up and tenth != moment:
+        return tenth + timedelta(microseconds=100_000)
+    return tenth
+
+
+def per_row(values: dict[int, datetime]):
+    """A value for an UPDATE of these rows: one constant, or a CASE with an arm per value."""
+    by_value: dict[datetime, list[int]] = {}
+    for pk, value in values.items():
+        by_value.setdefault(value, []).append(pk)
+    if len(by_value) == 1:
+        return Value(next(iter(by_value)))
+    return Case(*(When(pk__in=pks, then=Value(value)) for value, pks in by_value.items()))
 
 
 def _reset_connection() -> None:

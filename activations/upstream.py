@@ -12,11 +12,13 @@ Every service that talks to a provider gets its client here, never by constructi
 
 import time
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 import httpx
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.utils import timezone
 
 from activations.audit import record_call
 from activations.client import (
@@ -35,6 +37,8 @@ from catalog.ratelimit import Priority
 
 # Time the current request waited for a budget slot: not the provider's latency.
 _budget_wait_ms: ContextVar[int] = ContextVar("budget_wait_ms", default=0)
+# When the current context's last request left for the provider (after its budget wait).
+_sent_at: ContextVar[datetime | None] = ContextVar("sent_at", default=None)
 
 AUDITED_ACTIONS = frozenset({"getNumber", "setStatus", "getBalance"})
 USER_TIMEOUT = getattr(settings, "PROVIDER_TIMEOUT_SECONDS", 10.0)
@@ -99,6 +103,17 @@ class AsyncCallAuditor(CallAuditor):
         return sync_to_async(self.write)(action, params, answer, http_status, latency_ms, error)
 
 
+def _sent(waiting_since: float) -> None:
+    _budget_wait_ms.set(round((time.perf_counter() - waiting_since) * 1000))
+    _sent_at.set(timezone.now())
+
+
+def last_sent_at() -> datetime | None:
+    """When this context's (thread's or task's) last provider request left, after waiting
+    for its budget slot: the moment the provider saw it, give or take the transit."""
+    return _sent_at.get()
+
+
 class BudgetedTransport(httpx.HTTPTransport):
     """Takes a slot from the provider's request budget before each request."""
 
@@ -111,7 +126,7 @@ class BudgetedTransport(httpx.HTTPTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
         ratelimit.acquire_blocking(self.provider_id, self.rate, self.priority)
-        _budget_wait_ms.set(round((time.perf_counter() - started) * 1000))
+        _sent(started)
         return super().handle_request(request)
 
 
@@ -125,7 +140,7 @@ class AsyncBudgetedTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
         await ratelimit.acquire(self.provider_id, self.rate, self.priority)
-        _budget_wait_ms.set(round((time.perf_counter() - started) * 1000))
+        _sent(started)
         return await super().handle_async_request(request)
 
 

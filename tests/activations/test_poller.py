@@ -421,3 +421,31 @@ def test_spare_budget_leaves_a_brand_new_activation_alone_for_an_interval(buy, p
     assert summary.polls >= 2
     brand_new.refresh_from_db()
     assert brand_new.last_polled_at is None
+
+
+def test_each_poll_is_stamped_with_when_its_request_reached_the_provider(
+    buy, poll_provider, sandbox_server, monkeypatch
+):
+    """Requests of one batch wait their turn for the budget: a row stamped with when its poll
+    began (or with the batch's first request) would look rested early and be polled again
+    too soon (seen as 0.1 s gaps with two clusters sharing a tight budget)."""
+    poll_provider.max_requests_per_second = 2
+    poll_provider.save()
+    activations = [buy() for _ in range(6)]
+    arrived = {}
+    handle = sandbox_server.sandbox.handle
+
+    def stamp_arrival(params):
+        if params.get("action") == "getStatus":
+            arrived[params["id"]] = timezone.now()
+        return handle(params)
+
+    monkeypatch.setattr(sandbox_server.sandbox, "handle", stamp_arrival)
+    one_pass(interval=3)
+    assert len(arrived) == 6
+    assert max(arrived.values()) - min(arrived.values()) > timedelta(seconds=1.5)
+    for activation in activations:
+        activation.refresh_from_db()
+        arrival = arrived[activation.provider_activation_id]
+        # Kept to a tenth of a second, rounded down; loopback transit is milliseconds.
+        assert timedelta(0) <= arrival - activation.last_polled_at < timedelta(seconds=0.15)
