@@ -10,6 +10,7 @@ from activations.models import (
     Reservation,
     WorkerHeartbeat,
 )
+from dashboard.read_only_admin import ReadOnlyAdmin
 
 
 @admin.register(ProviderAccount)
@@ -111,21 +112,12 @@ class ReservationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "team", "user", "kind", "action", "outcome", "http_status"]
     list_filter = ["kind", "action", "outcome"]
     search_fields = ["action", "team__name", "user__username", "object_id"]
     date_hierarchy = "created_at"
     list_select_related = ["team", "user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WorkerHeartbeat)

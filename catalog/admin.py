@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from catalog.models import Country, Offer, Operator, PriceChange, Provider, Service, SyncRun
+from dashboard.read_only_admin import ReadOnlyAdmin
 
 
 @admin.register(Provider)
@@ -59,7 +60,7 @@ class PriceChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
         "provider",
         "kind",
@@ -74,12 +75,3 @@ class SyncRunAdmin(admin.ModelAdmin):
     search_fields = ["provider__name"]
     list_select_related = ["provider"]
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
