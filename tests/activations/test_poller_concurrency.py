@@ -1,6 +1,7 @@
 """Several pollers at once never act on one activation twice; the provider's rate is kept."""
 # ruff: noqa: F811 (the fixtures imported from poller_support are redefined as arguments)
 
+import itertools
 import time
 
 import pytest
@@ -86,4 +87,39 @@ def test_the_providers_rate_is_kept(buy, sandbox_server, poll_provider):
     assert requests <= 5 + 10 * elapsed + 1
     assert requests >= 10
     assert summary.errors == 0  # the provider never had to say 429
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_loops_on_a_tight_budget_never_ask_about_one_activation_twice_in_an_interval(
+    buy, sandbox_server, poll_provider, monkeypatch
+):
+    """The budget binds (12 activations wanting a poll a second, 4 requests a second), so
+    both loops hand out spare budget early and polls wait for their tokens: the provider
+    still never hears about one activation twice within an interval."""
+    poll_provider.max_requests_per_second = 4
+    poll_provider.save()
+    activations = [buy() for _ in range(12)]
+    arrivals = {a.provider_activation_id: [] for a in activations}
+    handle = sandbox_server.sandbox.handle
+
+    def log_arrival(params):
+        if params.get("action") == "getStatus":
+            arrivals[params["id"]].append(time.monotonic())
+        return handle(params)
+
+    monkeypatch.setattr(sandbox_server.sandbox, "handle", log_arrival)
+    interval = 1.0
+    workers = [poller(worker_id=name, interval=interval) for name in ("loop-a", "loop-b")]
+    summaries = run_in_threads(lambda worker: worker.run(5.0), [(w,) for w in workers])
+    for summary in summaries:
+        assert not isinstance(summary, Exception), summary
+    assert all(summary.polls for summary in summaries)  # both loops polled
+    gaps = [
+        later - earlier
+        for times in arrivals.values()
+        for earlier, later in itertools.pairwise(times)
+    ]
+    assert len(gaps) >= 6
+    assert min(gaps) >= 0.9 * interval - 0.05, sorted(gaps)[:5]
     connection.close()
