@@ -2,6 +2,12 @@ import re
 
 import pytest
 
+from tests.activations.poller_support import (  # noqa: F401 (the poller tests' fixtures)
+    buy,
+    poll_account,
+    poll_offer,
+    poll_provider,
+)
 from tests.fixtures.activations import TEST_API_KEY
 
 # The keys tests use: the fixed one and the sandbox's per-test ones (sandbox-test-<hex>).

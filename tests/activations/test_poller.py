@@ -1,5 +1,4 @@
 """The poller: codes stored at once, states forward only, counting, scheduling, expiry."""
-# ruff: noqa: F811 (the fixtures imported from poller_support are redefined as arguments)
 
 from datetime import timedelta
 from decimal import Decimal
@@ -11,14 +10,7 @@ from django.utils import timezone
 from activations.client import ProviderClient
 from activations.models import Activation, AuditEvent, ProviderAccount, WorkerHeartbeat
 from activations.poller import age_multiplier, backoff_seconds
-from tests.activations.poller_support import (  # noqa: F401 (fixtures)
-    buy,
-    one_pass,
-    poll_account,
-    poll_offer,
-    poll_provider,
-    poller,
-)
+from tests.activations.poller_support import one_pass, poller
 
 State = Activation.State
 

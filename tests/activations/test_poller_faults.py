@@ -1,5 +1,4 @@
 """The poller under faults: nothing is lost, the activation stays open and is polled again."""
-# ruff: noqa: F811 (the fixtures imported from poller_support are redefined as arguments)
 
 import os
 import signal
@@ -13,14 +12,7 @@ from django.utils import timezone
 
 from activations import poller as poller_module
 from activations.models import Activation, AuditEvent, ProviderAccount
-from tests.activations.poller_support import (  # noqa: F401 (fixtures)
-    buy,
-    one_pass,
-    poll_account,
-    poll_offer,
-    poll_provider,
-    poller,
-)
+from tests.activations.poller_support import one_pass, poller
 
 State = Activation.State
 
