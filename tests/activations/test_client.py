@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import traceback
 from decimal import Decimal
 from urllib.parse import parse_qs
 
@@ -39,6 +38,7 @@ from activations.client import (
     StatusState,
     WrongActivationId,
 )
+from tests.activations.client_support import chain_text
 
 URL = "https://sms-service-online.com/stubs/handler_api"
 KEY = "k3y-SECRET-4242"
@@ -78,18 +78,6 @@ def make(body, status=200, seen=None, headers=None, **options) -> ProviderClient
 def make_async(body, status=200, seen=None, **options) -> AsyncProviderClient:
     transport = httpx.MockTransport(answering(body, status, seen))
     return AsyncProviderClient(URL, KEY, transport=transport, **options)
-
-
-def chain_text(exc: BaseException) -> str:
-    """Every message, repr and traceback line of an exception and its cause/context chain."""
-    parts = []
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts += [str(exc), repr(exc), *traceback.format_exception(exc)]
-        parts += [str(a) for a in exc.args]
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
 
 
 def test_it_reads_the_documents_balance():

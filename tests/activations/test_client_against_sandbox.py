@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,19 +41,10 @@ from activations.client import (
     parse_balance,
 )
 from activations.sandbox_catalog import COUNTRIES, SERVICES
+from tests.activations.client_support import chain_text
 
 METHODS = ["GET", "POST"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def chain_text(exc: BaseException) -> str:
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts += [str(exc), repr(exc), *traceback.format_exception(exc), *map(str, exc.args)]
-        parts += [repr(getattr(exc, name, "")) for name in ("raw", "until", "answer")]
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
 
 
 @pytest.fixture
