@@ -1,5 +1,4 @@
 """Several pollers at once never act on one activation twice; the provider's rate is kept."""
-# ruff: noqa: F811 (the fixtures imported from poller_support are redefined as arguments)
 
 import itertools
 import time
@@ -8,13 +7,7 @@ import pytest
 from django.db import connection
 
 from activations.models import Activation
-from tests.activations.poller_support import (  # noqa: F401 (fixtures)
-    buy,
-    poll_account,
-    poll_offer,
-    poll_provider,
-    poller,
-)
+from tests.activations.poller_support import poller
 from tests.fixtures.activations import run_in_threads
 
 State = Activation.State
