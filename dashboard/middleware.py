@@ -1,4 +1,5 @@
-"""Request middleware: the client's address behind proxies, and sign-in for htmx requests.
+"""Request middleware: the client's address behind proxies, sign-in for htmx requests, and
+a clear 503 while the database is briefly unavailable.
 
 ForwardedForMiddleware: the client's address behind reverse proxies, for the sign-in rate
 limit and the audit log.
@@ -10,12 +11,25 @@ client and are ignored, since anyone can send them. With 0 (the default) the hea
 ignored altogether.
 """
 
+import logging
+import threading
+import time
+
 from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import MiddlewareNotUsed
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.log import log_response
 from django_htmx.http import HttpResponseClientRedirect
+
+logger = logging.getLogger(__name__)
 
 
 class ForwardedForMiddleware:
@@ -48,3 +62,117 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
             self.get_redirect_field_name(view_func),
         )
         return HttpResponseClientRedirect(response.url)
+
+
+# A connection refused or dropped (a restart, a failover), or SQLite locked for too long.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database cannot be reached, every page answers 503 "temporarily unavailable,
+    retrying" with Retry-After (templates/503.html; for htmx, its short fragment, which htmx
+    does not swap, so the page stays and its polling goes on), never a 500 with a traceback.
+
+    It must sit after AuthenticationMiddleware and before anything that reads request.user:
+    the session and the user load lazily, on first use, and an exception raised inside
+    another middleware (LoginRequiredMiddleware reads request.user in its process_view)
+    becomes a 500 before any process_exception sees it. So process_view loads them here;
+    process_exception answers the errors of the view and its templates. A broken persistent
+    connection is replaced on the next request (DATABASES' CONN_HEALTH_CHECKS).
+
+    Each process logs an outage once, as a warning, and its end (with the count of 503s).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.lock = threading.Lock()
+        self.began: float | None = None  # this process's first 503 of the current outage
+        self.last = 0.0  # and its latest
+        self.answered = 0
+
+    def __call__(self, request):
+        started = time.monotonic()
+        response = self.get_response(request)
+        if self.began is not None and response.status_code != 503:
+            self.recovered(started)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        try:
+            request.user.is_authenticated  # noqa: B018 (loads the session and the user)
+        except DATABASE_ERRORS as error:
+            return self.unavailable(request, error)
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_ERRORS):
+            return self.unavailable(request, exception)
+        return None
+
+    def unavailable(self, request, error: Exception) -> HttpResponse:
+        with self.lock:
+            first = self.began is None
+            self.last = time.monotonic()
+            if first:
+                self.began = self.last
+            self.answered += 1
+        if first:
+            logger.warning(
+                "Database unavailable (%s); answering 503 with Retry-After until it is back.",
+                describe(error),
+            )
+        context = {
+            "retry_after": RETRY_AFTER_SECONDS,
+            "submitted": request.method not in ("GET", "HEAD", "OPTIONS"),
+            "again": request.get_full_path(),
+            "back": page_before(request),
+        }
+        htmx = request.headers.get("HX-Request") == "true"
+        html = render_to_string("503.html#unavailable" if htmx else "503.html", context)
+        response = HttpResponse(html, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        add_never_cache_headers(response)
+        # Django would log every 503 as an error; the outage has its one warning above.
+        log_response(
+            "%s: %s",
+            response.reason_phrase,
+            request.path,
+            response=response,
+            request=request,
+            level="debug",
+        )
+        return response
+
+    def recovered(self, request_started: float) -> None:
+        with self.lock:
+            # A request that began before the latest 503 proves nothing about the database.
+            if self.began is None or request_started <= self.last:
+                return
+            began, answered = self.began, self.answered
+            self.began, self.answered = None, 0
+        logger.info(
+            "Database available again; %d requests were answered 503 over %.1f s.",
+            answered,
+            time.monotonic() - began,
+        )
+
+
+def describe(error: Exception) -> str:
+    """The error's kind and first line, without any configured database password."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0] if lines else ''}"
+    for connection in connections.all(initialized_only=True):
+        password = connection.settings_dict.get("PASSWORD")
+        if password:
+            text = text.replace(password, "***")
+    return text[:300]
+
+
+def page_before(request) -> str:
+    """Where "Back" goes from a failed form: the page it was sent from, if it is ours."""
+    referer = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return reverse("home")

@@ -7,16 +7,20 @@ polls its activation partial every 2 s, opens the activations list now and then,
 another number every ~40 s until its limit or the team's budget refuses. While loaded:
 
 1. kill -9 the whole qcluster (every process of it) and start a new one;
-2. restart PostgreSQL (`pg_ctlcluster --skip-systemctl-redirect VERSION CLUSTER restart`);
+2. restart PostgreSQL, down for 5 s (`pg_ctlcluster --skip-systemctl-redirect VERSION CLUSTER
+   stop`, then `start`; a plain `restart` is down for a fraction of a second only);
 3. make the provider time out for 30 s (every request held, then HTTP 504).
 
 Then it stops the load and checks, printing each check: every code the provider delivered
 is in our database; nothing was bought twice (every activation the provider sold is ours
 once, or was cancelled and refunded at once because it could not be recorded); no team
 budget or member limit was exceeded; what we count as free was refunded at the provider;
-the pages answered again without anyone doing anything (and when).
+while PostgreSQL restarted no page answered 500 (503 "temporarily unavailable" is allowed;
+the 5xx answers are counted by status and page); the pages answered again without anyone
+doing anything (and when).
 
-    python scripts/faults_under_load.py [--members 10] [--outage 30] [--pg-cluster "15 main"]
+    python scripts/faults_under_load.py [--members 10] [--outage 30] [--pg-down 5]
+                                        [--pg-cluster "15 main"]
 
 Restarting PostgreSQL disturbs everyone using that cluster: run it where nothing else does
 (CI runs it after the test suites), or point it at a cluster of its own with STACK_PG_URL
@@ -38,6 +42,7 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -128,11 +133,16 @@ class Load:
     def buy(self, session: browse.Session, team: str) -> int | None:
         """One purchase through the buy page; the activation id if the page says bought."""
         try:
-            form, action = session.form(
-                f"/t/{team}/buy/?{self.buy_query}", lambda f: "service" in f.selects
-            )
-            response = session.post(action, form.data())
-        except (httpx.HTTPError, browse.PageError):
+            page = session.get(f"/t/{team}/buy/?{self.buy_query}")
+            self.record("buy form", page.status_code)  # 503 while the database restarts
+            if page.status_code != 200:
+                return None
+            form = next((f for f in browse.forms_of(page.text) if "service" in f.selects), None)
+            if form is None:
+                self.record("buy", 0)
+                return None
+            response = session.post(urlsplit(urljoin(str(page.url), form.action)).path, form.data())
+        except httpx.HTTPError:
             self.record("buy", 0)
             return None
         self.record("buy", response.status_code)
@@ -176,6 +186,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=10, help="Per team (two teams).")
     parser.add_argument("--outage", type=float, default=30, help="Provider timeout, seconds.")
+    parser.add_argument("--pg-down", type=float, default=5, help="PostgreSQL stopped, seconds.")
     parser.add_argument("--pg-cluster", default=None, help='e.g. "15 main" (the default)')
     parser.add_argument("--settle", type=float, default=150, help="Most seconds to catch up.")
     args = parser.parse_args()
@@ -251,18 +262,17 @@ def run(stack: Stack, step: Step, args) -> None:
     time.sleep(20)
     load.phase = "PostgreSQL restart"
     started = time.time()
-    restart = subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", *pg_cluster, "restart"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    try:
+        stop = pg_ctlcluster(pg_cluster, "stop")
+        time.sleep(args.pg_down)
+    finally:
+        start = pg_ctlcluster(pg_cluster, "start")
     timeline["postgres"] = (started, time.time())
     step.check(
-        restart.returncode == 0,
-        f"PostgreSQL cluster {' '.join(pg_cluster)} restarted",
-        f"in {time.time() - started:.1f} s {restart.stderr.strip()[:200]}",
+        stop.returncode == 0 and start.returncode == 0,
+        f"PostgreSQL cluster {' '.join(pg_cluster)} stopped and {args.pg_down:g} s later started",
+        f"down and up in {time.time() - started:.1f} s "
+        f"{stop.stderr.strip()[:200]} {start.stderr.strip()[:200]}".strip(),
     )
 
     time.sleep(15)
@@ -288,6 +298,16 @@ def run(stack: Stack, step: Step, args) -> None:
         process.stop(timeout=20)
 
 
+def pg_ctlcluster(cluster: list[str], action: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def report_answers(step: Step, load: Load, timeline: dict) -> None:
     by_phase: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for _t, phase, kind, status in load.answers:
@@ -298,6 +318,7 @@ def report_answers(step: Step, load: Load, timeline: dict) -> None:
         step.info("no answer: " + ", ".join(f"{k}: {v}" for k, v in load.errors.items()))
     if load.refused:
         step.info("purchases refused: " + ", ".join(f"{k}: {v}" for k, v in load.refused.items()))
+    check_restart_answers(step, load)
     for fault, (_started, ended) in timeline.items():
         after = [(t, status) for t, _p, kind, status in load.answers if t > ended]
         first_ok = next((t for t, status in after if status in OK_STATUSES), None)
@@ -315,6 +336,23 @@ def report_answers(step: Step, load: Load, timeline: dict) -> None:
         not steady,
         "no error before the faults, none once recovered (the last 20 s)",
         f"{len(steady)} errors: {collections.Counter(steady).most_common(5)}" if steady else "",
+    )
+
+
+def check_restart_answers(step: Step, load: Load) -> None:
+    """While PostgreSQL restarts, pages may say "temporarily unavailable" (503), never 500."""
+    failed: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for _t, phase, kind, status in load.answers:
+        if phase == "PostgreSQL restart" and status >= 500:
+            failed[status][kind] += 1
+    counts = [
+        f"{status}: {kinds.total()} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})"
+        for status, kinds in sorted(failed.items())
+    ]
+    step.check(
+        set(failed) <= {503},
+        "no 500 during the PostgreSQL restart (503 'temporarily unavailable' allowed)",
+        "; ".join(counts) or "no 5xx answers",
     )
 
 
