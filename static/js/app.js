@@ -20,3 +20,22 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Select and copy";
   }
 });
+
+// Live parts of a page (hx-trigger="every ...") keep what they last showed when a poll fails
+// (htmx does not swap error answers) and keep polling; say so until a poll succeeds again.
+const LIVE_STATUS = {
+  503: "SMS Desk is temporarily unavailable. This page shows what it last knew and keeps trying.",
+  other: "SMS Desk is not answering. This page shows what it last knew and keeps trying.",
+};
+document.addEventListener("htmx:afterRequest", (event) => {
+  const note = document.getElementById("live-status");
+  const trigger = event.detail.elt.getAttribute("hx-trigger") || "";
+  if (!note || !trigger.startsWith("every ")) return;
+  const status = event.detail.xhr.status;
+  if (event.detail.successful) {
+    note.hidden = true;
+  } else if (status === 0 || status >= 500) {
+    note.textContent = LIVE_STATUS[status] || LIVE_STATUS.other;
+    note.hidden = false;
+  }
+});

@@ -1,6 +1,6 @@
-"""In a real browser: while the database is unavailable, an activation page keeps what it shows
-and keeps polling (htmx does not swap the 503 answers), and a code that arrived meanwhile
-appears once the database is back, without a reload."""
+"""In a real browser: while the database is unavailable, an activation page keeps what it shows,
+says so and keeps polling (htmx does not swap the 503 answers), and a code that arrived
+meanwhile appears once the database is back, without a reload, the notice gone."""
 
 import time
 
@@ -35,10 +35,15 @@ def test_the_page_polls_through_an_outage_and_shows_the_code_after(
         page.wait_for_timeout(200)
     assert polls.count(503) >= 3, polls
     expect(status).to_contain_text("Waiting for the SMS")  # still there, not wiped
+    notice = page.locator("#live-status")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("temporarily unavailable")
+    expect(notice).to_contain_text("keeps trying")
 
     database.down = False
     Activation.objects.filter(pk=activation.pk).update(
         codes=["424242"], state=Activation.State.CODE_RECEIVED
     )
     expect(status.locator(".codes .code")).to_have_text("424242", timeout=10_000)
+    expect(notice).to_be_hidden()
     assert page.evaluate("window.sameDocument") is True
