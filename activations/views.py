@@ -4,20 +4,25 @@ budgets and the audit log. Thin: each view checks access, validates input and ca
 Live parts (an activation's status, the open activations table) are partials of their page's
 template; htmx polls them every LIVE_REFRESH_SECONDS. They read only the database (the poller
 talks to the provider) with a fixed number of queries, and stop the polling once nothing is
-open any more.
+open any more. The status partial answers 204 (nothing to swap) while what it shows is
+unchanged.
 """
 
+import hashlib
 from datetime import datetime, time, timedelta
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -34,7 +39,7 @@ from activations.models import Activation, AuditEvent, ProviderAccount
 from activations.services import KeyRejected
 from catalog.models import Provider
 from dashboard.access import AuthenticatedHttpRequest, membership_for
-from dashboard.models import BUYERS, MANAGERS, Membership
+from dashboard.models import BUYERS, MANAGERS, Membership, Team
 
 PAGE_SIZE = 25
 OPEN_TABLE_LIMIT = 50
@@ -120,8 +125,8 @@ def open_table(request: AuthenticatedHttpRequest, team_slug: str):
 # --- One activation -------------------------------------------------------------------------
 
 
-def allowed_moves(activation: Activation, membership: Membership) -> dict[str, bool]:
-    can_act = membership.role in BUYERS
+def allowed_moves(activation: Activation, role: str) -> dict[str, bool]:
+    can_act = role in BUYERS
     return {
         "retry": can_act and activation.state in services.RETRY.allowed_from,
         "complete": can_act and activation.state in services.COMPLETE.allowed_from,
@@ -129,30 +134,84 @@ def allowed_moves(activation: Activation, membership: Membership) -> dict[str, b
     }
 
 
+def status_version(activation: Activation, role: str) -> str:
+    """A fingerprint of everything the status partial shows: state, codes, the provider's
+    trouble and the time left (to the minute, as shown) while open, and the viewer's moves.
+
+    The partial's URL carries the fingerprint of what the page shows; a poll that finds it
+    unchanged is answered 204 No Content, on which htmx swaps nothing and polls on."""
+    shown = [activation.state, activation.codes, role]
+    if activation.is_open:
+        trouble = activation.last_poll_error if activation.poll_failures else None
+        shown += [timeuntil(activation.expires_at), trouble]
+    return hashlib.blake2b(repr(shown).encode(), digest_size=8).hexdigest()
+
+
+def status_context(activation: Activation, team: Team, role: str, seen: int) -> dict:
+    return {
+        "activation": activation,
+        "team": team,
+        "allowed": allowed_moves(activation, role),
+        "refresh": _refresh(),
+        "seen": seen,
+        "shown": status_version(activation, role),
+    }
+
+
 @require_GET
 def activation_detail(request: AuthenticatedHttpRequest, team_slug: str, activation_id: int):
+    """The activation's page; its htmx polls (same URL) get the status partial."""
+    if request.htmx:
+        return activation_status(request, team_slug, activation_id)
     membership = membership_for(request, team_slug)
     activation = get_object_or_404(
         Activation.objects.select_related("service", "country", "operator", "user", "provider"),
         team=membership.team,
         pk=activation_id,
     )
+    seen = len(activation.codes)  # a full page load: nothing is new yet
+    context = status_context(activation, membership.team, membership.role, seen)
+    return render(request, "activations/detail.html", context)
+
+
+# What the status partial reads: the fields it shows, and its team's slug for its links.
+STATUS_FIELDS = (
+    "team__slug",
+    "phone",
+    "state",
+    "codes",
+    "expires_at",
+    "poll_failures",
+    "last_poll_error",
+)
+
+
+def activation_status(request: AuthenticatedHttpRequest, team_slug: str, activation_id: int):
+    """The activation page's status partial, which htmx polls every LIVE_REFRESH_SECONDS.
+
+    Every open page asks every few seconds, so this is the cheapest request we serve: the
+    activation and the viewer's membership come in one query (the access rule of
+    `membership_for`: no membership of the team in the URL, or not its activation, is 404),
+    and when nothing changed since the page's fingerprint the answer is 204 with no body."""
+    activation = get_object_or_404(
+        Activation.objects.filter(team__slug=team_slug, team__memberships__user=request.user)
+        .select_related("team")
+        .only(*STATUS_FIELDS)
+        .annotate(viewer_role=F("team__memberships__role")),
+        pk=activation_id,
+    )
+    role = activation.viewer_role
+    if request.GET.get("shown") == status_version(activation, role):
+        return HttpResponse(status=HTTPStatus.NO_CONTENT)
     try:
         seen = int(request.GET.get("seen", ""))
     except ValueError:
-        seen = len(activation.codes)  # a full page load: nothing is new yet
-    context = {
-        "activation": activation,
-        "allowed": allowed_moves(activation, membership),
-        "refresh": _refresh(),
-        "seen": seen,
-    }
-    if request.htmx:
-        html = render_to_string("activations/detail.html#status", context, request)
-        if not activation.is_open:
-            return HttpResponseStopPolling(html)
-        return HttpResponse(html)
-    return render(request, "activations/detail.html", context)
+        seen = len(activation.codes)
+    context = status_context(activation, activation.team, role, seen)
+    html = render_to_string("activations/detail.html#status", context, request)
+    if not activation.is_open:
+        return HttpResponseStopPolling(html)
+    return HttpResponse(html)
 
 
 def _move_view(service_function):

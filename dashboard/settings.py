@@ -295,6 +295,9 @@ if REDIS_URL:
             "KEY_PREFIX": "smsdesk",
         }
     }
+    # Sessions are read from Redis (a polled partial makes no session query) and written
+    # through to the database, so a Redis restart or eviction signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {

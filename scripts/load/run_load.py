@@ -3,11 +3,12 @@
 Boots the stack as `prod_smoke.py` does (PostgreSQL, Redis, the Procfile's gunicorn and
 qcluster, the standalone sandbox provider), syncs the catalog, seeds 10 teams of 20 members,
 each signed in with one open activation (scripts/seed_members.py), measures the activation
-partial's database queries per request, then runs locust headless (scripts/load/locustfile.py)
-for a bounded time and prints throughput, median and 95th percentile per page, errors, and
-whether the targets hold: no errors, partial p95 < 100 ms, pages p95 < 300 ms.
+partial's database queries (rendered, and unchanged: 204) and gunicorn's CPU per request, then
+runs locust headless (scripts/load/locustfile.py) for a bounded time and prints throughput,
+median and 95th percentile per page, errors, how the partial's polls were answered, the cores
+busy, and whether the targets hold: no errors, partial p95 < 100 ms, pages p95 < 300 ms.
 
-    python scripts/load/run_load.py [--users 200] [--seconds 60] [--web-workers 2]
+    python scripts/load/run_load.py [--users 200] [--seconds 60] [--web-workers 2] [--in-step]
 
 Exits 1 when a target is missed. Its numbers depend on the machine: locust shares it.
 """
@@ -18,16 +19,19 @@ import argparse
 import csv
 import json
 import os
+import re
 import resource
 import secrets
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import browse  # noqa: E402
+from htmx_poll import poll_path  # noqa: E402
 from stack import VENV_BIN, Stack, Step, group_cpu_seconds, machine_cpu_seconds  # noqa: E402
 
 PROVIDER = "Sandbox (standalone)"
@@ -36,6 +40,8 @@ TARGETS_MS = {PARTIAL: 100.0}
 PAGE_TARGET_MS = 300.0
 
 QUERY_PROBE = """
+import re
+from html import unescape
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -43,13 +49,14 @@ from activations.models import Activation
 a = Activation.objects.select_related("team", "user").order_by("pk").first()
 c = Client(HTTP_HOST="127.0.0.1")
 c.force_login(a.user)
-url = f"/t/{a.team.slug}/activations/{a.pk}/?seen=0"
-c.get(url, secure=True, headers={"HX-Request": "true"})
-with CaptureQueriesContext(connection) as ctx:
-    r = c.get(url, secure=True, headers={"HX-Request": "true"})
-print("status", r.status_code, "queries", len(ctx.captured_queries))
-for q in ctx.captured_queries:
-    print("  ", q["sql"][:160])
+page = c.get(f"/t/{a.team.slug}/activations/{a.pk}/", secure=True).content.decode()
+polled = unescape(re.search(r'hx-get="([^"]+)"', page).group(1))
+for name, url in (("changed", polled.replace("shown=", "shown=x")), ("unchanged", polled)):
+    with CaptureQueriesContext(connection) as ctx:
+        r = c.get(url, secure=True, headers={"HX-Request": "true"})
+    print(name, "status", r.status_code, "queries", len(ctx.captured_queries))
+    for q in ctx.captured_queries:
+        print("  ", q["sql"][:160])
 """
 
 
@@ -61,6 +68,12 @@ def main() -> int:
     parser.add_argument("--spawn-rate", type=float, default=40)
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn WEB_CONCURRENCY")
     parser.add_argument("--provider-rate", type=float, default=10)
+    parser.add_argument(
+        "--in-step",
+        action="store_true",
+        help="Each spawn batch of members polls at the same moments (bursts of --spawn-rate "
+        "requests), instead of each member from a moment of its own.",
+    )
     parser.add_argument(
         "--hold",
         type=float,
@@ -122,7 +135,11 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
         step.ok("seeded", line)
 
     probe = stack.manage("shell", "-c", QUERY_PROBE)
-    queries = probe.split("queries", 1)[1].split()[0] if "queries" in probe else "?"
+    counts = dict(re.findall(r"^(changed|unchanged) status \d+ queries (\d+)", probe, re.M))
+    queries = (
+        f"{counts.get('changed', '?')} when it renders, "
+        f"{counts.get('unchanged', '?')} when unchanged (204)"
+    )
     step.ok("activation partial: database queries per request", queries)
     print(probe.rstrip())
 
@@ -148,8 +165,9 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
         "--spawn-rate",
         str(args.spawn_rate),
         "--run-time",
-        f"{args.seconds + int(args.users / args.spawn_rate) + 1}s",
-        "--reset-stats",
+        # Spawning, then two poll intervals until every member polls (the locustfile resets
+        # the statistics then), then the measured time.
+        f"{int(args.users / args.spawn_rate) + 2 * 2 + 1 + args.seconds}s",
         "--stop-timeout",
         "5",
         "--host",
@@ -161,10 +179,11 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
         "WARNING",
     ]
     step.info("running: " + " ".join(command[1:]))
+    log_offset = web.process.log_path.stat().st_size
     locust = stack.start(
         "locust",
         command,
-        env={"LOAD_MEMBERS": str(members_file)},
+        env={"LOAD_MEMBERS": str(members_file), "LOAD_IN_STEP": "1" if args.in_step else "0"},
     )
     cpu_before, machine_before, started = group_cpu_seconds(), machine_cpu_seconds(), time.time()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -196,23 +215,35 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
         + ", ".join(parts)
         + f", postgres {postgres / wall:.2f}, everything else {(busy - ours - postgres) / wall:.2f}"
     )
+    step.info(partial_answers(web.process.log_path, log_offset))
     return report(step, csv_prefix, queries)
 
 
 PROBES = {
-    "activation partial": ("/t/{team}/activations/{activation}/?seen=0", True),
+    "activation partial, unchanged (204)": ("{polled}", True),
+    "activation partial, changed (200)": ("/t/{team}/activations/{activation}/?seen=0", True),
     "activation page": ("/t/{team}/activations/{activation}/", False),
     "activations list": ("/t/{team}/activations/", False),
     "catalog": ("/t/{team}/catalog/?q=tele", False),
 }
+# Of a member's polls, about one renders: when the code arrives and when the minute of
+# "expires in" turns (a poll every 2 s); the others find nothing changed.
+RENDERED_POLLS = 1 / 30
 
 
 def planned_rates(users: int) -> dict[str, float]:
     """Requests per second of each kind the locustfile makes (a poll every 2 s per user,
-    a page one poll in ten: 35% catalog... as in locustfile.browse)."""
+    a page one poll in ten: 55% catalog, 35% activations list, 10% the activation page again,
+    as in locustfile.browse)."""
     polls = users / 2.0
     pages = polls / 10
-    return {"activation partial": polls, "catalog": pages * 0.55, "activations list": pages * 0.45}
+    return {
+        "activation partial, unchanged (204)": polls * (1 - RENDERED_POLLS),
+        "activation partial, changed (200)": polls * RENDERED_POLLS,
+        "catalog": pages * 0.55,
+        "activations list": pages * 0.35,
+        "activation page": pages * 0.10,
+    }
 
 
 def server_cpu_per_request(stack: Stack, web, members: list[dict], n: int = 40) -> dict:
@@ -221,19 +252,36 @@ def server_cpu_per_request(stack: Stack, web, members: list[dict], n: int = 40) 
 
     costs = {}
     with httpx.Client(base_url=web.url, headers={"X-Forwarded-Proto": "https"}) as client:
+
+        def get(path: str, member: dict, headers: dict) -> httpx.Response:
+            cookie = {"Cookie": f"sessionid={member['session']}"}
+            return client.get(path.format(**member), headers={**headers, **cookie})
+
+        members = [dict(member) for member in members[: n + 5]]
+        for member in members:
+            page = get(PROBES["activation page"][0], member, {})
+            member["polled"] = poll_path(page.text)
         for name, (path, htmx) in PROBES.items():
             headers = {"HX-Request": "true"} if htmx else {}
             for i in range(n + 5):
                 if i == 5:  # after a warm-up
                     before = group_cpu_seconds().get(web.process.pid, 0.0)
-                member = members[i % len(members)]
-                client.get(
-                    path.format(**member),
-                    headers={**headers, "Cookie": f"sessionid={member['session']}"},
-                )
+                get(path, members[i % len(members)], headers)
             after = group_cpu_seconds().get(web.process.pid, 0.0)
             costs[name] = (after - before) * 1000 / n
     return costs
+
+
+def partial_answers(access_log: Path, offset: int) -> str:
+    """How gunicorn answered the partial's polls during the run (its access log)."""
+    with access_log.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    answers = Counter(re.findall(r'"GET \S+[?&]shown=\S* HTTP/[\d.]+" (\d{3})', text))
+    total = sum(answers.values()) or 1
+    return "partial answers during the run: " + ", ".join(
+        f"{status} {count} ({count / total:.0%})" for status, count in sorted(answers.items())
+    )
 
 
 def postgres_groups() -> set[int]:

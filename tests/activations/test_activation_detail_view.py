@@ -71,7 +71,7 @@ def test_it_polls_while_open(client, alice, make_activation):
     activation = make_activation()
     client.force_login(alice)
     content = client.get(url(activation)).content.decode()
-    assert f'hx-get="{url(activation)}?seen=0"' in content
+    assert f'hx-get="{url(activation)}?seen=0&amp;shown=' in content
     assert 'hx-trigger="every 2s"' in content
     assert 'hx-swap="outerHTML"' in content
 
