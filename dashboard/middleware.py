@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions import middleware as session_middleware
 from django.core.exceptions import MiddlewareNotUsed
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse
@@ -69,48 +70,18 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 
 
-class DatabaseUnavailableMiddleware:
-    """While the database cannot be reached, every page answers 503 "temporarily unavailable,
-    retrying" with Retry-After (templates/503.html; for htmx, its short fragment, which htmx
-    does not swap, so the page stays and its polling goes on), never a 500 with a traceback.
+class Outage:
+    """This process's view of a database outage: it logs the first 503 once, as a warning,
+    and the end (with the count of 503s) once a request that began after the last 503 works."""
 
-    It must sit after AuthenticationMiddleware and before anything that reads request.user:
-    the session and the user load lazily, on first use, and an exception raised inside
-    another middleware (LoginRequiredMiddleware reads request.user in its process_view)
-    becomes a 500 before any process_exception sees it. So process_view loads them here;
-    process_exception answers the errors of the view and its templates. A broken persistent
-    connection is replaced on the next request (DATABASES' CONN_HEALTH_CHECKS).
-
-    Each process logs an outage once, as a warning, and its end (with the count of 503s).
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.began: float | None = None  # this process's first 503 of the current outage
         self.last = 0.0  # and its latest
         self.answered = 0
 
-    def __call__(self, request):
-        started = time.monotonic()
-        response = self.get_response(request)
-        if self.began is not None and response.status_code != 503:
-            self.recovered(started)
-        return response
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        try:
-            request.user.is_authenticated  # noqa: B018 (loads the session and the user)
-        except DATABASE_ERRORS as error:
-            return self.unavailable(request, error)
-        return None
-
-    def process_exception(self, request, exception):
-        if isinstance(exception, DATABASE_ERRORS):
-            return self.unavailable(request, exception)
-        return None
-
-    def unavailable(self, request, error: Exception) -> HttpResponse:
+    def answer(self, request, error: Exception) -> HttpResponse:
+        """The 503 "temporarily unavailable, retrying" page (for htmx, its short fragment)."""
         with self.lock:
             first = self.began is None
             self.last = time.monotonic()
@@ -143,7 +114,9 @@ class DatabaseUnavailableMiddleware:
         )
         return response
 
-    def recovered(self, request_started: float) -> None:
+    def answered_by(self, request_started: float, response: HttpResponse) -> None:
+        if self.began is None or response.status_code == 503:
+            return
         with self.lock:
             # A request that began before the latest 503 proves nothing about the database.
             if self.began is None or request_started <= self.last:
@@ -155,6 +128,57 @@ class DatabaseUnavailableMiddleware:
             answered,
             time.monotonic() - began,
         )
+
+
+OUTAGE = Outage()
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database cannot be reached, every page answers 503 "temporarily unavailable,
+    retrying" with Retry-After (templates/503.html; for htmx, its short fragment, which htmx
+    does not swap, so the page stays and its polling goes on), never a 500 with a traceback.
+
+    It must sit after AuthenticationMiddleware and before anything that reads request.user:
+    the session and the user load lazily, on first use, and an exception raised inside
+    another middleware (LoginRequiredMiddleware reads request.user in its process_view)
+    becomes a 500 before any process_exception sees it. So process_view loads them here;
+    process_exception answers the errors of the view and its templates. A broken persistent
+    connection is replaced on the next request (DATABASES' CONN_HEALTH_CHECKS). Saving the
+    session after the view is `SessionMiddleware`'s part, below.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.monotonic()
+        response = self.get_response(request)
+        OUTAGE.answered_by(started, response)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        try:
+            request.user.is_authenticated  # noqa: B018 (loads the session and the user)
+        except DATABASE_ERRORS as error:
+            return OUTAGE.answer(request, error)
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_ERRORS):
+            return OUTAGE.answer(request, exception)
+        return None
+
+
+class SessionMiddleware(session_middleware.SessionMiddleware):
+    """Django's, except that a session which cannot be saved after the view (a sign-in or a
+    switch of team just as the database went away) answers the 503 page, not a 500: what the
+    view did with the session did not happen."""
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except DATABASE_ERRORS as error:
+            return OUTAGE.answer(request, error)
 
 
 def describe(error: Exception) -> str:

@@ -7,7 +7,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
 import activations.views
 from activations.models import Activation, Reservation
@@ -142,6 +142,38 @@ def test_a_purchase_failing_inside_the_view_is_not_made(
     )
     assert "What you just submitted may not have been done" in content
     assert not sandbox_server.sandbox.activations
+
+
+def test_a_sign_in_whose_session_cannot_be_saved_is_a_503_not_a_500(
+    client, alice, database, monkeypatch
+):
+    """The view worked (the password was right) but the database went away before the new
+    session was saved: the answer says so, and nobody is signed in."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    created = SessionStore.save
+
+    def save(session, must_create=False):
+        if must_create:  # the view's new session key (login cycles it)
+            return created(session, must_create=True)
+        database.down = True  # gone after the view, as the session's content is written
+        raise OperationalError(database.error)
+
+    client.get("/accounts/login/")
+    with monkeypatch.context() as patch:
+        patch.setattr(SessionStore, "save", save)
+        response = client.post(
+            "/accounts/login/",
+            {"username": "alice", "password": "password"},
+            headers={"Referer": "http://testserver/accounts/login/"},
+        )
+    content = assert_unavailable(response)
+    assert "What you just submitted may not have been done" in content
+    assert "script-src" in response["Content-Security-Policy"]  # the page's usual headers
+    assert response["X-Frame-Options"] == "DENY"
+
+    database.down = False
+    assert client.get("/").status_code == 302  # not signed in: to the sign-in page
 
 
 def test_a_number_sold_as_the_database_goes_away_is_cancelled_not_kept(
