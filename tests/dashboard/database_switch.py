@@ -4,8 +4,7 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 
 # What psycopg says while PostgreSQL restarts.
 REFUSED = (
-    'connection failed: connection to server at "127.0.0.1", port 5432 failed: '
-    "Connection refused"
+    'connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused'
 )
 
 
