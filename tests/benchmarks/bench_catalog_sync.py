@@ -8,6 +8,9 @@ then again (the scheduled re-sync, where nothing changed). The provider's reques
 set high so that it does not bind: this measures what concurrency buys; with a real
 provider's few requests per second the budget sets the pace.
 
+Then, with both catalogs in the database, it times the catalog page's table (its count and
+one page) in the two orders that have an index, and again after dropping those indexes.
+
 By default the sandbox runs in a child process, as a real provider runs elsewhere: served
 from a thread of this process it would build its answers under the same interpreter lock as
 the sync parsing them, and the benchmark would mostly measure that contention.
@@ -17,6 +20,7 @@ the sync parsing them, and the benchmark would mostly measure that contention.
 import multiprocessing
 import os
 import secrets
+import statistics
 import time
 from contextlib import contextmanager
 from decimal import Decimal
@@ -91,6 +95,9 @@ def main() -> None:
                 measure("re-sync, 1 request at a time (baseline)", sequential, api_key, 1),
                 measure("re-sync, concurrent", concurrent, api_key, None),
             ]
+        browse = time_browse(concurrent)
+        drop_browse_indexes()
+        browse_baseline = time_browse(concurrent)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
@@ -114,6 +121,53 @@ def main() -> None:
         "(a first sync also writes 68,768 new offers and their first prices; "
         "a re-sync writes only what changed: nothing here)"
     )
+    print(
+        "Catalog page query (count and one page of 50, both catalogs in the database), "
+        "median of 7, ms:"
+    )
+    print(f"{'':44} {'indexed':>8} {'without':>8}")
+    for (sort, page), ms in browse.items():
+        label = f"sort {sort}, page {page}"
+        print(f"{label:44} {ms:8.1f} {browse_baseline[sort, page]:8.1f}")
+
+
+def time_browse(provider) -> dict[tuple[str, str], float]:
+    """What the catalog page's table costs: its count and one page, in the two orders that
+    have an index (median milliseconds by sort and page)."""
+    from django.core.paginator import Paginator
+    from django.db import connection
+
+    from catalog import queries
+    from catalog.views import PER_PAGE
+
+    if connection.vendor == "postgresql":
+        # What autovacuum does soon after a sync wrote the offers: the planner's statistics.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE catalog_offer")
+    timings = {}
+    for sort in ("price", "-quantity"):
+        filters = {"q": "", "country": None, "operator": "", "in_stock": False, "sort": sort}
+        for page in ("1", "30"):
+            samples = []
+            for _ in range(7):
+                started = time.perf_counter()
+                rows = Paginator(queries.offers(provider, filters), PER_PAGE).get_page(page)
+                list(rows.object_list)
+                samples.append(time.perf_counter() - started)
+            timings[sort, page] = statistics.median(samples) * 1000
+    return timings
+
+
+def drop_browse_indexes() -> None:
+    """The baseline for `time_browse`: the same database without the catalog order indexes."""
+    from django.db import connection
+
+    from catalog.models import Offer
+
+    with connection.schema_editor() as editor:
+        for index in Offer._meta.indexes:
+            if index.name.startswith("offer_browse_"):
+                editor.remove_index(Offer, index)
 
 
 def new_provider(url: str, name: str):
