@@ -220,21 +220,13 @@ def run(stack: Stack, step: Step, args) -> None:
     worker = stack.start_worker()
     browse.operator_setup(stack, step, web.url, handler_url, PROVIDER, rate=30).close()
 
-    key_file = stack.var / "keys.txt"
-    key_file.write_text("\n".join(keys))
-    members_file = stack.var / "members.json"
-    try:
-        out = stack.script(
-            *("scripts/seed_members.py", "--provider", PROVIDER, "--owner", "owner"),
-            *("--teams", "2", "--members", str(args.members), "--key-file", str(key_file)),
-            *("--sync", "--buy", "tg:0:any", "--prefix", "faults"),
-            # Four purchases per member, but the team's budget ends before they all have.
-            *("--member-limit-buys", "4", "--team-budget-buys", str(args.members * 2 + 10)),
-            *("--out", str(members_file)),
-        )
-    finally:
-        key_file.unlink()
-    lines = out.strip().splitlines()
+    lines, members_file = stack.seed_members(
+        keys,
+        *("--provider", PROVIDER, "--owner", "owner", "--teams", "2"),
+        *("--members", str(args.members), "--sync", "--buy", "tg:0:any", "--prefix", "faults"),
+        # Four purchases per member, but the team's budget ends before they all have.
+        *("--member-limit-buys", "4", "--team-budget-buys", str(args.members * 2 + 10)),
+    )
     offer_line = next(line for line in lines if line.startswith("offer "))
     offer = dict(re.findall(r"(\w+)=(\S+)", offer_line))
     for line in lines:

@@ -105,19 +105,13 @@ def run(stack: Stack, step: Step, args) -> None:
     step.ok("two gunicorn processes answer", ", ".join(w.url for w in webs))
     browse.operator_setup(stack, step, webs[0].url, handler_url, PROVIDER, rate=args.rate).close()
 
-    key_file = stack.var / "keys.txt"
-    key_file.write_text("\n".join(keys))
-    members_file = stack.var / "members.json"
-    try:
-        out = stack.script(
-            *("scripts/seed_members.py", "--provider", PROVIDER, "--owner", "owner"),
-            *("--teams", "2", "--members", str(args.activations // 2)),
-            *("--key-file", str(key_file), "--sync", "--buy", "tg:0:any"),
-            *("--prefix", "scale", "--out", str(members_file)),
-        )
-    finally:
-        key_file.unlink()
-    for line in out.strip().splitlines():
+    lines, members_file = stack.seed_members(
+        keys,
+        *("--provider", PROVIDER, "--owner", "owner", "--teams", "2"),
+        *("--members", str(args.activations // 2), "--sync", "--buy", "tg:0:any"),
+        *("--prefix", "scale"),
+    )
+    for line in lines:
         step.ok("seeded", line)
     members = json.loads(members_file.read_text())
 

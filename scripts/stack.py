@@ -249,10 +249,13 @@ class Stack:
 
     # --- processes ----------------------------------------------------------------------------
 
-    def manage(self, *args: str, timeout: float = 300, env: dict | None = None) -> str:
-        """Run `python manage.py ARGS` to completion; its output, or RuntimeError."""
+    def run(
+        self, argv: list[str], label: str, timeout: float, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run ARGV to completion in the project with the stack's environment (plus ENV), its
+        output captured; RuntimeError with the ends of both outputs if it fails."""
         result = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            argv,
             cwd=ROOT,
             env={**self.env, **(env or {})},
             capture_output=True,
@@ -262,44 +265,40 @@ class Stack:
         )
         if result.returncode != 0:
             raise RuntimeError(
-                f"manage.py {' '.join(args)} exited {result.returncode}:\n"
-                f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+                f"{label} exited {result.returncode}:\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
             )
+        return result
+
+    def manage(self, *args: str, timeout: float = 300, env: dict | None = None) -> str:
+        """Run `python manage.py ARGS` to completion; its output, or RuntimeError."""
+        argv = [sys.executable, "manage.py", *args]
+        result = self.run(argv, f"manage.py {' '.join(args)}", timeout, env)
         return result.stdout + result.stderr
 
     def script(self, *argv: str, timeout: float = 600) -> str:
         """Run `python ARGV` (one of these scripts) with the stack's environment; its output."""
-        result = subprocess.run(
-            [sys.executable, *argv],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(argv)} exited {result.returncode}:\n"
-                f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+        return self.run([sys.executable, *argv], " ".join(argv), timeout).stdout
+
+    def seed_members(self, keys: list[str], *argv: str) -> tuple[list[str], Path]:
+        """Run scripts/seed_members.py with ARGV and these provider keys (in a file only while
+        it runs); its output lines and the members file it wrote."""
+        key_file = self.var / "keys.txt"
+        key_file.write_text("\n".join(keys))
+        members_file = self.var / "members.json"
+        try:
+            out = self.script(
+                *("scripts/seed_members.py", "--key-file", str(key_file)),
+                *("--out", str(members_file), *argv),
             )
-        return result.stdout
+        finally:
+            key_file.unlink()
+        return out.strip().splitlines(), members_file
 
     def release(self, timeout: float = 300) -> str:
         """Run the Procfile's `release` line (migrate) to completion."""
         command = procfile_lines()["release"]
-        result = subprocess.run(
-            ["bash", "-c", command],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"release: {command} exited {result.returncode}:\n{result.stderr}")
-        return result.stdout
+        return self.run(["bash", "-c", command], f"release: {command}", timeout).stdout
 
     def start(self, name: str, argv: list[str], env: dict | None = None) -> Process:
         """Start a long-running process in its own session, output to var/stack/NAME/NAME.log."""

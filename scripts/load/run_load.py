@@ -106,32 +106,13 @@ def run(stack: Stack, step: Step, args, keys: list[str]) -> int:
         stack, step, web.url, handler_url, PROVIDER, rate=args.provider_rate
     )
     session.close()
-    key_file = stack.var / "keys.txt"
-    key_file.write_text("\n".join(keys))
-    members_file = stack.var / "members.json"
     per_team = -(-args.users // args.teams)
-    try:
-        out = stack.script(
-            "scripts/seed_members.py",
-            "--provider",
-            PROVIDER,
-            "--owner",
-            "owner",
-            "--teams",
-            str(args.teams),
-            "--members",
-            str(per_team),
-            "--key-file",
-            str(key_file),
-            "--sync",
-            "--buy",
-            "tg:0:any",
-            "--out",
-            str(members_file),
-        )
-    finally:
-        key_file.unlink()
-    for line in out.strip().splitlines():
+    lines, members_file = stack.seed_members(
+        keys,
+        *("--provider", PROVIDER, "--owner", "owner", "--teams", str(args.teams)),
+        *("--members", str(per_team), "--sync", "--buy", "tg:0:any"),
+    )
+    for line in lines:
         step.ok("seeded", line)
 
     probe = stack.manage("shell", "-c", QUERY_PROBE)
