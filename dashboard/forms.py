@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import time
 import zoneinfo
 from functools import cache
 
@@ -19,13 +20,20 @@ from dashboard.models import Role, Team
 log = logging.getLogger(__name__)
 
 
+def seconds_now() -> float:
+    """The sign-in limit's clock (a function, so that tests can move it)."""
+    return time.time()
+
+
 class SignInLimitMixin:
     """Refuses a username from an address after too many failed sign-in attempts.
 
     Failures are counted per (username, IP) in Django's cache, which every web process
-    shares (Redis or the database; see settings.CACHES). The count lives for
-    LOGIN_FAILURE_WINDOW_SECONDS after the last failure and is cleared by a success. The
-    site's sign-in and the admin's share one count.
+    shares (Redis or the database; see settings.CACHES). The lock lasts
+    LOGIN_FAILURE_WINDOW_SECONDS after the last failure and a success clears the count.
+    The window is measured from the time stored with the count, not by the cache entry's
+    expiry: the database cache cuts expiry times to whole seconds. The site's sign-in and
+    the admin's share one count.
     """
 
     rate_limited_message = (
@@ -37,11 +45,18 @@ class SignInLimitMixin:
         username = (self.data.get("username") or "").strip().casefold()
         ip = client_ip(self.request) if self.request else None
         digest = hashlib.sha256(f"{username}\0{ip}".encode()).hexdigest()
-        return f"login-failures:{digest}"
+        return f"sign-in-failures:{digest}"
+
+    def _recent_failures(self, key: str, now: float) -> int:
+        failures, last_failure_at = django_cache.get(key, (0, now))
+        if now - last_failure_at >= settings.LOGIN_FAILURE_WINDOW_SECONDS:
+            return 0
+        return failures
 
     def clean(self):
         key = self._failures_key()
-        failures = django_cache.get(key, 0)
+        now = seconds_now()
+        failures = self._recent_failures(key, now)
         if failures >= settings.LOGIN_FAILURE_LIMIT:
             raise ValidationError(
                 self.rate_limited_message,
@@ -52,7 +67,10 @@ class SignInLimitMixin:
             cleaned = super().clean()
         except ValidationError as error:
             if error.code == "invalid_login":
-                django_cache.set(key, failures + 1, settings.LOGIN_FAILURE_WINDOW_SECONDS)
+                # The entry outlives the window by a second so that the cut expiry
+                # never ends a lock early.
+                timeout = settings.LOGIN_FAILURE_WINDOW_SECONDS + 1
+                django_cache.set(key, (failures + 1, now), timeout)
                 if failures + 1 >= settings.LOGIN_FAILURE_LIMIT:
                     log.warning("Sign-in locked after %d failures", failures + 1)
             raise
