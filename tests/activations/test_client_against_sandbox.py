@@ -229,7 +229,7 @@ def test_every_error_answer_with_the_async_client(sandbox_server, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_every_fault_kind_with_the_sync_client(sandbox_server, method):
     sandbox, key = sandbox_server.sandbox, sandbox_server.api_key
-    with sandbox_server.client(method=method, timeout=0.3) as client:
+    with sandbox_server.client(method=method, timeout=1.0) as client:
         sandbox.set_fault("latency", seconds=0.1)
         started = time.perf_counter()
         assert client.get_balance() == Decimal("1000.00")
@@ -237,7 +237,7 @@ def test_every_fault_kind_with_the_sync_client(sandbox_server, method):
         assert client.last_exchange.latency_ms >= 100
 
         sandbox.clear_faults()
-        sandbox.set_fault("latency", seconds=0.6)
+        sandbox.set_fault("latency", seconds=1.3)
         expect(ProviderUnavailable, client.get_balance, key)  # slower than the read timeout
 
         sandbox.clear_faults()
@@ -283,7 +283,7 @@ def test_every_fault_kind_with_the_async_client(sandbox_server, method):
         return info.value
 
     async def scenario():
-        async with sandbox_server.async_client(method=method, timeout=0.3) as client:
+        async with sandbox_server.async_client(method=method, timeout=1.0) as client:
             sandbox.set_fault("latency", seconds=0.1)
             assert await client.get_balance() == Decimal("1000.00")
             sandbox.clear_faults()

@@ -439,5 +439,6 @@ def test_each_poll_is_stamped_with_when_its_request_reached_the_provider(
     for activation in activations:
         activation.refresh_from_db()
         arrival = arrived[activation.provider_activation_id]
-        # Kept to a tenth of a second, rounded down; loopback transit is milliseconds.
-        assert timedelta(0) <= arrival - activation.last_polled_at < timedelta(seconds=0.15)
+        # Kept to a tenth of a second, rounded down, plus loopback transit (milliseconds, more
+        # on a busy machine); the old stamp was a second or more off.
+        assert timedelta(0) <= arrival - activation.last_polled_at < timedelta(seconds=0.5)
