@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.activations",
     "tests.fixtures.browser",
     "tests.fixtures.key_scan",
+    "tests.fixtures.redis",
 ]
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from catalog import ratelimit
 from catalog.ratelimit import Priority, RedisBucket, TokenBucket
+from tests.fixtures.redis import TEST_REDIS_URL
 
 
 class FakeClock:
@@ -133,20 +134,12 @@ def test_async_acquire_keeps_to_the_rate(settings):
 
 # --- Redis ------------------------------------------------------------------------------------
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
-
 
 @pytest.fixture
-def redis_client():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+def redis_client(redis_server):
     key = f"test:ratelimit:{uuid.uuid4().hex}"
-    yield client, key
-    client.delete(key)
+    yield redis_server, key
+    redis_server.delete(key)
 
 
 def test_the_redis_bucket_allows_the_burst_then_says_how_long_to_wait(redis_client):
@@ -186,7 +179,7 @@ def test_the_redis_bucket_leaves_the_reserve(redis_client):
 
 def test_acquire_uses_redis_when_configured(redis_client, settings, monkeypatch):
     client, key = redis_client
-    settings.REDIS_URL = REDIS_URL
+    settings.REDIS_URL = TEST_REDIS_URL
     monkeypatch.setattr(ratelimit, "REDIS_PREFIX", key)
     started = time.monotonic()
     for _ in range(15):

@@ -16,8 +16,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from tests.fixtures.redis import TEST_REDIS_URL
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/15"
 CACHED_DB = "django.contrib.sessions.backends.cached_db"
 
 
@@ -37,22 +38,17 @@ def session_engine(tmp_path, **env) -> str:
 
 
 def test_sessions_go_to_the_cache_with_redis_and_stay_in_the_database_without(tmp_path):
-    assert session_engine(tmp_path, REDIS_URL=REDIS_URL) == CACHED_DB
+    assert session_engine(tmp_path, REDIS_URL=TEST_REDIS_URL) == CACHED_DB
     assert session_engine(tmp_path) == "django.contrib.sessions.backends.db"
 
 
 @pytest.fixture
-def redis_sessions(settings):
+def redis_sessions(settings, redis_server):
     """The production arrangement: Django's cache in Redis, sessions read from it."""
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
-    except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": TEST_REDIS_URL,
             "KEY_PREFIX": f"test-sessions-{uuid.uuid4().hex}",
         }
     }
