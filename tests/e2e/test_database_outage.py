@@ -2,13 +2,12 @@
 says so and keeps polling (htmx does not swap the 503 answers), and a code that arrived
 meanwhile appears once the database is back, without a reload, the notice gone."""
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
 from activations.models import Activation
 from tests.dashboard.database_switch import DatabaseSwitch
+from tests.fixtures.browser import wait_until
 
 
 @pytest.mark.browser
@@ -30,10 +29,7 @@ def test_the_page_polls_through_an_outage_and_shows_the_code_after(
     )
 
     database.down = True
-    deadline = time.monotonic() + 15
-    while polls.count(503) < 3 and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
-    assert polls.count(503) >= 3, polls
+    assert wait_until(lambda: polls.count(503) >= 3, 15, page), polls
     expect(status).to_contain_text("Waiting for the SMS")  # still there, not wiped
     notice = page.locator("#live-status")
     expect(notice).to_be_visible()

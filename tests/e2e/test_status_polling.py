@@ -4,7 +4,6 @@ then stops polling once the activation is closed. The load test (scripts/load/ht
 sends what Chromium sent here: the same URL and the same htmx headers."""
 
 import importlib.util
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from activations.models import Activation
+from tests.fixtures.browser import wait_until
 
 HTMX_POLL = Path(__file__).resolve().parents[2] / "scripts" / "load" / "htmx_poll.py"
 
@@ -21,13 +21,6 @@ def load_test_htmx():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def wait_until(condition, seconds: float, page) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert condition()
 
 
 @pytest.mark.browser
@@ -49,7 +42,7 @@ def test_the_section_polls_204_shows_the_code_then_stops(
     expect(status).to_contain_text("Waiting for the SMS")
     page.evaluate("document.getElementById('activation-status').dataset.first = 'yes'")
 
-    wait_until(lambda: len(polls) >= 2, 10, page)
+    assert wait_until(lambda: len(polls) >= 2, 10, page)
     assert [code for code, _ in polls[:2]] == [204, 204]
     expect(status).to_have_attribute("data-first", "yes")  # not swapped
     expect(page.locator("#live-status")).to_be_hidden()  # a 204 is a poll that succeeded
@@ -71,7 +64,7 @@ def test_the_section_polls_204_shows_the_code_then_stops(
     expect(page).to_have_title(f"424242 · +{activation.phone} · SMS Desk")
     expect(status).not_to_have_attribute("data-first", "yes")  # swapped in
     after_code = len(polls)
-    wait_until(lambda: len(polls) >= after_code + 1, 5, page)
+    assert wait_until(lambda: len(polls) >= after_code + 1, 5, page)
     assert polls[after_code][0] == 204  # the new section polls with its own fingerprint
 
     Activation.objects.filter(pk=activation.pk).update(state=Activation.State.COMPLETED)
