@@ -35,6 +35,10 @@ LANGUAGES = ("ru", "en")
 METHODS = ("GET", "POST")
 RAW_LIMIT = 200  # characters of an unknown answer kept in a ProtocolError
 
+# Bounds on what a provider may send (answers are untrusted input, like a form).
+MAX_ANSWER_BYTES = 2 * 1024 * 1024  # a whole answer; a full getServicesAndCost is ~20 KB
+MAX_RETRY_AFTER_SECONDS = 60.0  # a longer Retry-After is read as this
+
 
 # --- Errors ---------------------------------------------------------------------------------
 
@@ -157,6 +161,18 @@ class ProtocolError(ProviderError):
         super().__init__(f"{self.reason} Answer: {self.raw!r}")
 
 
+class InvalidNumber(ProtocolError):
+    """A getNumber answer naming a number that cannot be recorded (an over-long phone, a
+    malformed id). The provider may have charged for it: `activation_id` is its id when
+    that is usable in a setStatus request (so the caller can cancel it), else None."""
+
+    def __init__(
+        self, message: str | None = None, *, raw: str = "", activation_id: str | None = None
+    ) -> None:
+        self.activation_id = activation_id
+        super().__init__(message, raw=raw)
+
+
 # The document's error words and those of sibling providers, answered as the whole body.
 ERROR_WORDS: dict[str, type[ProviderError]] = {
     cls.answer: cls
@@ -194,6 +210,16 @@ class StatusState(StrEnum):
     CANCEL = "STATUS_CANCEL"
     WAIT_RETRY = "STATUS_WAIT_RETRY"  # waiting for another code; carries the previous one
     WAIT_RESEND = "STATUS_WAIT_RESEND"  # waiting for the SMS to be sent again
+
+
+class Listing(list):
+    """The rows of a catalog answer that passed validation, and `problems`: one line per row
+    left out (naming the row and the field, never the key), so that one bad row costs that
+    row, not the whole answer."""
+
+    def __init__(self, rows: Any = (), problems: Any = ()) -> None:
+        super().__init__(rows)
+        self.problems: tuple[str, ...] = tuple(problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +442,8 @@ class _ClientBase:
         timeout: float = 10.0,
         method: str = "GET",
         connect_timeout: float | None = None,
+        deadline: float | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         on_exchange: ExchangeCallback | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -432,6 +460,9 @@ class _ClientBase:
         self.timeout = httpx.Timeout(
             timeout, connect=min(timeout, 5.0) if connect_timeout is None else connect_timeout
         )
+        # The whole call (connect, send, every byte of the answer) ends by then; None: `timeout`.
+        self.deadline = timeout if deadline is None else deadline
+        self.max_answer_bytes = max_answer_bytes
         self.on_exchange = on_exchange
         self.last_exchange: Exchange | None = None
         self._api_key = api_key
