@@ -8,7 +8,9 @@ refunds (only while no code arrived), and an activation not completed within `li
 cancelled and refunded. Rules real providers enforce are configurable: a minimum age before a
 cancel (EARLY_CANCEL_DENIED), BAD_STATUS for a cancel after a code, a per-key request rate
 (HTTP 429). Faults can be injected per key or globally: latency, HTTP 500, timeouts, garbage,
-ERROR_SQL.
+ERROR_SQL, and every hostile answer of issue 12 (NUL bytes, over-long fields, negative and absurd
+numbers, deep JSON, huge and trickling bodies, an absurd Retry-After): the table of fault kinds
+is `activations.sandbox_hostile.FAULT_KINDS`.
 
 Pure Python: `Sandbox.handle(params)` answers one request, `Sandbox.wsgi_app` serves it over
 WSGI, `SandboxServer` runs that on a threaded loopback HTTP server (tests, the
@@ -26,7 +28,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from itertools import count
@@ -35,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
+from activations import sandbox_hostile as hostile
 from activations.sandbox_catalog import (
     COUNTRIES,
     COUNTRIES_BY_ID,
@@ -44,17 +47,7 @@ from activations.sandbox_catalog import (
 )
 
 HANDLER_PATH = "/stubs/handler_api"
-FAULT_KINDS = ("latency", "http_500", "timeout", "garbage", "error_sql")
 STATUS_RETRY, STATUS_COMPLETE, STATUS_CANCEL = 3, 6, 8
-
-# Answers a broken provider or a proxy in front of it might send instead of the protocol's.
-GARBAGE_ANSWERS = (
-    "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
-    "Service temporarily unavailable, please try again later",
-    '{"error": "internal", "code": 17}',
-    "STATUS_MAYBE",
-    "\x00\x1f\x8b garbled",
-)
 
 
 class SandboxState(StrEnum):
@@ -105,14 +98,6 @@ class SandboxActivation:
 
 
 @dataclass(frozen=True, slots=True)
-class Fault:
-    kind: str
-    probability: float
-    api_key: str | None  # None: every key
-    seconds: float | None  # latency to add, or how long a timeout holds the request
-
-
-@dataclass(frozen=True, slots=True)
 class Answer:
     """One HTTP answer of the sandbox."""
 
@@ -120,6 +105,19 @@ class Answer:
     body: str
     content_type: str = "text/plain; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()
+    padding: int = 0  # spaces sent before the body (the "huge" fault), never held in memory
+    trickle: hostile.Trickle | None = None  # the bytes sent one at a time (the "trickle" fault)
+
+    @property
+    def length(self) -> int:
+        """The Content-Length: bytes of the body and its padding."""
+        return self.padding + len(self.body.encode())
+
+    def chunks(self) -> Iterable[bytes]:
+        """The answer's bytes as a WSGI iterable (lazy when padded or trickled)."""
+        body = self.body.encode()
+        chunks = hostile.padded(body, self.padding) if self.padding else [body]
+        return hostile.trickled(chunks, self.trickle) if self.trickle else chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +214,7 @@ class Sandbox:
         # Open activation ids per key, oldest first (a dict keeps the order; values unused).
         self._open: dict[str, dict[int, None]] = {}
         self._offers: dict[tuple[str, int, str], Offer] = {}
-        self._faults: list[Fault] = []
+        self._faults: list[hostile.Fault] = []
         self._buckets: dict[str, _TokenBucket] = {}
         self._random = random.Random(self._seed)
         self._wake = threading.Event()
@@ -304,17 +302,18 @@ class Sandbox:
     ) -> None:
         """Inject a fault into a share (`probability`) of requests, of one key or of all.
 
-        "latency" adds `seconds` (default 1) before answering; "timeout" holds the request for
-        `seconds` (default `timeout_seconds`, or until `clear_faults()`) and then answers
-        HTTP 504 without acting on it; "http_500" answers HTTP 500; "garbage" answers text
-        that is not the protocol; "error_sql" answers ERROR_SQL.
+        `kind` is a name of `sandbox_hostile.FAULT_KINDS` (each with what it answers) or of
+        `FAULT_GROUPS` (several kinds at once). `seconds`: the wait of "latency" (default 1),
+        how long a "timeout" holds a request (default `timeout_seconds`), the interval of
+        "trickle" (default 1). `clear_faults()` ends every wait at once.
         """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"Unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}.")
+        kinds = hostile.fault_kinds(kind)
         if not 0.0 <= probability <= 1.0:
             raise ValueError("probability is a share between 0 and 1.")
         with self._lock:
-            self._faults.append(Fault(kind, probability, api_key, seconds))
+            self._faults.extend(
+                hostile.Fault(name, probability, api_key, seconds) for name in kinds
+            )
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -344,19 +343,47 @@ class Sandbox:
         for fault in faults:
             if fault.kind == "latency":
                 wake.wait(fault.seconds if fault.seconds is not None else 1.0)
-        for fault in faults:
-            if fault.kind == "timeout":
+        refusal = next((fault for fault in faults if fault.kind in hostile.REFUSALS), None)
+        if refusal is not None:
+            return self._refuse(refusal, wake)
+        with self._lock:
+            answer = self._dispatch(params)
+        return self._spoil(answer, params.get("action", ""), faults, wake)
+
+    def _refuse(self, fault: hostile.Fault, wake: threading.Event) -> Answer:
+        """The answer of a refusal fault (see `FAULT_KINDS`): the request is not acted on."""
+        match fault.kind:
+            case "timeout":
                 wake.wait(fault.seconds if fault.seconds is not None else self.timeout_seconds)
                 return Answer(504, "Gateway Timeout")
-            if fault.kind == "http_500":
+            case "http_500":
                 return Answer(500, "Internal Server Error")
-            if fault.kind == "garbage":
+            case "garbage":
                 with self._lock:
-                    return Answer(200, self._random.choice(GARBAGE_ANSWERS))
-            if fault.kind == "error_sql":
+                    return Answer(200, self._random.choice(hostile.GARBAGE_ANSWERS))
+            case "error_sql":
                 return Answer(200, "ERROR_SQL")
-        with self._lock:
-            return self._dispatch(params)
+            case "retry_after":
+                retry_after = ("Retry-After", hostile.ABSURD_RETRY_AFTER)
+                return Answer(429, "Too Many Requests", headers=(retry_after,))
+        raise AssertionError(f"{fault.kind} is not a refusal")
+
+    @staticmethod
+    def _spoil(
+        answer: Answer, action: str, faults: list[hostile.Fault], wake: threading.Event
+    ) -> Answer:
+        """The honest `answer` (already acted on) as the rewrite and delivery faults send it."""
+        for fault in faults:
+            answer = replace(answer, body=hostile.rewrite(fault.kind, action, answer.body))
+        kinds = {fault.kind: fault for fault in faults}
+        if "huge" in kinds:
+            answer = replace(answer, padding=max(0, hostile.HUGE_BYTES - answer.length))
+        if "trickle" in kinds:
+            seconds = kinds["trickle"].seconds
+            answer = replace(
+                answer, trickle=hostile.Trickle(1.0 if seconds is None else seconds, wake)
+            )
+        return answer
 
     def _dispatch(self, params: Mapping[str, str]) -> Answer:
         if params.get("api_key", "") not in self._accounts:
@@ -587,14 +614,13 @@ class Sandbox:
             answer = Answer(405, "Method Not Allowed", headers=(("Allow", "GET, POST"),))
         else:
             answer = self.handle(request_params(environ))
-        body = answer.body.encode()
         headers = [
             ("Content-Type", answer.content_type),
-            ("Content-Length", str(len(body))),
+            ("Content-Length", str(answer.length)),
             *answer.headers,
         ]
         start_response(f"{answer.status} {_REASONS.get(answer.status, 'OK')}", headers)
-        return [body]
+        return answer.chunks()
 
 
 _REASONS = {
