@@ -5,8 +5,11 @@ at /stubs/handler_api), plus, on the same loopback port, a few JSON endpoints a 
 uses to steer and inspect the provider while the stack runs:
 
 - ``POST /control/fault`` ``{"kind": "timeout", "seconds": 30, "probability": 1.0}``
-  injects a fault into every request (see `Sandbox.set_fault`); ``POST /control/clear``
-  ends every fault (requests held by a "timeout" are let go);
+  injects a fault into every request (see `Sandbox.set_fault`; the kinds, "trickle",
+  "nul_code", "huge"..., are listed in `activations.sandbox_hostile.FAULT_KINDS`); with
+  ``"key": "key1"`` only into that key's requests, so one account can be hostile while
+  another stays honest; ``POST /control/clear`` ends every fault (requests held by a
+  "timeout" or a "trickle" are let go at once);
 - ``GET /control/activations``: every activation the provider sold (id, key label, state,
   codes, price, refunded, created_at);
 - ``GET /control/requests?action=getStatus``: every request it received, in order
@@ -63,6 +66,13 @@ class ControlledSandbox:
             environ = _replayable(environ, params)
         return self.sandbox.wsgi_app(environ, start_response)
 
+    def key(self, label: str) -> str:
+        """The API key labelled `label` ("key0"...); ValueError for a label nobody has."""
+        for key, known in self.labels.items():
+            if known == label:
+                return key
+        raise ValueError(f"no key labelled {label!r}; one of {', '.join(self.labels.values())}")
+
     def control(self, environ, start_response, what: str):
         method = environ.get("REQUEST_METHOD", "GET")
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -71,7 +81,10 @@ class ControlledSandbox:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 body = json.loads(environ["wsgi.input"].read(length) or b"{}")
                 self.sandbox.set_fault(
-                    body["kind"], float(body.get("probability", 1.0)), seconds=body.get("seconds")
+                    body["kind"],
+                    float(body.get("probability", 1.0)),
+                    self.key(body["key"]) if "key" in body else None,
+                    seconds=None if body.get("seconds") is None else float(body["seconds"]),
                 )
                 answer = {"ok": True}
             elif what == "clear" and method == "POST":

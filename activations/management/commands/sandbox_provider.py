@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from activations.sandbox import Sandbox, SandboxServer
+from activations.sandbox_hostile import FAULT_GROUPS, FAULT_KINDS, fault_help
 
 
 def _amount(value: str) -> Decimal:
@@ -18,7 +19,8 @@ def _amount(value: str) -> Decimal:
 class Command(BaseCommand):
     help = (
         "Serve the sandbox handler_api provider (in memory, one process) and print its URL. "
-        "Without --api-key it knows settings.SANDBOX_API_KEY."
+        "Without --api-key it knows settings.SANDBOX_API_KEY. With --fault it plays a hostile "
+        "provider (--list-faults says what each fault answers)."
     )
 
     def add_arguments(self, parser):
@@ -41,8 +43,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rate-limit", type=float, default=None, help="Requests per second per key."
         )
+        parser.add_argument(
+            "--fault",
+            action="append",
+            default=[],
+            choices=[*FAULT_KINDS, *FAULT_GROUPS],
+            metavar="KIND",
+            help="Answer every request of every key with this fault (repeatable).",
+        )
+        parser.add_argument(
+            "--fault-seconds",
+            type=float,
+            default=None,
+            help="The faults' seconds: a latency, a timeout's hold, a trickle's interval.",
+        )
+        parser.add_argument(
+            "--list-faults", action="store_true", help="Print the fault kinds and stop."
+        )
 
     def handle(self, *args, **options):
+        if options["list_faults"]:
+            self.stdout.write(fault_help())
+            return
         keys = options["api_key"] or [settings.SANDBOX_API_KEY]
         if not all(keys):
             raise CommandError("Give an --api-key (SANDBOX_API_KEY is not set).")
@@ -56,6 +78,8 @@ class Command(BaseCommand):
         )
         for key in keys:
             sandbox.add_account(key, options["balance"])
+        for fault in options["fault"]:
+            sandbox.set_fault(fault, seconds=options["fault_seconds"])
         try:
             server = SandboxServer(sandbox, options["host"], options["port"])
         except OSError as exc:
@@ -67,6 +91,8 @@ class Command(BaseCommand):
             f"Sandbox provider: {len(keys)} API key(s) with a balance of {options['balance']}, "
             f"codes after {sandbox.code_delay:g} s. State is in memory; Ctrl+C stops it."
         )
+        if options["fault"]:
+            self.stdout.write(f"Hostile: {', '.join(options['fault'])} on every request.")
         self.stdout.flush()
         try:
             server.serve_forever()
