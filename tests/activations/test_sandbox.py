@@ -63,6 +63,52 @@ def test_it_answers_the_balance_like_the_document(sandbox):
     assert ask(sandbox, "getBalance") == "1000.00"
 
 
+# The provider document's own example answers, copied as they are written there.
+DOC_BALANCE = "463.02"
+DOC_COUNTRIES = (
+    '[{"id":0,"name":"Россия","operators":{"any":"any","tele2":"tele2","tinkoff":"tinkoff",'
+    '"ttk":"ttk","yota":"yota"}},{"id":1,"name":"Украина","operators":{"any":"any",'
+    '"kyivstar":"kyivstar","life":"life","lycamobile":"lycamobile","mts":"mts","utel":"utel",'
+    '"vodafone":"vodafone"}}]'
+)
+DOC_SERVICES = (
+    '[{"id":"vk","name":"Вконтакте","price":29.88,"quantity":"19"},'
+    '{"id":"ok","name":"Ok.ru","price":1.34,"quantity":"2776"},'
+    '{"id":"wa","name":"Whatsapp","price":0,"quantity":"0"}]'
+)
+DOC_NUMBER = "ACCESS_NUMBER:234242:79991728822"
+
+
+def compact(data):
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_honest_answers_are_written_like_the_documents_examples(sandbox):
+    sandbox.set_balance(KEY, DOC_BALANCE)
+    assert ask(sandbox, "getBalance") == DOC_BALANCE
+
+    countries = ask(sandbox, "getCountryAndOperators", lang="ru")
+    assert countries.startswith(DOC_COUNTRIES[: DOC_COUNTRIES.index("{", 2) + 1])
+    for doc_row, row in zip(json.loads(DOC_COUNTRIES), json.loads(countries), strict=False):
+        assert list(row) == list(doc_row) and row["name"] == doc_row["name"]
+        assert doc_row["operators"].items() <= row["operators"].items()
+
+    for service, price, quantity in [("vk", "29.88", 19), ("ok", "1.34", 2776), ("wa", 0, 0)]:
+        sandbox.set_offer(service, 0, "any", price=price, quantity=quantity)
+    services = ask(sandbox, "getServicesAndCost", lang="ru", country="0", operator="any")
+    rows = {row["id"]: row for row in json.loads(services)}
+    for doc_row in json.loads(DOC_SERVICES):
+        row = rows[doc_row["id"]]
+        assert compact(row) in services  # what was sent, not a re-encoding of it
+        # Our names come from the annex; everything else is written as the document writes it.
+        assert compact({**row, "name": doc_row["name"]}) in DOC_SERVICES
+
+    number = ask(sandbox, "getNumber", service="vk", country="0")
+    assert re.fullmatch(re.sub(r"\d+", r"\\d+", DOC_NUMBER), number)  # ACCESS_NUMBER:\d+:\d+
+    phone, doc_phone = number.split(":")[2], DOC_NUMBER.split(":")[2]
+    assert (phone[0], len(phone)) == (doc_phone[0], len(doc_phone))  # Russia: 7 and 10 digits
+
+
 def test_it_sells_a_number_charges_and_delivers_a_code_after_the_delay(sandbox, clock):
     price = sandbox.offer("tg", 0).price
     activation_id, phone = buy(sandbox)
