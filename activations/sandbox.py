@@ -351,7 +351,7 @@ class Sandbox:
         return self._spoil(answer, params.get("action", ""), faults, wake)
 
     def _refuse(self, fault: hostile.Fault, wake: threading.Event) -> Answer:
-        """The answer of a refusal fault (see `FAULT_KINDS`): the request is not acted on."""
+        """The answer of a refusal fault (`hostile.FAULT_KINDS`): the request is not acted on."""
         match fault.kind:
             case "timeout":
                 wake.wait(fault.seconds if fault.seconds is not None else self.timeout_seconds)

@@ -12,8 +12,12 @@ test or a developer can reproduce it on its own: `Sandbox.set_fault(kind, ...)`,
   first row only, so every other row stays good;
 - deliveries act honestly and change how the answer's bytes travel ("huge", "trickle").
 
-`FAULT_GROUPS` are shorthands that set several kinds at once ("nul" is every NUL-byte kind).
-Pure Python, like the sandbox.
+Faults combine (a rewrite trickled, a huge NUL code). A number answered with a NUL or a
+100-digit id cannot be cancelled with that id (NO_ACTIVATION): the sandbox knows only the real
+one (`Sandbox.activations`). `FAULT_GROUPS` are shorthands that set several kinds at once
+("nul" is every NUL-byte kind). Deliveries need the sandbox's own WSGI server
+(`SandboxServer`, the `sandbox_provider` command, scripts/sandbox_control.py), not the copy
+mounted in the dashboard. Pure Python, like the sandbox.
 """
 
 from __future__ import annotations
@@ -70,7 +74,9 @@ class FaultKind:
 # --- Rewrites ---------------------------------------------------------------------------------
 
 
-def _number(rewrite_id: Callable[[str], str] = str, rewrite_phone: Callable[[str], str] = str):
+def _number(
+    rewrite_id: Callable[[str], str] = str, rewrite_phone: Callable[[str], str] = str
+) -> Rewrite:
     """A getNumber rewrite: ACCESS_NUMBER:<id>:<phone> with either part replaced."""
 
     def rewrite(body: str) -> str:
