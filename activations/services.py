@@ -367,18 +367,22 @@ def _not_recorded(team, user, account, offer, token, ip, activation_id: str | No
     be read), release the reservation, and say which of the two happened."""
     provider = account.provider
     cancelled = activation_id is not None and _cancel_quietly(account, user, activation_id)
-    with contextlib.suppress(OperationalError):  # else it goes stale after reservation_ttl()
+    # A database still locked must not hide the answer from the user: the reservation then
+    # goes stale after reservation_ttl().
+    with contextlib.suppress(OperationalError):
         _release(team, token)
-    record_action(
-        team=team,
-        user=user,
-        action=Action.BOUGHT,
-        obj=offer,
-        ip=ip,
-        outcome="not_recorded_cancelled" if cancelled else "not_recorded",
-        activation_id=activation_id,
-        price=offer.price,
-    )
+        retry_when_locked(
+            lambda: record_action(
+                team=team,
+                user=user,
+                action=Action.BOUGHT,
+                obj=offer,
+                ip=ip,
+                outcome="not_recorded_cancelled" if cancelled else "not_recorded",
+                activation_id=activation_id,
+                price=offer.price,
+            )
+        )
     if cancelled:
         return Outcome(
             False,
