@@ -4,11 +4,17 @@ Services call `record_action` in the same transaction as the change they record 
 `do_*` functions); `activations.upstream` calls `record_call` for every upstream call that can
 change money or state and for every upstream error. Neither ever receives an API key, and both
 strip anything that looks like one before writing, in case a caller slips.
+
+Provider text (answers, parameter values, error messages) is untrusted: it is stored with
+control characters replaced and its length bounded, so that no answer can make an audit write
+fail (PostgreSQL refuses NUL in text and jsonb) and roll back the change it records.
 """
 
 import datetime
 import ipaddress
-from decimal import Decimal
+import math
+import re
+from itertools import islice
 from typing import Any
 
 from django.db import models
@@ -17,6 +23,15 @@ from django.http import HttpRequest
 from activations.models import AuditEvent
 
 ANSWER_LIMIT = 2000
+# Characters of each string in params and of each key; entries of each dict or list; depth.
+PARAM_LIMIT = 500
+KEY_LIMIT = 64
+PARAM_ITEMS = 100
+PARAM_DEPTH = 6
+# C0 and C1 control characters (tab and newline are kept) and lone surrogates, which
+# PostgreSQL cannot store (NUL) or UTF-8 cannot encode (surrogates).
+UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 # Parameter names never written, at any depth (pretix masks the same kind of names).
 SECRET_NAMES = frozenset({"api_key", "apikey", "key", "password", "secret", "key_ciphertext"})
@@ -65,21 +80,32 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action.replace("_", " ").capitalize())
 
 
-def redact(value: Any) -> Any:
-    """A JSON-safe copy of value without any secret-named entry."""
+def storable_text(value: Any, limit: int) -> str:
+    """str(value) with control characters replaced, cut to `limit` characters."""
+    return UNSTORABLE.sub(REPLACEMENT, str(value)[:limit])
+
+
+def redact(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe, storable copy of value without any secret-named entry."""
+    if depth >= PARAM_DEPTH:
+        return storable_text(value, PARAM_LIMIT)
     if isinstance(value, dict):
-        return {str(k): redact(v) for k, v in value.items() if str(k).lower() not in SECRET_NAMES}
+        return {
+            storable_text(k, KEY_LIMIT): redact(v, depth + 1)
+            for k, v in islice(value.items(), PARAM_ITEMS)
+            if str(k).lower() not in SECRET_NAMES
+        }
     if isinstance(value, list | tuple | set | frozenset):
-        return [redact(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
+        return [redact(v, depth + 1) for v in islice(value, PARAM_ITEMS)]
+    if value is None or isinstance(value, bool | int):
         return value
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return value
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     if isinstance(value, models.Model):
         return value.pk
-    return str(value)
+    return storable_text(value, PARAM_LIMIT)  # str, Decimal, NaN and the rest
 
 
 def _object_fields(obj: models.Model | None) -> dict[str, str]:
@@ -105,7 +131,7 @@ def record_action(
         team=team,
         user=user if user is not None and user.is_authenticated else None,
         params=redact(details),
-        outcome=outcome[:64],
+        outcome=storable_text(outcome, 64),
         ip=ip,
         **_object_fields(obj),
     )
@@ -131,10 +157,10 @@ def record_call(
         team=team,
         user=user if user is not None and user.is_authenticated else None,
         params=redact(params or {}),
-        answer=(answer or "")[:ANSWER_LIMIT],
+        answer=storable_text(answer or "", ANSWER_LIMIT),
         http_status=http_status,
         latency_ms=None if latency_ms is None else max(0, int(latency_ms)),
-        outcome=(outcome or "")[:64],
+        outcome=storable_text(outcome or "", 64),
         **_object_fields(obj if obj is not None else account),
     )
 

@@ -109,6 +109,10 @@ class Activation(models.Model):
                 fields=["provider", "provider_activation_id"],
                 name="one_activation_per_provider_id",
             ),
+            # A negative price would lower the month's spending and raise the stored balance.
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="activation_price_not_negative"
+            ),
         ]
         indexes = [
             # Covering index: every report query is an index-only scan on PostgreSQL.
@@ -150,7 +154,8 @@ class Reservation(models.Model):
     """Money set aside for a purchase in flight, between the budget check and getNumber.
 
     Counted as spent until the purchase ends (the activation replaces it, or a refusal deletes
-    it). A reservation older than RESERVATION_TTL is a crashed purchase and is not counted.
+    it). A reservation older than `services.reservation_ttl()` is a crashed purchase and is
+    not counted.
     """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="reservations")
@@ -166,7 +171,10 @@ class Reservation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "request_token"], name="one_reservation_per_buy_token"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="reservation_amount_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,9 @@ A loop (the django-q2 task `activations.tasks.poll_for_a_minute`, run every minu
 3. **Stores** what changed at once: a new code (never overwritten: `states.record_code`),
    a cancel by the provider, an expiry. States only move forward (`activations.states`).
    Polls that change nothing are counted on the provider account in one UPDATE per flush,
-   not logged; changes and errors go to the audit log.
+   not logged; changes and errors go to the audit log. An answer the database cannot store
+   (a NUL byte on PostgreSQL) is that activation's error alone, backed off; the rest of
+   the flush is written.
 4. **Schedules** the next poll by age (`age_multiplier`): a new activation one interval after
    its purchase, then every POLL_INTERVAL for two minutes, then 2x growing to 5x from five
    minutes on; a requested retry is young again, one with its code is asked about every 10x.
@@ -53,7 +55,14 @@ from datetime import datetime, timedelta
 import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    connection,
+    models,
+    transaction,
+)
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
@@ -152,8 +161,20 @@ def backoff_seconds(failures: int, interval: float) -> float:
     return ceiling * random.uniform(0.5, 1.0)
 
 
+class UnstorableAnswer(Exception):
+    """What a poll found cannot be stored (say, a code with a NUL byte on PostgreSQL): an
+    error of that activation alone, backed off like a provider's error."""
+
+
+# What a row's data can make the database refuse; any other database error (a connection
+# lost, a server restarting) is an outage, and the whole flush is tried again.
+ROW_ERRORS = (DataError, IntegrityError, ValueError)
+
+
 def poll_error_message(error: BaseException) -> str:
     """What the activation page shows while polls fail (never the key: the client strips it)."""
+    if isinstance(error, UnstorableAnswer):
+        return "Provider sent an answer SMS Desk cannot store, retrying"
     if isinstance(error, RateLimited):
         return "Provider is limiting requests, retrying"
     if isinstance(error, ProviderUnavailable):
@@ -795,8 +816,13 @@ class Poller:
     def _flush(self, results: list[Result], now: datetime) -> None:
         """Write a batch of poll results: changes one by one (each a conditional update),
         the bookkeeping of all in one UPDATE per chunk, the counters in one per account.
-        All or nothing: a batch that fails is written again, and writing twice is harmless
-        (a code already stored is not stored again, a closed activation stays closed)."""
+
+        A change the database refuses for its data (`ROW_ERRORS`: a code with a NUL byte on
+        PostgreSQL, a value too long) is rolled back to its own savepoint and becomes that
+        activation's error, backed off like any other; the rest of the batch is written.
+        Any other database error (an outage) fails the whole batch, which is written again
+        later: writing twice is harmless (a code already stored is not stored again, a
+        closed activation stays closed)."""
         summary = PassSummary()
         with transaction.atomic():
             bookkeeping: list[tuple[int, datetime, datetime, int, str]] = []
@@ -882,6 +908,17 @@ class Poller:
                 new_code = bool(result.code) and states.record_code(activation, result.code)
                 closed = bool(result.close_as) and states.mark_closed(activation, result.close_as)
                 self._audit(result, new_code, closed)
+        except ROW_ERRORS as error:
+            # This row's savepoint is rolled back; the other rows of the flush are written.
+            logger.warning(
+                "Poller: the poll of activation %s cannot be stored (%s)",
+                activation.pk,
+                type(error).__name__,
+            )
+            result.error = UnstorableAnswer()
+            self._audit_unstorable(result)
+            summary.errors += 1
+            return False
         except DatabaseError:
             raise
         except Exception as error:  # a bug in one result must not block the others
@@ -907,6 +944,25 @@ class Poller:
         if not (new_code or closed):
             summary.unchanged += 1
         return new_code or closed
+
+    def _audit_unstorable(self, result: Result) -> None:
+        """Keep the answers that could not be stored in the audit log (which stores provider
+        text with control characters replaced), so that an operator can see what came."""
+        activation = result.activation
+        with transaction.atomic():
+            for call in result.calls:
+                if call.error is None:
+                    record_call(
+                        team=activation.team,
+                        account=activation.account,
+                        action=call.action,
+                        params=call.params,
+                        answer=call.answer or "",
+                        http_status=call.http_status,
+                        latency_ms=call.latency_ms,
+                        outcome="unstorable",
+                        obj=activation,
+                    )
 
     def _audit(self, result: Result, new_code: bool, closed: bool) -> None:
         activation = result.activation

@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -37,8 +37,10 @@ from dashboard.models import BUYERS, MANAGERS, ZERO, Membership, Team
 log = logging.getLogger(__name__)
 State = Activation.State
 
-# A purchase in flight longer than this has crashed; its reservation no longer counts.
-RESERVATION_TTL = timedelta(minutes=5)
+# See reservation_ttl().
+MIN_RESERVATION_TTL = timedelta(minutes=5)
+RESERVATION_MARGIN = 10
+DEFAULT_PROVIDER_WEB_DEADLINE_SECONDS = 5.0
 CENT = Decimal("0.01")
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -73,6 +75,28 @@ def _check_activation(team: Team, activation: Activation) -> None:
 # --- Spending -------------------------------------------------------------------------------
 
 
+def reservation_ttl() -> timedelta:
+    """How long a purchase's reservation counts against the budgets.
+
+    A purchase releases its reservation when it ends; a reservation older than this belongs
+    to a purchase that crashed (its worker killed mid-request) and stops counting, or the
+    budget would shrink for good. It must never stop counting while its purchase can still
+    record a number, or a second purchase could spend the same money: a purchase makes at
+    most two provider calls after reserving (getNumber, then setStatus 8 when the number
+    cannot be recorded), each ending within `settings.PROVIDER_WEB_DEADLINE_SECONDS` (budget
+    wait included). The reservation lives RESERVATION_MARGIN times that (the margin covers
+    the database waits: SQLite's busy timeout, the team's lock), and never under
+    MIN_RESERVATION_TTL.
+    """
+    deadline = float(
+        getattr(settings, "PROVIDER_WEB_DEADLINE_SECONDS", DEFAULT_PROVIDER_WEB_DEADLINE_SECONDS)
+    )
+    longest_provider_seconds = 2 * deadline
+    return max(
+        MIN_RESERVATION_TTL, timedelta(seconds=RESERVATION_MARGIN * longest_provider_seconds)
+    )
+
+
 def month_start(team: Team, now: datetime | None = None) -> datetime:
     """The start of the current calendar month in the team's time zone."""
     try:
@@ -89,7 +113,7 @@ def month_spend(team: Team, user=None, now: datetime | None = None) -> Decimal:
     activations = Activation.objects.filter(
         team=team, created_at__gte=month_start(team, now)
     ).exclude(state__in=Activation.FREE_STATES)
-    reservations = Reservation.objects.filter(team=team, created_at__gte=now - RESERVATION_TTL)
+    reservations = Reservation.objects.filter(team=team, created_at__gte=now - reservation_ttl())
     if user is not None:
         activations = activations.filter(user_id=user.pk)
         reservations = reservations.filter(user_id=user.pk)
@@ -159,7 +183,7 @@ def _reserve(team: Team, user, membership: Membership, price: Decimal, token: st
         if Activation.objects.filter(team=locked, request_token=token).exists():
             return ALREADY_BOUGHT
         now = timezone.now()
-        Reservation.objects.filter(team=locked, created_at__lt=now - RESERVATION_TTL).delete()
+        Reservation.objects.filter(team=locked, created_at__lt=now - reservation_ttl()).delete()
         if locked.monthly_budget is not None:
             spent = month_spend(locked, now=now)
             if spent + price > locked.monthly_budget:
@@ -258,6 +282,14 @@ def buy_number(
         )
 
     price = offer.price
+    if price < 0:
+        # Listed below zero: buying it would lower the month's spending and raise the
+        # stored balance, letting a member buy past the budget.
+        return Outcome(
+            False,
+            f"{provider.name} lists this offer at a price below zero ({price}), which SMS "
+            "Desk does not buy. Nothing was bought; ask an operator to check the catalog.",
+        )
     try:
         refusal = retry_when_locked(lambda: _reserve(team, user, membership, price, token))
     except IntegrityError:
@@ -296,6 +328,9 @@ def buy_number(
             "The team's stored key cannot be read. An owner or manager should attach it "
             "again on the provider accounts page.",
         )
+    except protocol.InvalidNumber as error:
+        # Sold (and maybe charged) but unrecordable: it goes back to the provider if it can.
+        return _not_recorded(team, user, account, offer, token, ip, error.activation_id)
     except protocol.ProviderError as error:
         _release(team, token)
         _audit_refusal(team, user, Action.BOUGHT, offer, ip, error, price=price)
@@ -303,24 +338,67 @@ def buy_number(
 
     try:
         activation = retry_when_locked(
-            lambda: _record_purchase(team, user, account, offer, number, token, ip)
+            lambda: _record_purchase(team, user, account, offer, price, number, token, ip)
         )
-    except (IntegrityError, OperationalError):
-        # A provider reusing an activation id, or a database that stayed locked: a number we
-        # cannot track must not keep costing money, so it goes back to the provider.
-        log.exception("Could not record activation %s of %s", number.activation_id, provider)
-        _cancel_quietly(account, user, number.activation_id)
-        with contextlib.suppress(OperationalError):  # else it goes stale after RESERVATION_TTL
-            _release(team, token)
-        return Outcome(
-            False,
-            "The provider returned a number SMS Desk could not record; it "
-            "was cancelled. Please try again.",
-        )
+    except (*UNRECORDABLE, OperationalError) as error:
+        # A provider reusing an activation id, a number the columns cannot hold, or a database
+        # that stayed locked: a number we cannot track must not keep costing money.
+        log.warning("Could not record a number bought at %s (%s)", provider, type(error).__name__)
+        return _not_recorded(team, user, account, offer, token, ip, number.activation_id)
     return Outcome(True, f"Bought {activation.phone}.", activation)
 
 
-def _record_purchase(team, user, account, offer, number, token, ip) -> Activation:
+# What a number the columns cannot hold makes recording raise: the database's refusals, and
+# the fields' own validation (which SQLite, storing any length, needs).
+UNRECORDABLE = (DataError, IntegrityError, ValueError, ValidationError)
+
+
+def _check_number(number: protocol.Number) -> None:
+    """Raise unless the activation's columns can hold the number as given, on any database
+    (PostgreSQL refuses an over-long value or a NUL; SQLite would store them)."""
+    for name, value in (("phone", number.phone), ("provider_activation_id", number.activation_id)):
+        Activation._meta.get_field(name).clean(value, None)
+        if not value.isprintable():
+            raise ValueError(f"The {name} holds control characters.")
+
+
+def _not_recorded(team, user, account, offer, token, ip, activation_id: str | None) -> Outcome:
+    """A number was sold but cannot be recorded: cancel it at the provider (when its id can
+    be read), release the reservation, and say which of the two happened."""
+    provider = account.provider
+    cancelled = activation_id is not None and _cancel_quietly(account, user, activation_id)
+    # A database still locked must not hide the answer from the user: the reservation then
+    # goes stale after reservation_ttl().
+    with contextlib.suppress(OperationalError):
+        _release(team, token)
+        retry_when_locked(
+            lambda: record_action(
+                team=team,
+                user=user,
+                action=Action.BOUGHT,
+                obj=offer,
+                ip=ip,
+                outcome="not_recorded_cancelled" if cancelled else "not_recorded",
+                activation_id=activation_id,
+                price=offer.price,
+            )
+        )
+    if cancelled:
+        return Outcome(
+            False,
+            f"{provider.name} returned a number SMS Desk cannot record, so it was cancelled "
+            "there: nothing is charged. Please try again.",
+        )
+    return Outcome(
+        False,
+        f"{provider.name}'s answer to the purchase could not be read, so a number it may "
+        f"have sold could not be cancelled automatically. Check your activations at "
+        f"{provider.name} and cancel it there if it is listed.",
+    )
+
+
+def _record_purchase(team, user, account, offer, price, number, token, ip) -> Activation:
+    _check_number(number)
     now = timezone.now()
     with transaction.atomic():
         _lock_team(team)
@@ -334,7 +412,7 @@ def _record_purchase(team, user, account, offer, number, token, ip) -> Activatio
             operator=offer.operator,
             phone=number.phone,
             provider_activation_id=number.activation_id,
-            price=offer.price,
+            price=price,
             request_token=token,
             created_at=now,
             updated_at=now,
@@ -342,8 +420,10 @@ def _record_purchase(team, user, account, offer, number, token, ip) -> Activatio
             expires_at=now + timedelta(minutes=settings.ACTIVATION_LIFETIME_MINUTES),
         )
         Reservation.objects.filter(team=team, request_token=token).delete()
+        # The price is never negative (refused before reserving, and the constraint), so a
+        # purchase never raises the stored balance.
         ProviderAccount.objects.filter(pk=account.pk, balance__isnull=False).update(
-            balance=F("balance") - offer.price
+            balance=F("balance") - price
         )
         record_action(
             team=team,
@@ -355,18 +435,20 @@ def _record_purchase(team, user, account, offer, number, token, ip) -> Activatio
             country=offer.country.external_id,
             operator=offer.operator.code,
             phone=number.phone,
-            price=offer.price,
+            price=price,
             provider=offer.provider.name,
         )
     return activation
 
 
-def _cancel_quietly(account, user, activation_id: str) -> None:
+def _cancel_quietly(account, user, activation_id: str) -> bool:
+    """Cancel at the provider (setStatus 8, audited by the client); True if it did."""
     try:
         with provider_client(account, user=user) as client:
-            client.set_status(activation_id, protocol.STATUS_CANCEL)
-    except protocol.ProviderError:
-        pass
+            answer = client.set_status(activation_id, protocol.STATUS_CANCEL)
+    except (protocol.ProviderError, KeyDecryptionError):
+        return False
+    return answer == protocol.SetStatusResult.CANCEL
 
 
 def _audit_refusal(team, user, action, obj, ip, error, **details) -> None:
@@ -611,7 +693,7 @@ def remove_key(team: Team, user, account: ProviderAccount, *, ip=None) -> Outcom
         _lock_team(team)
         open_count = account.activations.filter(state__in=Activation.OPEN_STATES).count()
         in_flight = Reservation.objects.filter(
-            team=team, created_at__gte=timezone.now() - RESERVATION_TTL
+            team=team, created_at__gte=timezone.now() - reservation_ttl()
         ).exists()
         if open_count or in_flight:
             return Outcome(
