@@ -68,4 +68,4 @@ def test_it_does_not_queue_while_a_sync_runs(client, alice, alice_team, provider
     client.force_login(alice)
     response = client.post(url(alice_team), {"provider": provider.pk}, follow=True)
     assert queued == []
-    assert b"already running" in response.content
+    assert b"already on its way" in response.content
