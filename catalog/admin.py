@@ -8,10 +8,25 @@ from dashboard.read_only_admin import ReadOnlyAdmin
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
-    list_display = ["name", "handler_url", "lang", "max_requests_per_second", "enabled"]
-    list_filter = ["enabled", "is_sandbox", "lang"]
+    list_display = [
+        "name",
+        "handler_url",
+        "lang",
+        "request_method",
+        "max_requests_per_second",
+        "enabled",
+    ]
+    list_filter = ["enabled", "is_sandbox", "lang", "request_method"]
     search_fields = ["name", "handler_url"]
-    readonly_fields = ["created_at", "sync_claimed_until"]
+    readonly_fields = ["created_at", "sync_claimed_until", "sync_queued_until"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # Only this provider's accounts can list its prices (none before it is saved).
+        field = form.base_fields["sync_account"]
+        accounts = field.queryset.select_related("team")
+        field.queryset = accounts.filter(provider=obj) if obj else accounts.none()
+        return form
 
 
 @admin.register(Country)

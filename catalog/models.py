@@ -1,6 +1,7 @@
 """What each provider sells: countries, operators, services and the offer (price, stock) for
 every (country, operator, service), plus a short price history and a record of every sync."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -12,11 +13,22 @@ class Provider(models.Model):
         EN = "en", "English"
         RU = "ru", "Russian"
 
+    class Method(models.TextChoices):
+        POST = "POST", "POST (key in the request body)"
+        GET = "GET", "GET (key in the URL)"
+
     name = models.CharField(max_length=100, unique=True)
     handler_url = models.URLField(
         max_length=300, help_text="Full handler address, e.g. https://host/stubs/handler_api"
     )
     lang = models.CharField(max_length=2, choices=Lang.choices, default=Lang.EN)
+    request_method = models.CharField(
+        max_length=4,
+        choices=Method.choices,
+        default=Method.POST,
+        help_text="POST keeps the API key out of URLs, so out of provider and proxy access "
+        "logs; choose GET only for a provider that refuses POST.",
+    )
     max_requests_per_second = models.FloatField(
         default=5.0, help_text="Shared by user actions, the poller and the catalog sync."
     )
@@ -25,15 +37,33 @@ class Provider(models.Model):
         default=False, help_text="The built-in sandbox provider (development and demos)."
     )
     created_at = models.DateTimeField(default=timezone.now)
+    sync_account = models.ForeignKey(
+        "activations.ProviderAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose key the catalog sync lists prices with. Empty: the sandbox's own key "
+        "for the sandbox, else the account attached first.",
+    )
     # The catalog sync's claim: a sync runs only after setting this with a conditional UPDATE,
     # so a second one exits at once; a crashed sync's claim goes stale at this time.
     sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set (the same way) when "Sync now" queues a sync and cleared when a sync starts, so that
+    # presses meanwhile queue nothing more; a lost task's mark goes stale at this time.
+    sync_queued_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.sync_account is not None and self.sync_account.provider_id != self.pk:
+            raise ValidationError(
+                {"sync_account": "Choose an account at this provider."}, code="other_provider"
+            )
 
 
 class Country(models.Model):
@@ -107,7 +137,10 @@ class Offer(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["operator", "service"], name="one_offer_per_operator_service"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="offer_price_not_negative"
+            ),
         ]
         indexes = [
             models.Index(fields=["service", "price"], name="offer_service_price"),
@@ -140,6 +173,11 @@ class PriceChange(models.Model):
     class Meta:
         ordering = ["-recorded_at"]
         indexes = [models.Index(fields=["offer", "recorded_at"], name="pricechange_offer_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="pricechange_price_not_negative"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.offer_id} {self.price} at {self.recorded_at:%Y-%m-%d %H:%M}"
@@ -170,3 +208,9 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.kind} sync at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def partly_failed(self) -> bool:
+        """Errors, but the rest was stored: the page says what it could not read."""
+        stored = self.countries if self.kind == self.Kind.COUNTRIES else self.offers
+        return self.error_count > 0 and stored > 0

@@ -5,10 +5,18 @@ at once through one pooled async client, each call first taking a slot of the pr
 request budget at the lowest priority. The network part touches no database; the answers are
 then written in one transaction with a few bulk statements (never one query per row), so a
 fault leaves the earlier catalog as it was. One sync per provider runs at a time.
+
+Answers are untrusted input. A row the provider's answer or our columns cannot hold is left
+out and recorded in the run's errors (`catalog.storable`); should the database still refuse
+the bulk write (a value no check foresaw, a negative price against the CheckConstraint), the
+answers are written again pair by pair, each in a savepoint, and only the pairs it refuses
+are lost. Waits are bounded: a Retry-After counts up to MAX_RETRY_AFTER_SECONDS, and no wait
+or call starts past the sync's FETCH_BUDGET.
 """
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,21 +27,32 @@ from itertools import batched
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from activations.client import AsyncProviderClient, Country, ProviderError, ServiceOffer
+from activations.client import (
+    MAX_RETRY_AFTER_SECONDS,
+    AsyncProviderClient,
+    Country,
+    ProviderError,
+    ServiceOffer,
+)
 from activations.keys import KeyDecryptionError, decrypt_key
 from activations.models import ProviderAccount
 from catalog import ratelimit
 from catalog.models import Country as CountryRow
 from catalog.models import Offer, Operator, PriceChange, Provider, Service, SyncRun
+from catalog.storable import CENT, storable_countries, storable_offers
+from catalog.sync_errors import ErrorLog
 
 logger = logging.getLogger(__name__)
 
 # A claim older than this belongs to a sync that died; the next one may take over.
 SYNC_CLAIM = timedelta(minutes=10)
+# No call or retry wait starts later than this after the sync began, so that the writes
+# still finish within the task's timeout (catalog.tasks.SYNC_TIMEOUT, a minute later).
+FETCH_BUDGET = SYNC_CLAIM - timedelta(minutes=2)
 # Calls in flight at once (the request budget still sets the pace).
 CONCURRENCY = 16
 # Attempts per call on a retryable error (ProviderUnavailable, ERROR_SQL), with exponential
@@ -42,8 +61,9 @@ ATTEMPTS = 4
 RETRY_DELAY = 0.5
 # Rows per INSERT/UPDATE statement and ids per IN (...) list.
 BATCH = 500
-ERROR_LIMIT = 200  # errors kept in SyncRun.errors
-CENT = Decimal("0.01")  # prices are stored with two decimals; compare them the same way
+# What the database raises for a value it cannot store; an outage (OperationalError,
+# InterfaceError) is not among them and still fails the run.
+STORE_ERRORS = (DataError, IntegrityError)
 
 
 class NoSyncKey(Exception):
@@ -51,39 +71,50 @@ class NoSyncKey(Exception):
 
 
 def sync_api_key(provider: Provider) -> str:
-    """The key the catalog sync lists prices with (listing costs nothing, so any will do):
-    the key of any team's account at this provider, else the built-in sandbox's own key.
+    """The key the catalog sync lists prices with, the first usable one of:
 
-    The key stays in this process: it never goes into a task's arguments, a log line or a
-    SyncRun; tasks are given the provider's id and call this.
+    1. the account the operator chose in admin (`Provider.sync_account`);
+    2. for the built-in sandbox, its own key (settings.SANDBOX_API_KEY), so no team's is used;
+    3. the account attached first (lowest id).
+
+    An account's key is unusable once removed or when it was encrypted with a retired key.
+    Listing costs nothing, but the provider sees whose key asked. The key stays in this
+    process: it never goes into a task's arguments, a log line or a SyncRun; tasks are given
+    the provider's id and call this.
     """
-    ciphertexts = (
-        ProviderAccount.objects.filter(provider=provider)
-        .exclude(key_ciphertext="")
-        .order_by("pk")
-        .values_list("key_ciphertext", flat=True)
-    )
+    accounts = ProviderAccount.objects.filter(provider=provider).exclude(key_ciphertext="")
+    if provider.sync_account_id is not None:
+        chosen = accounts.filter(pk=provider.sync_account_id)
+        if key := first_decryptable(chosen.values_list("key_ciphertext", flat=True)):
+            return key
+    if provider.is_sandbox and settings.SANDBOX_API_KEY:
+        return settings.SANDBOX_API_KEY
+    if key := first_decryptable(accounts.order_by("pk").values_list("key_ciphertext", flat=True)):
+        return key
+    raise NoSyncKey(f"No team has attached a usable API key for {provider.name} yet.")
+
+
+def first_decryptable(ciphertexts: Iterable[str]) -> str | None:
     for ciphertext in ciphertexts:
         try:
             return decrypt_key(ciphertext)
         except KeyDecryptionError:
             continue  # encrypted with a retired key: another account's may do
-    if provider.is_sandbox and settings.SANDBOX_API_KEY:
-        return settings.SANDBOX_API_KEY
-    raise NoSyncKey(f"No team has attached a usable API key for {provider.name} yet.")
+    return None
 
 
 # --- One sync at a time ---------------------------------------------------------------------
 
 
 def claim_sync(provider: Provider) -> datetime | None:
-    """Claim the provider's sync; None when another sync holds a claim that is not stale."""
+    """Claim the provider's sync; None when another sync holds a claim that is not stale.
+    A claimed sync is no longer queued: "Sync now" may queue the next one once it ends."""
     now = timezone.now()
     until = now + SYNC_CLAIM
     claimed = (
         Provider.objects.filter(pk=provider.pk)
         .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lt=now))
-        .update(sync_claimed_until=until)
+        .update(sync_claimed_until=until, sync_queued_until=None)
     )
     return until if claimed else None
 
@@ -95,10 +126,24 @@ def release_sync(provider: Provider, claim: datetime) -> None:
     )
 
 
-def sync_in_progress(provider: Provider) -> bool:
-    claim = Provider.objects.filter(pk=provider.pk).values_list("sync_claimed_until", flat=True)
-    until = claim.first()
-    return until is not None and until >= timezone.now()
+def mark_sync_queued(provider: Provider) -> bool:
+    """Mark a sync of the provider as queued; False when one is already queued or running.
+
+    A conditional UPDATE, so that of two presses at once (in any processes) one wins; a mark
+    whose task never ran (a lost broker message) goes stale after SYNC_CLAIM.
+    """
+    now = timezone.now()
+    marked = (
+        Provider.objects.filter(pk=provider.pk)
+        .filter(Q(sync_queued_until__isnull=True) | Q(sync_queued_until__lt=now))
+        .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lt=now))
+        .update(sync_queued_until=now + SYNC_CLAIM)
+    )
+    return bool(marked)
+
+
+def unmark_sync_queued(provider: Provider) -> None:
+    Provider.objects.filter(pk=provider.pk).update(sync_queued_until=None)
 
 
 # --- Fetching (network only, no database) ---------------------------------------------------
@@ -114,13 +159,35 @@ class Pair:
 class Fetched:
     countries: list[Country] | None = None  # None when this run did not ask for them
     offers: dict[Pair, list[ServiceOffer]] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: ErrorLog = field(default_factory=ErrorLog)
     calls: int = 0
 
 
-def describe(exc: BaseException, secret: str) -> str:
-    text = f"{type(exc).__name__}: {exc}"[:300]
-    return text.replace(secret, "***") if secret else text
+class OutOfTime(Exception):
+    """The sync's FETCH_BUDGET ran out before this call (or its retry) could start."""
+
+    def __init__(self) -> None:
+        super().__init__("The sync ran out of time before asking.")
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def retry_delay(attempt: int, exc: ProviderError) -> float:
+    """Seconds to wait before attempt `attempt + 1`: exponential backoff with jitter, longer
+    when the provider asked (Retry-After), never longer than MAX_RETRY_AFTER_SECONDS."""
+    delay = RETRY_DELAY * 2**attempt
+    asked = getattr(exc, "retry_after", None)
+    if asked is not None and math.isfinite(asked):
+        delay = max(delay, asked)
+    return min(delay * random.uniform(1.0, 1.25), MAX_RETRY_AFTER_SECONDS)
+
+
+def problems_of(answer: list) -> tuple[str, ...]:
+    """The rows the client left out of a catalog answer (`Listing.problems`)."""
+    # A plain list from a client that checks no rows: nothing was left out.
+    return getattr(answer, "problems", ())
 
 
 async def fetch_catalog(
@@ -133,13 +200,17 @@ async def fetch_catalog(
 ) -> Fetched:
     """Ask the provider for its countries (when `pairs` is None) and the prices of every pair.
 
-    A pair that still fails after its retries is recorded in `errors`; the others go on.
+    A pair that still fails after its retries is recorded in `errors`, and so is each row left
+    out of an answer (by the client, or because our columns cannot hold it); the rest go on.
     """
-    fetched = Fetched()
+    fetched = Fetched(errors=ErrorLog(secret=api_key))
     limit = asyncio.Semaphore(max(1, concurrency))
+    deadline = time.monotonic() + FETCH_BUDGET.total_seconds()
 
     async def call[T](request: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(ATTEMPTS):
+            if time.monotonic() >= deadline:
+                raise OutOfTime()
             await ratelimit.acquire(
                 provider.pk, provider.max_requests_per_second, ratelimit.Priority.SYNC
             )
@@ -149,46 +220,84 @@ async def fetch_catalog(
             except ProviderError as exc:
                 if not exc.retryable or attempt == ATTEMPTS - 1:
                     raise
-                delay = RETRY_DELAY * 2**attempt
-                delay = max(delay, getattr(exc, "retry_after", None) or 0.0)
-                await asyncio.sleep(delay * random.uniform(1.0, 1.25))
+                delay = retry_delay(attempt, exc)
+                if time.monotonic() + delay >= deadline:
+                    raise
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async with AsyncProviderClient(provider.handler_url, api_key, lang=provider.lang) as client:
+    async def ask[T](action: str, request: Callable[[], Awaitable[T]], **where: Any) -> T | None:
+        """The answer, or None once the reason there is none is recorded."""
+        try:
+            return await call(request)
+        except Exception as exc:
+            if not isinstance(exc, ProviderError | OutOfTime):
+                # The client promises a ProviderError for any answer; should a hostile one
+                # still break it (say, a RecursionError), that costs this call, not the sync.
+                logger.exception("Unexpected error reading %s %s", action, where)
+            fetched.errors.add(action, describe(exc), **where)
+            return None
+
+    async with AsyncProviderClient(
+        provider.handler_url, api_key, lang=provider.lang, method=provider.request_method
+    ) as client:
         if pairs is None:
-            try:
-                fetched.countries = await call(client.get_countries)
-            except ProviderError as exc:
-                fetched.errors.append(
-                    {"action": "getCountryAndOperators", "error": describe(exc, api_key)}
-                )
+            action = "getCountryAndOperators"
+            answer = await ask(action, client.get_countries)
+            if answer is None:
                 return fetched
+            fetched.countries, left_out = storable_countries(answer)
+            for problem in (*problems_of(answer), *left_out):
+                fetched.errors.add(action, problem)
             pairs = [Pair(c.id, op) for c in fetched.countries for op in dict.fromkeys(c.operators)]
         if not prices:
             return fetched
 
         async def prices_of(pair: Pair) -> None:
+            action = "getServicesAndCost"
+            where = {"country": pair.country, "operator": pair.operator}
             async with limit:
-                try:
-                    fetched.offers[pair] = await call(
-                        lambda: client.get_services(pair.country, pair.operator)
-                    )
-                except ProviderError as exc:
-                    fetched.errors.append(
-                        {
-                            "action": "getServicesAndCost",
-                            "country": pair.country,
-                            "operator": pair.operator,
-                            "error": describe(exc, api_key),
-                        }
-                    )
+                answer = await ask(
+                    action, lambda: client.get_services(pair.country, pair.operator), **where
+                )
+            if answer is not None:
+                fetched.offers[pair], left_out = storable_offers(answer)
+                for problem in (*problems_of(answer), *left_out):
+                    fetched.errors.add(action, problem, **where)
 
         await asyncio.gather(*(prices_of(pair) for pair in pairs))
-    fetched.errors.sort(key=lambda e: (e.get("country", -1), e.get("operator", "")))
+    fetched.errors.entries.sort(key=lambda e: (e.get("country", -1), e.get("operator", "")))
     return fetched
 
 
 # --- Storing (bulk, one transaction) --------------------------------------------------------
+
+
+def write_each[T](
+    items: list[T],
+    write: Callable[[list[T]], None],
+    errors: ErrorLog,
+    where: Callable[[T], dict[str, Any]],
+) -> list[T]:
+    """Write `items` in one go; should the database refuse (a value a column cannot hold),
+    write them one at a time, each in a savepoint, and record each it refuses. Returns the
+    items written. A database outage is no refusal: it propagates and fails the run."""
+    try:
+        with transaction.atomic():
+            write(items)
+        return items
+    except STORE_ERRORS:
+        pass
+    written = []
+    for item in items:
+        try:
+            with transaction.atomic():
+                write([item])
+        except STORE_ERRORS as exc:
+            errors.add("store", describe(exc), **where(item))
+        else:
+            written.append(item)
+    return written
 
 
 def mark_unavailable(model: type, ids: Iterable[int], **also: Any) -> int:
@@ -198,15 +307,13 @@ def mark_unavailable(model: type, ids: Iterable[int], **also: Any) -> int:
     return changed
 
 
-def store_countries(provider: Provider, countries: list[Country], now: datetime) -> int:
-    """Upsert countries and operators; those the provider no longer lists become unavailable,
-    and so do their offers. Returns the number of offers that became unavailable."""
+def upsert_countries(provider: Provider, countries: list[Country], now: datetime) -> None:
     CountryRow.objects.bulk_create(
         [
             CountryRow(
                 provider=provider, external_id=c.id, name=c.name, available=True, last_seen_at=now
             )
-            for c in {c.id: c for c in countries}.values()
+            for c in countries
         ],
         update_conflicts=True,
         unique_fields=["provider", "external_id"],
@@ -216,17 +323,36 @@ def store_countries(provider: Provider, countries: list[Country], now: datetime)
     country_ids = dict(
         CountryRow.objects.filter(provider=provider).values_list("external_id", "pk")
     )
-    listed = {(country_ids[c.id], op) for c in countries for op in c.operators}
     Operator.objects.bulk_create(
         [
-            Operator(country_id=country_id, code=code, available=True, last_seen_at=now)
-            for country_id, code in sorted(listed)
+            Operator(country_id=country_ids[c.id], code=code, available=True, last_seen_at=now)
+            for c in countries
+            for code in sorted(set(c.operators))
         ],
         update_conflicts=True,
         unique_fields=["country", "code"],
         update_fields=["available", "last_seen_at"],
         batch_size=BATCH,
     )
+
+
+def store_countries(
+    provider: Provider, countries: list[Country], now: datetime, errors: ErrorLog
+) -> int:
+    """Upsert countries and operators; those the provider no longer lists (or listed in a way
+    that cannot be stored) become unavailable, and so do their offers. Returns the number of
+    offers that became unavailable."""
+    unique = list({c.id: c for c in countries}.values())
+    countries = write_each(
+        unique,
+        lambda some: upsert_countries(provider, some, now),
+        errors,
+        lambda country: {"country": country.id},
+    )
+    country_ids = dict(
+        CountryRow.objects.filter(provider=provider).values_list("external_id", "pk")
+    )
+    listed = {(country_ids[c.id], op) for c in countries for op in c.operators}
     seen = {c.id for c in countries}
     mark_unavailable(CountryRow, [pk for ext, pk in country_ids.items() if ext not in seen])
     gone_operators = [
@@ -266,14 +392,37 @@ def store_offers(
     answers: dict[Pair, list[ServiceOffer]],
     operators: dict[Pair, tuple[int, int]],
     now: datetime,
+    errors: ErrorLog,
 ) -> Stored:
-    """Upsert the offers in the answers; record a price change only when a price changed.
-
-    Offers of answered pairs that the answer no longer lists, and offers of operators the
-    provider no longer lists, are kept and marked unavailable. Pairs that failed are left as
-    they were.
-    """
+    """Store the answers (all at once; pair by pair when the database refuses a value, losing
+    only the pairs it refuses), then retire the offers of operators that are gone."""
     stored = Stored()
+    answered = [(pair, offers) for pair, offers in answers.items() if pair in operators]
+
+    def write(some: list[tuple[Pair, list[ServiceOffer]]]) -> None:
+        stored.changed += store_answers(provider, dict(some), operators, now)
+
+    written = write_each(
+        answered,
+        write,
+        errors,
+        lambda item: {"country": item[0].country, "operator": item[0].operator},
+    )
+    stored.services = len({offer.id for _, offers in written for offer in offers})
+    stored.offers = len({(pair, offer.id) for pair, offers in written for offer in offers})
+    stored.changed += retire_offers_of_gone_operators(provider, now)
+    return stored
+
+
+def store_answers(
+    provider: Provider,
+    answers: dict[Pair, list[ServiceOffer]],
+    operators: dict[Pair, tuple[int, int]],
+    now: datetime,
+) -> int:
+    """Upsert the offers of answered pairs; record a price change only when a price changed.
+    Offers of answered pairs that the answer no longer lists are kept and marked unavailable.
+    Returns the number of offers written or marked unavailable."""
     country_of = dict(operators.values())
 
     # Services: write only new or renamed ones.
@@ -281,7 +430,6 @@ def store_offers(
     for offers in answers.values():
         for offer in offers:
             names[offer.id] = offer.name
-    stored.services = len(names)
     known = dict(Service.objects.filter(provider=provider).values_list("code", "name"))
     Service.objects.bulk_create(
         [
@@ -299,19 +447,19 @@ def store_offers(
     # Offers: compare with what is stored, write only what changed.
     current: dict[tuple[int, int], tuple[Decimal, int]] = {}
     for pair, offers in answers.items():
-        if pair not in operators:
-            continue
         operator_id = operators[pair][0]
         for offer in offers:
             price = offer.price.quantize(CENT)
             current[(operator_id, service_ids[offer.id])] = (price, offer.quantity)
-    stored.offers = len(current)
-    existing = {
-        (operator_id, service_id): (pk, price, quantity, available)
-        for pk, operator_id, service_id, price, quantity, available in Offer.objects.filter(
-            provider=provider
-        ).values_list("pk", "operator_id", "service_id", "price", "quantity", "available")
-    }
+    answered = sorted({operators[pair][0] for pair in answers})
+    existing = {}
+    for batch in batched(answered, BATCH):
+        existing.update(
+            ((operator_id, service_id), (pk, price, quantity, available))
+            for pk, operator_id, service_id, price, quantity, available in Offer.objects.filter(
+                operator_id__in=batch
+            ).values_list("pk", "operator_id", "service_id", "price", "quantity", "available")
+        )
     writes, repriced = [], []
     for key, (price, quantity) in current.items():
         before = existing.get(key)
@@ -360,22 +508,23 @@ def store_offers(
         batch_size=BATCH,
     )
 
-    # Offers no longer listed: of an answered pair, or of an operator that is gone.
-    answered = {operators[pair][0] for pair in answers if pair in operators}
-    live = set(country_of)
-    gone = [
-        row[0]
-        for key, row in existing.items()
-        if row[3] and key not in current and (key[0] in answered or key[0] not in live)
-    ]
+    # Offers the answers no longer list.
+    gone = [row[0] for key, row in existing.items() if row[3] and key not in current]
     mark_unavailable(Offer, gone, updated_at=now)
 
     # The rest were seen unchanged: one UPDATE per batch of operators, not one per offer.
     for batch in batched(answered, BATCH):
         Offer.objects.filter(operator_id__in=batch, available=True).update(last_seen_at=now)
+    return len(writes) + len(gone)
 
-    stored.changed = len(writes) + len(gone)
-    return stored
+
+def retire_offers_of_gone_operators(provider: Provider, now: datetime) -> int:
+    """Mark unavailable the offers still listed whose operator or country is no longer."""
+    return (
+        Offer.objects.filter(provider=provider, available=True)
+        .filter(Q(operator__available=False) | Q(operator__country__available=False))
+        .update(available=False, updated_at=now)
+    )
 
 
 # --- The sync -------------------------------------------------------------------------------
@@ -398,13 +547,14 @@ def sync_provider(
         return None
     run = SyncRun.objects.create(provider=provider, kind=kind, started_at=timezone.now())
     started = time.monotonic()
+    errors = ErrorLog()
     try:
-        run_sync(provider, run, concurrency)
+        run_sync(provider, run, concurrency, errors)
     except NoSyncKey as exc:
-        run.errors = [{"action": "key", "error": str(exc)}]
+        errors.add("key", str(exc))
     finally:
-        run.error_count = len(run.errors)
-        run.errors = run.errors[:ERROR_LIMIT]
+        run.error_count = errors.count
+        run.errors = errors.entries
         run.finished_at = run.started_at + timedelta(seconds=time.monotonic() - started)
         run.save()
         release_sync(provider, claim)
@@ -412,7 +562,7 @@ def sync_provider(
     return run
 
 
-def run_sync(provider: Provider, run: SyncRun, concurrency: int) -> None:
+def run_sync(provider: Provider, run: SyncRun, concurrency: int, errors: ErrorLog) -> None:
     api_key = sync_api_key(provider)
     stored_pairs = operators_by_pair(provider)
     ask_countries = run.kind != SyncRun.Kind.PRICES or not stored_pairs
@@ -427,18 +577,18 @@ def run_sync(provider: Provider, run: SyncRun, concurrency: int) -> None:
         )
     )
     run.calls = fetched.calls
-    run.errors = fetched.errors
+    errors.extend(fetched.errors)
     now = timezone.now()
     with transaction.atomic():
         if fetched.countries is not None:
-            run.offers_changed += store_countries(provider, fetched.countries, now)
+            run.offers_changed += store_countries(provider, fetched.countries, now, errors)
         elif ask_countries:
             return  # getCountryAndOperators failed: nothing else was asked
         operators = operators_by_pair(provider)
         run.countries = CountryRow.objects.filter(provider=provider, available=True).count()
         run.operators = len(operators)
         if run.kind != SyncRun.Kind.COUNTRIES:
-            stored = store_offers(provider, fetched.offers, operators, now)
+            stored = store_offers(provider, fetched.offers, operators, now, errors)
             run.services, run.offers = stored.services, stored.offers
             run.offers_changed += stored.changed
 

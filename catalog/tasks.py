@@ -4,7 +4,13 @@ are stored in the broker signed but not encrypted."""
 from django_q.tasks import async_task
 
 from catalog.models import Provider, SyncRun
-from catalog.services import SYNC_CLAIM, summary, sync_provider
+from catalog.services import (
+    SYNC_CLAIM,
+    mark_sync_queued,
+    summary,
+    sync_provider,
+    unmark_sync_queued,
+)
 
 SYNC_TASK = "catalog.tasks.sync_provider_catalog"
 # A full sync within a real provider's few requests per second can take longer than the
@@ -33,6 +39,19 @@ def queue_sync(provider: Provider, kind: str = SyncRun.Kind.FULL) -> str:
         group=f"catalog-sync-{provider.pk}",
         timeout=SYNC_TIMEOUT,
     )
+
+
+def request_sync(provider: Provider) -> bool:
+    """Queue a full sync unless one is already queued or running ("Sync now"); False when
+    none was queued. However often any team's managers press, one sync waits at a time."""
+    if not mark_sync_queued(provider):
+        return False
+    try:
+        queue_sync(provider)
+    except Exception:
+        unmark_sync_queued(provider)  # nothing was queued: let the next press try again
+        raise
+    return True
 
 
 def queue_all(kind: str) -> int:

@@ -11,8 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from catalog import queries
 from catalog.forms import CatalogFilters
 from catalog.models import Provider, Service
-from catalog.services import sync_in_progress
-from catalog.tasks import queue_sync
+from catalog.tasks import request_sync
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.models import MANAGERS
 
@@ -76,12 +75,11 @@ def sync_now(request: AuthenticatedHttpRequest, team_slug: str):
     except ValueError:
         raise Http404("No such provider") from None
     provider = get_object_or_404(Provider, pk=provider_id, enabled=True)
-    if sync_in_progress(provider):
-        messages.info(request, f"A sync of {provider.name} is already running.")
-    else:
-        queue_sync(provider)
+    if request_sync(provider):
         messages.success(
             request, f"Sync of {provider.name} queued; the catalog updates in a minute or two."
         )
+    else:
+        messages.info(request, f"A sync of {provider.name} is already on its way.")
     url = reverse("catalog:browse", args=[team_slug])
     return redirect(f"{url}?provider={provider.pk}")

@@ -190,7 +190,7 @@ def test_a_run_that_stored_nothing_does_not_count_as_fresh(client, bob, alice_te
     client.force_login(bob)
     body = client.get(url(alice_team)).content
     assert b"Stale" in body
-    assert b"Last sync: 3 errors" in body
+    assert b"The last sync of Acme SMS failed (3 errors)" in body
 
 
 def test_a_manager_sees_sync_now(client, alice, alice_team, provider):

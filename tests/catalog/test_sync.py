@@ -285,35 +285,33 @@ def test_the_claim_is_released_when_the_sync_crashes(catalog_sandbox, monkeypatc
     assert SyncRun.objects.get().finished_at is not None
 
 
-def test_it_lists_with_a_team_accounts_key(catalog_sandbox, sandbox_server, alice_team, settings):
-    settings.SANDBOX_API_KEY = "not-the-right-key"
+def test_it_lists_with_a_team_accounts_key(served_provider, sandbox_server, alice_team):
     ProviderAccount.objects.create(
         team=alice_team,
-        provider=catalog_sandbox,
+        provider=served_provider,
         key_ciphertext=encrypt_key(sandbox_server.api_key),
         key_last4=sandbox_server.api_key[-4:],
     )
-    seed_pairs(catalog_sandbox, {RUSSIA: ["any"]})
-    run = sync_provider(catalog_sandbox, PRICES)
+    seed_pairs(served_provider, {RUSSIA: ["any"]})
+    run = sync_provider(served_provider, PRICES)
     assert run.error_count == 0
     assert run.offers == 224
 
 
 def test_an_account_whose_key_cannot_be_decrypted_is_passed_over(
-    catalog_sandbox, sandbox_server, alice_team, charlie, settings
+    served_provider, sandbox_server, alice_team, charlie
 ):
-    settings.SANDBOX_API_KEY = "not-the-right-key"
     ProviderAccount.objects.create(
-        team=alice_team, provider=catalog_sandbox, key_ciphertext="garbled", key_last4="xxxx"
+        team=alice_team, provider=served_provider, key_ciphertext="garbled", key_last4="xxxx"
     )
     ProviderAccount.objects.create(
         team=charlie.memberships.get().team,
-        provider=catalog_sandbox,
+        provider=served_provider,
         key_ciphertext=encrypt_key(sandbox_server.api_key),
         key_last4=sandbox_server.api_key[-4:],
     )
-    seed_pairs(catalog_sandbox, {RUSSIA: ["any"]})
-    assert sync_provider(catalog_sandbox, PRICES).error_count == 0
+    seed_pairs(served_provider, {RUSSIA: ["any"]})
+    assert sync_provider(served_provider, PRICES).error_count == 0
 
 
 def test_a_provider_without_a_key_records_why(provider):

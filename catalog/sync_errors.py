@@ -1,0 +1,46 @@
+"""The errors of one catalog sync, as kept in SyncRun: every error is counted, the first
+ERROR_LIMIT are kept, each as short printable text that a JSON column can hold.
+
+A provider's answer can carry anything (a NUL byte, a lone surrogate, 100 KB of text); an
+error message quoting it must not be what stops the run from being recorded.
+"""
+
+from typing import Any
+
+ERROR_LIMIT = 100  # errors kept in SyncRun.errors; SyncRun.error_count counts them all
+TEXT_LIMIT = 300  # characters kept of each error's text
+
+
+def printable(text: str, secret: str = "") -> str:
+    """`text` cut to TEXT_LIMIT, the key replaced, characters that are not printable (NUL,
+    control characters, lone surrogates) written as escapes."""
+    if secret:
+        text = text.replace(secret, "***")
+    text = text[:TEXT_LIMIT]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class ErrorLog:
+    """Errors recorded during a sync: `entries` (the first ERROR_LIMIT) and `count` (all)."""
+
+    def __init__(self, secret: str = "") -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.count = 0
+        self._secret = secret
+
+    def add(self, action: str, error: str, **where: Any) -> None:
+        """Record one error of `action` (a protocol action, or "store"); `where` names the
+        country and operator it concerns, when it concerns one."""
+        self.count += 1
+        if len(self.entries) < ERROR_LIMIT:
+            entry = {"action": action, **where, "error": error}
+            self.entries.append(
+                {
+                    k: printable(v, self._secret) if isinstance(v, str) else v
+                    for k, v in entry.items()
+                }
+            )
+
+    def extend(self, other: "ErrorLog") -> None:
+        self.count += other.count
+        self.entries.extend(other.entries[: ERROR_LIMIT - len(self.entries)])
