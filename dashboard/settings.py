@@ -14,6 +14,8 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from activations.keys import key_problems
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -104,6 +106,11 @@ if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
         "FIELD_ENCRYPTION_KEYS is not set. In production it must hold one or more Fernet keys, "
         "newest first, comma-separated; see README.md, 'Production'."
+    )
+if problems := key_problems(FIELD_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured(
+        " ".join(problems) + " Make one with `python -c 'from cryptography.fernet import "
+        "Fernet; print(Fernet.generate_key().decode())'`; see README.md, 'Production'."
     )
 
 DEBUG = env_bool("DEBUG", not PRODUCTION)
