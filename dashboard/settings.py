@@ -3,10 +3,16 @@
 Development (the default) needs no configuration: a secret key and a field encryption key are
 generated once into ``var/``. With ``DJANGO_ENV=production`` every secret must come from the
 environment (or a ``*_FILE`` next to it) and start-up stops with a clear message otherwise.
+
+``var/`` and the SQLite database in it hold secrets, sessions and password hashes: whatever the
+umask, ``var/`` is created 0700 and the database and secret files 0600, and looser modes found
+at start-up are tightened (see `private_dir` and `private_file`).
 """
 
 import os
 import secrets
+import stat
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -68,13 +74,50 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def tighten(path: Path, mode: int) -> Path:
+    """Take away every permission `path` has beyond `mode`, saying so on stderr."""
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & ~mode:
+        path.chmod(current & mode)
+        print(
+            f"{path} was open to others (mode {current:o}); made it {current & mode:o}.",
+            file=sys.stderr,
+        )
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a directory only its owner can use (0700): created so, or tightened."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return tighten(path, 0o700)
+
+
+def private_file(path: Path) -> Path:
+    """`path` as a file only its owner can read and write (0600): created empty, or tightened.
+    Created with that mode, not changed after writing: no moment where others could read it."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return tighten(path, 0o600)
+
+
+def private_sqlite_database(name: str) -> None:
+    """The SQLite file (and its WAL and shared-memory files) owner-only. Its directory is
+    created 0700 if missing; only var/ itself is tightened, never an operator's directory."""
+    path = Path(name)
+    if path.parent == VAR_DIR:
+        private_dir(VAR_DIR)
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_file(path)
+    for companion in (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")):
+        if companion.exists():
+            tighten(companion, 0o600)
+
+
 def development_secret(filename: str, make) -> str:
     """Read a generated development secret from var/, creating it on first use."""
-    path = VAR_DIR / filename
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = private_file(private_dir(VAR_DIR) / filename)
+    if not path.read_text().strip():
         path.write_text(make())
-        path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -198,7 +241,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        private_sqlite_database(DATABASES["default"]["NAME"])
     # WAL and a busy timeout let the web server and the worker share one SQLite file.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
