@@ -397,6 +397,13 @@ POLL_INTERVAL = env_float("POLL_INTERVAL", 3.0)
 ACTIVATION_LIFETIME_MINUTES = env_int("ACTIVATION_LIFETIME_MINUTES", 20)
 LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 2)
 
+# Provider calls made while a web request waits (buying, moves, balance refresh, key checks):
+# each ends within PROVIDER_WEB_DEADLINE_SECONDS (budget wait, connect and the whole answer),
+# and at most PROVIDER_WEB_CONCURRENCY run at once per provider in each process, so a stuck
+# provider cannot hold every web thread (see activations.provider_slots).
+PROVIDER_WEB_DEADLINE_SECONDS = env_float("PROVIDER_WEB_DEADLINE_SECONDS", 5.0)
+PROVIDER_WEB_CONCURRENCY = env_int("PROVIDER_WEB_CONCURRENCY", 2)
+
 # Catalog sync schedule (minutes).
 CATALOG_COUNTRIES_INTERVAL_MINUTES = env_int("CATALOG_COUNTRIES_INTERVAL_MINUTES", 24 * 60)
 CATALOG_PRICES_INTERVAL_MINUTES = env_int("CATALOG_PRICES_INTERVAL_MINUTES", 15)
