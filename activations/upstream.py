@@ -8,6 +8,11 @@ Every service that talks to a provider gets its client here, never by constructi
 - every call that can change money or state (getNumber, setStatus, getBalance) and every
   error is written to the audit log with its action, parameters without the key, the answer,
   HTTP status, latency and outcome. Status polls that change nothing are not logged.
+
+The synchronous clients serve web requests (a user waits on the page), so they are bounded:
+the whole call, budget wait included, ends within PROVIDER_WEB_DEADLINE_SECONDS, and at most
+PROVIDER_WEB_CONCURRENCY of them talk to one provider at once per process
+(`activations.provider_slots`). A call cut short either way is a `ProviderUnavailable`.
 """
 
 import time
@@ -27,10 +32,12 @@ from activations.client import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    deadline_remaining,
 )
 from activations.db import retry_when_locked
 from activations.keys import decrypt_key
 from activations.models import ProviderAccount
+from activations.provider_slots import ProviderSlotTransport
 from catalog import ratelimit
 from catalog.models import Provider
 from catalog.ratelimit import Priority
@@ -114,18 +121,41 @@ def last_sent_at() -> datetime | None:
     return _sent_at.get()
 
 
-class BudgetedTransport(httpx.HTTPTransport):
-    """Takes a slot from the provider's request budget before each request."""
+def take_budget_within(provider_id: int, rate: float, priority: Priority, seconds: float) -> bool:
+    """`ratelimit.acquire_blocking`, giving up (False) rather than wait beyond `seconds`
+    (that loop has no bound; `_take` is its one step)."""
+    give_up_at = time.monotonic() + seconds
+    while (wait := ratelimit._take(provider_id, rate, priority)) > 0:
+        if time.monotonic() + wait > give_up_at:
+            return False
+        time.sleep(wait)
+    return True
 
-    def __init__(self, provider: Provider, priority: Priority, **options: Any) -> None:
+
+class BudgetedTransport(httpx.HTTPTransport):
+    """Takes a slot from the provider's request budget before each request.
+
+    A request that would wait longer than `max_wait` for it (or past the call's deadline,
+    whichever comes first) is not sent: `httpx.PoolTimeout`, which the client reports as
+    `ProviderUnavailable`."""
+
+    def __init__(
+        self, provider: Provider, priority: Priority, *, max_wait: float, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.provider_id = provider.pk
         self.rate = provider.max_requests_per_second
         self.priority = priority
+        self.max_wait = max_wait
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
-        ratelimit.acquire_blocking(self.provider_id, self.rate, self.priority)
+        remaining = deadline_remaining()
+        max_wait = self.max_wait if remaining is None else min(self.max_wait, remaining)
+        if not take_budget_within(self.provider_id, self.rate, self.priority, max_wait):
+            raise httpx.PoolTimeout(
+                "The provider's request budget has no slot within the deadline.", request=request
+            )
         _sent(started)
         return super().handle_request(request)
 
@@ -144,6 +174,29 @@ class AsyncBudgetedTransport(httpx.AsyncHTTPTransport):
         return await super().handle_async_request(request)
 
 
+def web_request_client(
+    provider: Provider,
+    api_key: str,
+    *,
+    on_exchange: CallAuditor,
+    priority: Priority = Priority.USER,
+    timeout: float = USER_TIMEOUT,
+) -> ProviderClient:
+    """A synchronous client for a call a web request waits on: bounded in time (the
+    deadline) and in number (the provider's slots in this process)."""
+    deadline = settings.PROVIDER_WEB_DEADLINE_SECONDS
+    budgeted = BudgetedTransport(provider, priority, max_wait=deadline)
+    return ProviderClient(
+        provider.handler_url,
+        api_key,
+        lang=provider.lang,
+        timeout=min(timeout, deadline),
+        deadline=deadline,
+        on_exchange=on_exchange,
+        transport=ProviderSlotTransport(budgeted, provider.pk, settings.PROVIDER_WEB_CONCURRENCY),
+    )
+
+
 def provider_client(
     account: ProviderAccount,
     *,
@@ -156,14 +209,12 @@ def provider_client(
 
     Raises `activations.keys.KeyDecryptionError` if the stored key cannot be read.
     """
-    provider = account.provider
-    return ProviderClient(
-        provider.handler_url,
+    return web_request_client(
+        account.provider,
         decrypt_key(account.key_ciphertext),
-        lang=provider.lang,
-        timeout=timeout,
         on_exchange=CallAuditor(team=account.team, account=account, user=user, obj=obj),
-        transport=BudgetedTransport(provider, priority),
+        priority=priority,
+        timeout=timeout,
     )
 
 
@@ -194,11 +245,6 @@ def async_provider_client(
 
 def key_check_client(provider: Provider, api_key: str, *, team, user=None) -> ProviderClient:
     """A client on a key that is not stored yet (checked with getBalance before saving)."""
-    return ProviderClient(
-        provider.handler_url,
-        api_key,
-        lang=provider.lang,
-        timeout=USER_TIMEOUT,
-        on_exchange=CallAuditor(team=team, user=user, obj=provider),
-        transport=BudgetedTransport(provider, Priority.USER),
+    return web_request_client(
+        provider, api_key, on_exchange=CallAuditor(team=team, user=user, obj=provider)
     )

@@ -18,5 +18,7 @@ class DashboardConfig(AppConfig):
     verbose_name = "Teams"
 
     def ready(self) -> None:
+        from dashboard import checks  # noqa: F401 (registers the system checks)
+
         # Sent once per app on each migrate; we listen to our own only, so this runs once.
         post_migrate.connect(after_migrate, sender=self, dispatch_uid="dashboard.after_migrate")

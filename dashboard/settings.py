@@ -3,16 +3,24 @@
 Development (the default) needs no configuration: a secret key and a field encryption key are
 generated once into ``var/``. With ``DJANGO_ENV=production`` every secret must come from the
 environment (or a ``*_FILE`` next to it) and start-up stops with a clear message otherwise.
+
+``var/`` and the SQLite database in it hold secrets, sessions and password hashes: whatever the
+umask, ``var/`` is created 0700 and the database and secret files 0600, and looser modes found
+at start-up are tightened (see `private_dir` and `private_file`).
 """
 
 import os
 import secrets
+import stat
+import sys
 from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+from activations.keys import key_problems
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -66,13 +74,50 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def tighten(path: Path, mode: int) -> Path:
+    """Take away every permission `path` has beyond `mode`, saying so on stderr."""
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & ~mode:
+        path.chmod(current & mode)
+        print(
+            f"{path} was open to others (mode {current:o}); made it {current & mode:o}.",
+            file=sys.stderr,
+        )
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a directory only its owner can use (0700): created so, or tightened."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return tighten(path, 0o700)
+
+
+def private_file(path: Path) -> Path:
+    """`path` as a file only its owner can read and write (0600): created empty, or tightened.
+    Created with that mode, not changed after writing: no moment where others could read it."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return tighten(path, 0o600)
+
+
+def private_sqlite_database(name: str) -> None:
+    """The SQLite file (and its WAL and shared-memory files) owner-only. Its directory is
+    created 0700 if missing; only var/ itself is tightened, never an operator's directory."""
+    path = Path(name)
+    if path.parent == VAR_DIR:
+        private_dir(VAR_DIR)
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_file(path)
+    for companion in (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")):
+        if companion.exists():
+            tighten(companion, 0o600)
+
+
 def development_secret(filename: str, make) -> str:
     """Read a generated development secret from var/, creating it on first use."""
-    path = VAR_DIR / filename
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = private_file(private_dir(VAR_DIR) / filename)
+    if not path.read_text().strip():
         path.write_text(make())
-        path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -104,6 +149,11 @@ if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
         "FIELD_ENCRYPTION_KEYS is not set. In production it must hold one or more Fernet keys, "
         "newest first, comma-separated; see README.md, 'Production'."
+    )
+if problems := key_problems(FIELD_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured(
+        " ".join(problems) + " Make one with `python -c 'from cryptography.fernet import "
+        "Fernet; print(Fernet.generate_key().decode())'`; see README.md, 'Production'."
     )
 
 DEBUG = env_bool("DEBUG", not PRODUCTION)
@@ -191,7 +241,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        private_sqlite_database(DATABASES["default"]["NAME"])
     # WAL and a busy timeout let the web server and the worker share one SQLite file.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -345,6 +396,13 @@ LOGGING = {
 POLL_INTERVAL = env_float("POLL_INTERVAL", 3.0)
 ACTIVATION_LIFETIME_MINUTES = env_int("ACTIVATION_LIFETIME_MINUTES", 20)
 LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 2)
+
+# Provider calls made while a web request waits (buying, moves, balance refresh, key checks):
+# each ends within PROVIDER_WEB_DEADLINE_SECONDS (budget wait, connect and the whole answer),
+# and at most PROVIDER_WEB_CONCURRENCY run at once per provider in each process, so a stuck
+# provider cannot hold every web thread (see activations.provider_slots).
+PROVIDER_WEB_DEADLINE_SECONDS = env_float("PROVIDER_WEB_DEADLINE_SECONDS", 5.0)
+PROVIDER_WEB_CONCURRENCY = env_int("PROVIDER_WEB_CONCURRENCY", 2)
 
 # Catalog sync schedule (minutes).
 CATALOG_COUNTRIES_INTERVAL_MINUTES = env_int("CATALOG_COUNTRIES_INTERVAL_MINUTES", 24 * 60)

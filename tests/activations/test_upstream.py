@@ -1,4 +1,5 @@
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -7,6 +8,7 @@ import pytest
 from activations import client as protocol
 from activations.models import AuditEvent
 from activations.upstream import provider_client
+from catalog import ratelimit
 from tests.fixtures.activations import TEST_API_KEY
 
 ANSWERS = {"getBalance": "150.25", "getNumber": "NO_NUMBERS", "getStatus": "STATUS_WAIT_CODE"}
@@ -103,3 +105,33 @@ def test_the_async_client_audits_too(tiny_provider):
     event = AuditEvent.objects.get()
     assert event.action == "getNumber"
     assert event.outcome == "NO_NUMBERS"
+
+
+def test_a_stuck_provider_is_given_up_at_the_web_deadline(
+    settings, sandbox_account, sandbox_server
+):
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = 1.0
+    sandbox_server.sandbox.set_fault("timeout", api_key=sandbox_server.api_key)
+    started = time.monotonic()
+    with provider_client(sandbox_account) as client, pytest.raises(protocol.ProviderUnavailable):
+        client.get_balance()
+    assert time.monotonic() - started < 1.0 + 1.0
+    assert AuditEvent.objects.get().outcome == "unavailable"
+
+
+def test_a_call_that_would_wait_past_the_deadline_for_the_budget_is_not_sent(
+    settings, monkeypatch, sandbox_account, sandbox_server
+):
+    settings.REDIS_URL = None
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = 1.0
+    monkeypatch.setattr(ratelimit, "_buckets", {})
+    provider = sandbox_account.provider
+    provider.max_requests_per_second = 0.01  # one request, then the next in 100 s
+    provider.save()
+    with provider_client(sandbox_account) as client:
+        assert client.get_balance() == 1000
+    started = time.monotonic()
+    with provider_client(sandbox_account) as client, pytest.raises(protocol.ProviderUnavailable):
+        client.get_balance()
+    assert time.monotonic() - started < 1.0 + 1.0
+    assert sandbox_server.sandbox.request_counts["getBalance"] == 1

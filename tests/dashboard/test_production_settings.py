@@ -52,3 +52,14 @@ def test_secrets_can_come_from_files(tmp_path):
     given = {k: v for k, v in SECRETS.items() if k != "SECRET_KEY"}
     result = manage(tmp_path, "check", "--deploy", SECRET_KEY_FILE=str(key_file), **given)
     assert result.returncode == 0, result.stderr
+
+
+def test_it_refuses_to_start_with_a_malformed_encryption_key(tmp_path):
+    malformed = "not-a-fernet-key-but-a-secret-all-the-same"
+    keys = f"{SECRETS['FIELD_ENCRYPTION_KEYS']},{malformed}"
+    given = SECRETS | {"FIELD_ENCRYPTION_KEYS": keys}
+    result = manage(tmp_path, "check", "--deploy", **given)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS entry 2 of 2 is not a Fernet key" in result.stderr
+    assert malformed not in result.stderr + result.stdout
+    assert SECRETS["FIELD_ENCRYPTION_KEYS"] not in result.stderr + result.stdout

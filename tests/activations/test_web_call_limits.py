@@ -1,0 +1,116 @@
+"""A stuck provider cannot hold the web: each call a page waits on ends within
+PROVIDER_WEB_DEADLINE_SECONDS, and at most PROVIDER_WEB_CONCURRENCY of them per provider and
+process reach it (the others are refused within about a second); other providers go on."""
+
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from activations import client as protocol
+from activations.models import Activation
+from activations.provider_slots import SLOT_WAIT_SECONDS
+from activations.services import RESERVATION_TTL
+from activations.upstream import provider_client
+from catalog.models import Provider
+from tests.fixtures.activations import make_account, run_in_threads
+
+DEADLINE = 1.0
+# Room for a busy machine on top of a bound the code promises.
+SLACK = 1.0
+
+
+@pytest.fixture
+def stuck_provider(settings, sandbox_server):
+    """Every answer to the test's key is held until the test ends (the sandbox's "timeout")."""
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = DEADLINE
+    sandbox_server.sandbox.set_fault("timeout", api_key=sandbox_server.api_key)
+    return sandbox_server
+
+
+def test_a_purchase_at_a_stuck_provider_ends_at_the_deadline_with_a_message(
+    client, alice, alice_team, sandbox_account, sandbox_offer, stuck_provider
+):
+    client.force_login(alice)
+    started = time.monotonic()
+    response = client.post(
+        f"/t/{alice_team.slug}/buy/",
+        {
+            "service": sandbox_offer.service_id,
+            "country": sandbox_offer.country_id,
+            "operator": sandbox_offer.operator_id,
+            "token": "stuck-provider-token-01",
+        },
+        follow=True,
+    )
+    assert time.monotonic() - started < DEADLINE + SLACK
+    assert response.status_code == 200
+    assert b"is not answering. Nothing was bought here; try again" in response.content
+    assert not Activation.objects.exists()
+
+
+def test_a_balance_refresh_at_a_stuck_provider_ends_at_the_deadline_with_a_message(
+    client, alice, alice_team, sandbox_account, stuck_provider
+):
+    client.force_login(alice)
+    started = time.monotonic()
+    response = client.post(
+        f"/t/{alice_team.slug}/provider-accounts/{sandbox_account.pk}/refresh/", follow=True
+    )
+    assert time.monotonic() - started < DEADLINE + SLACK
+    assert response.status_code == 200
+    assert b"is not answering. Nothing changed; try again" in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stuck_provider_gets_its_slots_only_and_other_providers_are_not_affected(
+    settings, alice_team, sandbox_account, sandbox_server
+):
+    settings.PROVIDER_WEB_CONCURRENCY = 2
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = 10.0  # the held calls keep their slots
+    held_for = 3.0
+    sandbox = sandbox_server.sandbox
+    sandbox.set_fault("timeout", api_key=sandbox_server.api_key, seconds=held_for)
+    honest_key = "sandbox-test-0123456789abcdef"
+    sandbox.add_account(honest_key, 500)
+    honest_provider = Provider.objects.create(
+        name="Honest", handler_url=sandbox_server.url, max_requests_per_second=1000
+    )
+    honest_account = make_account(alice_team, honest_provider, api_key=honest_key)
+
+    def balance(account):
+        started = time.monotonic()
+        try:
+            with provider_client(account) as client:
+                outcome = client.get_balance()
+        except protocol.ProviderError as error:
+            outcome = error
+        return outcome, time.monotonic() - started
+
+    results = run_in_threads(balance, [(sandbox_account,)] * 6 + [(honest_account,)])
+
+    stuck, (honest, honest_seconds) = results[:6], results[6]
+    assert sandbox.request_counts["getBalance"] == 2 + 1  # two stuck calls, the honest one
+    refused = [seconds for outcome, seconds in stuck if seconds < held_for]
+    assert len(refused) == 4
+    assert all(isinstance(outcome, protocol.ProviderUnavailable) for outcome, _ in stuck)
+    assert max(refused) < SLOT_WAIT_SECONDS + SLACK
+    assert honest == 500
+    assert honest_seconds < SLACK
+
+
+def test_the_check_refuses_a_deadline_the_purchase_reservation_would_not_outlive(settings, db):
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = RESERVATION_TTL.total_seconds()
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+    assert "sms_desk.E002" in str(caught.value)
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = 5.0
+    call_command("check", fail_level="ERROR")
+
+
+def test_the_check_refuses_a_provider_without_a_slot(settings, db):
+    settings.PROVIDER_WEB_CONCURRENCY = 0
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+    assert "sms_desk.E003" in str(caught.value)
