@@ -293,10 +293,11 @@ class Status:
 
 # --- Field readers: a value that fits its column, or None -----------------------------------
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_INTEGER = re.compile(r"-?\d{1,20}")
-_ACTIVATION_ID = re.compile(rf"\d{{1,{MAX_ACTIVATION_ID_LENGTH}}}")
-_PHONE = re.compile(rf"\+?\d{{1,{MAX_PHONE_DIGITS}}}")
+# ASCII digits only: \d alone would also take other scripts' digits ("٢٣٤").
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
+_INTEGER = re.compile(r"-?\d{1,20}", re.ASCII)
+_ACTIVATION_ID = re.compile(rf"\d{{1,{MAX_ACTIVATION_ID_LENGTH}}}", re.ASCII)
+_PHONE = re.compile(rf"\+?\d{{1,{MAX_PHONE_DIGITS}}}", re.ASCII)
 
 
 def read_amount(value: Any, *, negative: bool = False) -> Decimal | None:
@@ -383,35 +384,50 @@ class _Rows:
         self.kind = kind
         self.scrub = scrub
         self.rows: list = []
-        self.seen: set = set()
+        self.ids: set = set()
         self.problems: list[str] = []
         self.left_out = 0
 
-    def name(self, index: int, row_id: Any) -> str:
-        if isinstance(row_id, str | int) and not isinstance(row_id, bool):
-            shown = storable(self.scrub(str(row_id)), ROW_NAME_LIMIT)
-            return f"{self.kind} {shown!r}" if isinstance(row_id, str) else f"{self.kind} {shown}"
-        return f"{self.kind} #{index + 1}"
+    def add(self, row: Any) -> None:
+        self.rows.append(row)
+        self.ids.add(row.id)
 
     def problem(self, index: int, row_id: Any, text: str) -> None:
         self.left_out += 1
         if len(self.problems) < MAX_LISTED_PROBLEMS:
             self.problems.append(f"{self.name(index, row_id)}: {text}")
 
-    def first(self, index: int, key: Any, row_id: Any) -> bool:
-        """Whether this id is new in the answer; a repeat is a problem (keep the first:
-        a bulk upsert fails on a row affected twice)."""
-        if key in self.seen:
-            self.problem(index, row_id, "listed twice in one answer (the first is kept)")
-            return False
-        self.seen.add(key)
-        return True
+    def name(self, index: int, row_id: Any) -> str:
+        """The row as the provider named it (key scrubbed, storable, truncated)."""
+        if isinstance(row_id, str | int) and not isinstance(row_id, bool):
+            shown = storable(self.scrub(str(row_id)), ROW_NAME_LIMIT)
+            return f"{self.kind} {shown!r}" if isinstance(row_id, str) else f"{self.kind} {shown}"
+        return f"{self.kind} #{index + 1}"
 
     def listing(self) -> Listing:
         problems = list(self.problems)
         if self.left_out > len(problems):
             problems.append(f"... and {self.left_out - len(problems)} more rows left out.")
         return Listing(self.rows, problems)
+
+
+def _catalog(
+    text: str, kind: str, what: str, read_row: Callable[[dict], Any], scrub: Callable[[str], str]
+) -> Listing:
+    rows = _Rows(kind, scrub)
+    for index, item in enumerate(load_json_list(text, what)):
+        if not isinstance(item, dict):
+            rows.problem(index, None, "not a JSON object")
+            continue
+        row = read_row(item)
+        if isinstance(row, str):
+            rows.problem(index, item.get("id"), row)
+        elif row.id in rows.ids:
+            # Keep the first: a bulk upsert fails on a row affected twice.
+            rows.problem(index, item.get("id"), "listed twice in one answer (the first is kept)")
+        else:
+            rows.add(row)
+    return rows.listing()
 
 
 def _operators(value: Any) -> list[str] | None:
@@ -426,69 +442,49 @@ def _operators(value: Any) -> list[str] | None:
     return list(dict.fromkeys(codes))
 
 
+def _country(item: dict) -> Country | str:
+    """The row as a Country, or what is wrong with it."""
+    country_id = read_integer(item.get("id"), 0, MAX_COUNTRY_ID)
+    name = read_text(item.get("name"), MAX_COUNTRY_NAME_LENGTH)
+    operators = _operators(item.get("operators", []))
+    if country_id is None:
+        return f"id is not a whole number from 0 to {MAX_COUNTRY_ID}"
+    if name is None:
+        return f"name is not printable text of at most {MAX_COUNTRY_NAME_LENGTH} characters"
+    if operators is None:
+        return f"operators are not printable ids of at most {MAX_OPERATOR_CODE_LENGTH} characters"
+    return Country(id=country_id, name=name, operators=operators)
+
+
+def _service(item: dict) -> ServiceOffer | str:
+    """The row as a ServiceOffer, or what is wrong with it."""
+    service_id = read_text(item.get("id"), MAX_SERVICE_CODE_LENGTH)
+    name = item.get("name")
+    price = read_amount(item.get("price"))
+    quantity = read_integer(item.get("quantity"), 0, MAX_QUANTITY)
+    if not service_id:
+        return f"id is not printable text of 1 to {MAX_SERVICE_CODE_LENGTH} characters"
+    if name not in (None, "") and read_text(name, MAX_SERVICE_NAME_LENGTH) is None:
+        return f"name is not printable text of at most {MAX_SERVICE_NAME_LENGTH} characters"
+    if price is None:
+        return "price is not an amount from 0 to 9999999999.99"
+    if quantity is None:
+        return f"quantity is not a whole number from 0 to {MAX_QUANTITY}"
+    return ServiceOffer(id=service_id, name=name or service_id, price=price, quantity=quantity)
+
+
 def _no_scrub(text: str) -> str:
     return text
 
 
 def parse_countries(text: str, *, scrub: Callable[[str], str] = _no_scrub) -> Listing:
-    rows = _Rows("country", scrub)
-    for index, item in enumerate(load_json_list(text, "countries")):
-        if not isinstance(item, dict):
-            rows.problem(index, None, "not a JSON object")
-            continue
-        raw_id = item.get("id")
-        country_id = read_integer(raw_id, 0, MAX_COUNTRY_ID)
-        name = read_text(item.get("name"), MAX_COUNTRY_NAME_LENGTH)
-        operators = _operators(item.get("operators", []))
-        if country_id is None:
-            rows.problem(index, raw_id, f"id is not a whole number from 0 to {MAX_COUNTRY_ID}")
-        elif not rows.first(index, country_id, raw_id):
-            continue
-        elif name is None:
-            rows.problem(
-                index, raw_id, f"name is not printable text of at most {MAX_COUNTRY_NAME_LENGTH}"
-            )
-        elif operators is None:
-            rows.problem(
-                index,
-                raw_id,
-                f"operators are not printable ids of at most {MAX_OPERATOR_CODE_LENGTH} characters",
-            )
-        else:
-            rows.rows.append(Country(id=country_id, name=name, operators=operators))
-    return rows.listing()
+    """getCountryAndOperators; `scrub` removes the key from the row names in `problems`."""
+    return _catalog(text, "country", "countries", _country, scrub)
 
 
 def parse_services(text: str, *, scrub: Callable[[str], str] = _no_scrub) -> Listing:
-    rows = _Rows("service", scrub)
-    for index, item in enumerate(load_json_list(text, "services")):
-        if not isinstance(item, dict):
-            rows.problem(index, None, "not a JSON object")
-            continue
-        raw_id = item.get("id")
-        service_id = read_text(raw_id, MAX_SERVICE_CODE_LENGTH) or None
-        name = item.get("name")
-        price = read_amount(item.get("price"))
-        quantity = read_integer(item.get("quantity"), 0, MAX_QUANTITY)
-        if service_id is None:
-            rows.problem(
-                index, raw_id, f"id is not printable text of 1 to {MAX_SERVICE_CODE_LENGTH}"
-            )
-        elif not rows.first(index, service_id, raw_id):
-            continue
-        elif name not in (None, "") and read_text(name, MAX_SERVICE_NAME_LENGTH) is None:
-            rows.problem(
-                index, raw_id, f"name is not printable text of at most {MAX_SERVICE_NAME_LENGTH}"
-            )
-        elif price is None:
-            rows.problem(index, raw_id, "price is not an amount from 0 to 9999999999.99")
-        elif quantity is None:
-            rows.problem(index, raw_id, f"quantity is not a whole number from 0 to {MAX_QUANTITY}")
-        else:
-            rows.rows.append(
-                ServiceOffer(id=service_id, name=name or service_id, price=price, quantity=quantity)
-            )
-    return rows.listing()
+    """getServicesAndCost; `scrub` removes the key from the row names in `problems`."""
+    return _catalog(text, "service", "services", _service, scrub)
 
 
 # --- Line answers ---------------------------------------------------------------------------

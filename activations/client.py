@@ -298,7 +298,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     """A Retry-After header (delta-seconds or an HTTP date) as seconds from 0 to
     MAX_RETRY_AFTER_SECONDS; None when absent or unreadable."""
     value = (value or "").strip()
-    if re.fullmatch(r"-?\d+(?:\.\d+)?", value):
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", value, re.ASCII):
         seconds = Decimal(value)
     else:
         try:

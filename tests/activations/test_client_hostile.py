@@ -295,6 +295,22 @@ def test_a_row_listed_twice_keeps_the_first():
     assert countries.problems[0].startswith("country 0: listed twice")
 
 
+def test_a_bad_row_does_not_hide_a_good_one_with_the_same_id():
+    bad = '{"id":"tg","name":"Telegram","price":-1,"quantity":"5"}'
+    good = '{"id":"tg","name":"Telegram","price":"7.5","quantity":"5"}'
+    listing = make(services_with(bad, good)).get_services(0)
+    assert listing[-1] == ServiceOffer("tg", "Telegram", Decimal("7.50"), 5)
+    assert listing.problems == ("service 'tg': price is not an amount from 0 to 9999999999.99",)
+
+
+def test_a_flood_of_bad_rows_is_counted_not_listed():
+    rows = [f'{{"id":"s{i}","name":"x","price":-1,"quantity":1}}' for i in range(150)]
+    listing = make(services_with(*rows)).get_services(0)
+    assert listing == DOC_OFFERS
+    assert len(listing.problems) == 101
+    assert listing.problems[-1] == "... and 50 more rows left out."
+
+
 def test_a_row_name_in_a_problem_is_scrubbed_and_truncated():
     row = json.dumps({"id": KEY + "\x00" + "z" * 100, "name": "x", "price": -1, "quantity": 1})
     listing = make(services_with(row)).get_services(0)
