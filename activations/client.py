@@ -1,28 +1,163 @@
 """The handler_api protocol client: every action of the provider document, sync and async.
 
 `ProviderClient` (for views, services and the catalog sync) and `AsyncProviderClient` (for the
-poller) share one parser, so an answer means the same thing to both. Pure Python + httpx: no
+poller) share one reader, so an answer means the same thing to both. Pure Python + httpx: no
 Django import, so catalog and activations can both use it and it can be tested alone.
+
+A provider's answer is untrusted input, like a form:
+- every answer is checked against the document and the database columns before it is
+  returned (`activations.answers`: the bounds, the parsers, the errors; re-exported here);
+- every call has a total `deadline` (connect, send, every byte of the answer): per-read
+  timeouts alone let an answer trickling one byte a second hold a call forever. The async
+  client runs the call under `asyncio.timeout`; the sync client gives every socket read and
+  write only the time left (`_DeadlineBackend`). `deadline_remaining()` lets a transport that
+  waits before sending (the request budget) stay within the same deadline;
+- an answer larger than `max_answer_bytes` is refused on its Content-Length, or as soon as
+  the cap is passed while reading: never more than the cap is held;
+- `Retry-After` is read as seconds or an HTTP date, and never as more than
+  MAX_RETRY_AFTER_SECONDS.
 
 The API key never leaves the client in text: it is not in an exception message, not in an
 exception's cause or context (httpx errors embed the URL, which holds the key on GET, so they
 are never chained), not in a log line, not in `repr`, not in what `on_exchange` receives.
+Copies of the answer that leave the client (`Exchange.answer`, `ProtocolError.raw`,
+`Banned.until`, `Listing.problems`) have the key scrubbed, control characters replaced and
+are truncated, so they can be stored as they are.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-import json
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any
 
+import httpcore
 import httpx
+
+from activations.answers import (
+    ANSWER_LIMIT,
+    ERROR_WORDS,
+    MAX_ACTIVATION_ID_LENGTH,
+    MAX_AMOUNT_INTEGER_DIGITS,
+    MAX_CODE_LENGTH,
+    MAX_COUNTRY_ID,
+    MAX_COUNTRY_NAME_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_OPERATOR_CODE_LENGTH,
+    MAX_PHONE_DIGITS,
+    MAX_QUANTITY,
+    MAX_SERVICE_CODE_LENGTH,
+    MAX_SERVICE_NAME_LENGTH,
+    RAW_LIMIT,
+    BadAction,
+    BadKey,
+    BadLang,
+    BadService,
+    BadStatus,
+    Banned,
+    Country,
+    EarlyCancelDenied,
+    InvalidNumber,
+    Listing,
+    NoActivation,
+    NoBalance,
+    NoNumbers,
+    Number,
+    ProtocolError,
+    ProviderError,
+    ProviderSqlError,
+    ProviderUnavailable,
+    RateLimited,
+    ServiceOffer,
+    SetStatusResult,
+    Status,
+    StatusState,
+    WrongActivationId,
+    clean_answer,
+    parse_balance,
+    parse_countries,
+    parse_number,
+    parse_services,
+    parse_set_status,
+    parse_status,
+    raise_for_error_word,
+    storable,
+    usable_activation_id,
+)
+
+__all__ = [
+    "ANSWER_LIMIT",
+    "ERROR_WORDS",
+    "LANGUAGES",
+    "MAX_ACTIVATION_ID_LENGTH",
+    "MAX_AMOUNT_INTEGER_DIGITS",
+    "MAX_ANSWER_BYTES",
+    "MAX_CODE_LENGTH",
+    "MAX_COUNTRY_ID",
+    "MAX_COUNTRY_NAME_LENGTH",
+    "MAX_JSON_DEPTH",
+    "MAX_OPERATOR_CODE_LENGTH",
+    "MAX_PHONE_DIGITS",
+    "MAX_QUANTITY",
+    "MAX_RETRY_AFTER_SECONDS",
+    "MAX_SERVICE_CODE_LENGTH",
+    "MAX_SERVICE_NAME_LENGTH",
+    "METHODS",
+    "RAW_LIMIT",
+    "STATUS_CANCEL",
+    "STATUS_COMPLETE",
+    "STATUS_RETRY",
+    "AsyncProviderClient",
+    "BadAction",
+    "BadKey",
+    "BadLang",
+    "BadService",
+    "BadStatus",
+    "Banned",
+    "Country",
+    "EarlyCancelDenied",
+    "Exchange",
+    "ExchangeCallback",
+    "InvalidNumber",
+    "Listing",
+    "NoActivation",
+    "NoBalance",
+    "NoNumbers",
+    "Number",
+    "ProtocolError",
+    "ProviderClient",
+    "ProviderError",
+    "ProviderSqlError",
+    "ProviderUnavailable",
+    "RateLimited",
+    "ServiceOffer",
+    "SetStatusResult",
+    "Status",
+    "StatusState",
+    "WrongActivationId",
+    "clean_answer",
+    "deadline_remaining",
+    "parse_balance",
+    "parse_countries",
+    "parse_number",
+    "parse_services",
+    "parse_set_status",
+    "parse_status",
+    "raise_for_error_word",
+    "retry_after_seconds",
+    "storable",
+    "usable_activation_id",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -33,225 +168,10 @@ STATUS_CANCEL = 8  # cancel the order (refunded while no code arrived)
 
 LANGUAGES = ("ru", "en")
 METHODS = ("GET", "POST")
-RAW_LIMIT = 200  # characters of an unknown answer kept in a ProtocolError
 
 # Bounds on what a provider may send (answers are untrusted input, like a form).
 MAX_ANSWER_BYTES = 2 * 1024 * 1024  # a whole answer; a full getServicesAndCost is ~20 KB
 MAX_RETRY_AFTER_SECONDS = 60.0  # a longer Retry-After is read as this
-
-
-# --- Errors ---------------------------------------------------------------------------------
-
-
-class ProviderError(Exception):
-    """Any failure talking to a provider. `answer` is the provider's word, when there is one."""
-
-    answer: str = ""
-    default_message = "The provider answered with an error."
-    # True when asking again later may well succeed (the poller backs off and retries).
-    retryable = False
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.default_message)
-
-
-class BadKey(ProviderError):
-    answer = "BAD_KEY"
-    default_message = "BAD_KEY: the provider rejected the API key."
-
-
-class BadAction(ProviderError):
-    answer = "BAD_ACTION"
-    default_message = "BAD_ACTION: the provider did not understand the request."
-
-
-class BadLang(ProviderError):
-    answer = "BAD_LANG"
-    default_message = "BAD_LANG: the provider accepts only lang=ru or lang=en."
-
-
-class NoActivation(ProviderError):
-    answer = "NO_ACTIVATION"
-    default_message = "NO_ACTIVATION: the provider does not know this activation id."
-
-
-class NoBalance(ProviderError):
-    answer = "NO_BALANCE"
-    default_message = "NO_BALANCE: the provider account has too little balance."
-
-
-class NoNumbers(ProviderError):
-    answer = "NO_NUMBERS"
-    default_message = "NO_NUMBERS: no numbers for this service, country and operator right now."
-
-
-class ProviderSqlError(ProviderError):
-    answer = "ERROR_SQL"
-    default_message = "ERROR_SQL: the provider's database failed."
-    retryable = True
-
-
-class EarlyCancelDenied(ProviderError):
-    """Cancel asked too soon after the purchase; the provider allows it a little later."""
-
-    answer = "EARLY_CANCEL_DENIED"
-    default_message = "EARLY_CANCEL_DENIED: too soon after the purchase to cancel."
-    retryable = True
-
-
-class BadStatus(ProviderError):
-    """The status change is not allowed now (for example cancel after a code: complete instead)."""
-
-    answer = "BAD_STATUS"
-    default_message = "BAD_STATUS: the provider refused this status change."
-
-
-class BadService(ProviderError):
-    answer = "BAD_SERVICE"
-    default_message = "BAD_SERVICE: the provider does not know this service."
-
-
-class WrongActivationId(ProviderError):
-    answer = "WRONG_ACTIVATION_ID"
-    default_message = "WRONG_ACTIVATION_ID: the activation id is malformed or not yours."
-
-
-class Banned(ProviderError):
-    """The account is banned until `until` (the provider's text, kept as sent)."""
-
-    answer = "BANNED"
-    default_message = "BANNED: the provider account is banned."
-
-    def __init__(self, until: str = "") -> None:
-        self.until = until
-        super().__init__(
-            f"BANNED: the provider account is banned until {until}." if until else None
-        )
-
-
-class ProviderUnavailable(ProviderError):
-    """Timeouts, refused connections and HTTP 5xx: nothing was decided, ask again later."""
-
-    default_message = "The provider is unavailable."
-    retryable = True
-
-    def __init__(self, message: str | None = None, *, http_status: int | None = None) -> None:
-        self.http_status = http_status
-        super().__init__(message)
-
-
-class RateLimited(ProviderUnavailable):
-    """HTTP 429: too many requests; wait `retry_after` seconds (when the provider said)."""
-
-    default_message = "The provider is rate limiting requests (HTTP 429)."
-
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, http_status=429)
-
-
-class ProtocolError(ProviderError):
-    """An answer the parser does not understand. `raw` holds it, truncated, key removed."""
-
-    default_message = "The provider sent an answer this client does not understand."
-
-    def __init__(self, message: str | None = None, *, raw: str = "") -> None:
-        self.reason = message or self.default_message
-        self.raw = raw[:RAW_LIMIT]
-        super().__init__(f"{self.reason} Answer: {self.raw!r}")
-
-
-class InvalidNumber(ProtocolError):
-    """A getNumber answer naming a number that cannot be recorded (an over-long phone, a
-    malformed id). The provider may have charged for it: `activation_id` is its id when
-    that is usable in a setStatus request (so the caller can cancel it), else None."""
-
-    def __init__(
-        self, message: str | None = None, *, raw: str = "", activation_id: str | None = None
-    ) -> None:
-        self.activation_id = activation_id
-        super().__init__(message, raw=raw)
-
-
-# The document's error words and those of sibling providers, answered as the whole body.
-ERROR_WORDS: dict[str, type[ProviderError]] = {
-    cls.answer: cls
-    for cls in (
-        BadKey,
-        BadAction,
-        BadLang,
-        NoActivation,
-        NoBalance,
-        NoNumbers,
-        ProviderSqlError,
-        EarlyCancelDenied,
-        BadStatus,
-        BadService,
-        WrongActivationId,
-    )
-}
-
-
-# --- Answers --------------------------------------------------------------------------------
-
-
-class SetStatusResult(StrEnum):
-    """The ACCESS_* answers to setStatus."""
-
-    CANCEL = "ACCESS_CANCEL"  # cancelled (status 8)
-    RETRY_GET = "ACCESS_RETRY_GET"  # waiting for another SMS (status 3)
-    ACTIVATION = "ACCESS_ACTIVATION"  # completed (status 6)
-    READY = "ACCESS_READY"  # sibling providers: "number ready" (status 1)
-
-
-class StatusState(StrEnum):
-    WAIT_CODE = "STATUS_WAIT_CODE"
-    OK = "STATUS_OK"
-    CANCEL = "STATUS_CANCEL"
-    WAIT_RETRY = "STATUS_WAIT_RETRY"  # waiting for another code; carries the previous one
-    WAIT_RESEND = "STATUS_WAIT_RESEND"  # waiting for the SMS to be sent again
-
-
-class Listing(list):
-    """The rows of a catalog answer that passed validation, and `problems`: one line per row
-    left out (naming the row and the field, never the key), so that one bad row costs that
-    row, not the whole answer."""
-
-    def __init__(self, rows: Any = (), problems: Any = ()) -> None:
-        super().__init__(rows)
-        self.problems: tuple[str, ...] = tuple(problems)
-
-
-@dataclass(frozen=True, slots=True)
-class Country:
-    id: int
-    name: str
-    operators: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceOffer:
-    id: str
-    name: str
-    price: Decimal
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class Number:
-    activation_id: str
-    phone: str
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    state: StatusState
-    code: str | None = None  # the code, with STATUS_OK only
-    previous_code: str | None = None  # with STATUS_WAIT_RETRY:<previous code>
-
-    @property
-    def is_closed(self) -> bool:
-        return self.state == StatusState.CANCEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +180,7 @@ class Exchange:
 
     action: str
     params: dict[str, str]  # without api_key
-    answer: str | None  # the answer text (key removed, truncated), None when none came
+    answer: str | None  # the answer text (key removed, storable, truncated), None when none came
     http_status: int | None
     latency_ms: int
     error: ProviderError | None
@@ -271,141 +191,6 @@ class Exchange:
 ExchangeCallback = Callable[
     [str, dict, "str | None", "int | None", int, "ProviderError | None"], Any
 ]
-
-
-# --- The parser (shared by both clients) ----------------------------------------------------
-
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_ACCESS_NUMBER = re.compile(r"ACCESS_NUMBER:([^:\s]+):(\+?\d+)")
-
-
-def clean_answer(body: bytes | str) -> str:
-    """The answer text without a UTF-8 BOM and surrounding whitespace."""
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    return text.lstrip("\ufeff").strip()
-
-
-def raise_for_error_word(text: str) -> None:
-    """Raise the typed error when the whole answer is one of the known error words."""
-    error = ERROR_WORDS.get(text)
-    if error is not None:
-        raise error()
-    if text == "BANNED" or text.startswith("BANNED:"):
-        raise Banned(text.partition(":")[2])
-
-
-def parse_balance(text: str) -> Decimal:
-    value = text.removeprefix("ACCESS_BALANCE:").strip()
-    if not _NUMBER.fullmatch(value):
-        raise ProtocolError("Expected a balance.", raw=text)
-    return Decimal(value)
-
-
-def _load_json(text: str) -> Any:
-    try:
-        return json.loads(text, parse_float=Decimal), None
-    except ValueError:
-        return None, "Expected a JSON answer."
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal | int):
-        return Decimal(value)
-    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        return Decimal(value.strip())
-    return None
-
-
-def _integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value.strip())
-    return None
-
-
-def parse_countries(text: str) -> list[Country]:
-    data, problem = _load_json(text)
-    if problem:
-        raise ProtocolError(problem, raw=text)
-    if not isinstance(data, list):
-        raise ProtocolError("Expected a JSON list of countries.", raw=text)
-    countries = []
-    for item in data:
-        if not isinstance(item, dict):
-            raise ProtocolError("Expected each country to be a JSON object.", raw=text)
-        country_id = _integer(item.get("id"))
-        name = item.get("name")
-        operators = item.get("operators", [])
-        # The document shows {"any": "any", ...} and calls it an array of ids: accept both.
-        if isinstance(operators, dict):
-            operators = list(operators.keys())
-        if (
-            country_id is None
-            or not isinstance(name, str)
-            or not isinstance(operators, list)
-            or not all(isinstance(op, str) for op in operators)
-        ):
-            raise ProtocolError("A country is not {id, name, operators}.", raw=text)
-        countries.append(Country(id=country_id, name=name, operators=operators))
-    return countries
-
-
-def parse_services(text: str) -> list[ServiceOffer]:
-    data, problem = _load_json(text)
-    if problem:
-        raise ProtocolError(problem, raw=text)
-    if not isinstance(data, list):
-        raise ProtocolError("Expected a JSON list of services.", raw=text)
-    offers = []
-    for item in data:
-        if not isinstance(item, dict):
-            raise ProtocolError("Expected each service to be a JSON object.", raw=text)
-        service_id, name = item.get("id"), item.get("name")
-        price, quantity = _decimal(item.get("price")), _integer(item.get("quantity"))
-        if not isinstance(service_id, str) or not service_id or price is None or quantity is None:
-            raise ProtocolError("A service is not {id, name, price, quantity}.", raw=text)
-        if not isinstance(name, str) or not name:
-            name = service_id
-        offers.append(ServiceOffer(id=service_id, name=name, price=price, quantity=quantity))
-    return offers
-
-
-def parse_number(text: str) -> Number:
-    match = _ACCESS_NUMBER.fullmatch(text)
-    if match is None:
-        raise ProtocolError("Expected ACCESS_NUMBER:ID:NUMBER.", raw=text)
-    return Number(activation_id=match[1], phone=match[2])
-
-
-def parse_set_status(text: str) -> SetStatusResult:
-    try:
-        return SetStatusResult(text)
-    except ValueError:
-        pass
-    raise ProtocolError("Expected an ACCESS_* answer.", raw=text)
-
-
-def parse_status(text: str) -> Status:
-    word, colon, rest = text.partition(":")  # a code may hold colons: split on the first only
-    if word == "STATUS_OK" and colon and rest:
-        return Status(StatusState.OK, code=rest)
-    if word == "STATUS_WAIT_RETRY":
-        return Status(StatusState.WAIT_RETRY, previous_code=rest or None)
-    if not colon and word in (
-        StatusState.WAIT_CODE,
-        StatusState.CANCEL,
-        StatusState.WAIT_RESEND,
-    ):
-        return Status(StatusState(word))
-    # Never read an unknown answer as "still waiting": the caller must see it.
-    raise ProtocolError("Expected a STATUS_* answer.", raw=text)
 
 
 # --- Logging: httpx logs request URLs (which hold the key on GET) at INFO --------------------
@@ -425,6 +210,147 @@ for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2
     _logger = logging.getLogger(_name)
     if not any(isinstance(f, _RedactKeys) for f in _logger.filters):
         _logger.addFilter(_RedactKeys())
+
+
+# --- The deadline of the call in progress -------------------------------------------------
+
+# time.monotonic() by which the current call (in this thread or task) must be over.
+_deadline_at: ContextVar[float | None] = ContextVar("provider_call_deadline", default=None)
+_LATE = "The provider did not answer in time (the call's deadline passed)."
+
+
+def deadline_remaining() -> float | None:
+    """Seconds left before the deadline of the provider call in progress, None outside a call.
+    A transport that waits before sending (the request budget) bounds its wait by this."""
+    deadline_at = _deadline_at.get()
+    if deadline_at is None:
+        return None
+    return max(0.0, deadline_at - time.monotonic())
+
+
+def _within_deadline(timeout: float | None, late: type[Exception]) -> float | None:
+    """`timeout` cut to the time left in the call; `late` raised once none is left."""
+    left = deadline_remaining()
+    if left is None:
+        return timeout
+    if left <= 0:
+        raise late(_LATE)
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most the time left in the call."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _within_deadline(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> _DeadlineStream:
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        )
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _bound_by_deadline(http: httpx.Client) -> None:
+    """Give the sockets of `http`'s transports (ours or the caller's, proxies included) only
+    the time left in the call. httpx has no option for a network backend, so this sets the
+    one its connection pool uses (httpx 0.28); a transport without such a pool (a test's
+    MockTransport) is bounded between chunks of the answer instead."""
+    for transport in (http._transport, *http._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)
+
+
+# --- Reading an answer within the caps ------------------------------------------------------
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header (delta-seconds or an HTTP date) as seconds from 0 to
+    MAX_RETRY_AFTER_SECONDS; None when absent or unreadable."""
+    value = (value or "").strip()
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", value, re.ASCII):
+        seconds = Decimal(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = Decimal((when - datetime.now(UTC)).total_seconds())
+    return float(min(max(seconds, Decimal(0)), Decimal(MAX_RETRY_AFTER_SECONDS)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    body: bytes
+    retry_after: float | None
+
+
+class _AnswerReader:
+    """Collects an answer's bytes up to the cap and within the deadline."""
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        self.response = response
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            # We ask for identity: a compressed answer could inflate far past the cap.
+            raise ProtocolError("The provider compressed its answer, which was not asked for.")
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and (len(length) > 18 or int(length) > limit):
+            raise ProtocolError(f"The answer is {length} bytes, over the {limit}-byte limit.")
+        self.check_deadline()
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise ProtocolError(f"The answer is over the {self.limit}-byte limit.")
+        self.chunks.append(chunk)
+        self.check_deadline()
+
+    @staticmethod
+    def check_deadline() -> None:
+        left = deadline_remaining()
+        if left is not None and left <= 0:
+            raise ProviderUnavailable(_LATE)
+
+    def reply(self) -> _Reply:
+        retry_after = retry_after_seconds(self.response.headers.get("Retry-After"))
+        return _Reply(self.response.status_code, b"".join(self.chunks), retry_after)
 
 
 # --- The clients ----------------------------------------------------------------------------
@@ -457,11 +383,13 @@ class _ClientBase:
         self.base_url = base_url
         self.lang = lang
         self.method = method
-        self.timeout = httpx.Timeout(
-            timeout, connect=min(timeout, 5.0) if connect_timeout is None else connect_timeout
-        )
         # The whole call (connect, send, every byte of the answer) ends by then; None: `timeout`.
         self.deadline = timeout if deadline is None else deadline
+        self.timeout = httpx.Timeout(
+            timeout,
+            connect=min(timeout, 5.0) if connect_timeout is None else connect_timeout,
+            pool=min(timeout, self.deadline),
+        )
         self.max_answer_bytes = max_answer_bytes
         self.on_exchange = on_exchange
         self.last_exchange: Exchange | None = None
@@ -471,11 +399,18 @@ class _ClientBase:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url} lang={self.lang} method={self.method}>"
 
-    def _request_args(self, params: dict[str, str]) -> dict[str, Any]:
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "timeout": self.timeout,
+            "transport": self._transport,
+            # Identity: a compressed answer could inflate past the cap before it is counted.
+            "headers": {"User-Agent": "sms-desk", "Accept-Encoding": "identity"},
+        }
+
+    def _request(self, params: dict[str, str]) -> httpx.Request:
         full = {"api_key": self._api_key, **params}
-        if self.method == "POST":
-            return {"data": full}
-        return {"params": full}
+        body = {"data": full} if self.method == "POST" else {"params": full}
+        return self._http.build_request(self.method, self.base_url, **body)
 
     def _scrub(self, text: str) -> str:
         """The text with the key replaced, for copies that leave the client (errors, audit).
@@ -487,20 +422,49 @@ class _ClientBase:
     def _params(self, action: str, extra: Mapping[str, Any]) -> dict[str, str]:
         return {"action": action, **{k: str(v) for k, v in extra.items()}, "lang": self.lang}
 
-    def _answer(self, response: httpx.Response) -> str:
+    def _start(self) -> tuple[float, Any]:
+        """The call's start (for its latency) and the token that ends its deadline."""
+        return time.perf_counter(), _deadline_at.set(time.monotonic() + self.deadline)
+
+    @staticmethod
+    def _answer(reply: _Reply, text: str) -> str:
         """The cleaned answer text, or the error the HTTP exchange itself amounts to."""
-        text = clean_answer(response.content)
-        status = response.status_code
+        status = reply.status
         if status == 429:
-            raise RateLimited(retry_after=_retry_after(response))
+            raise RateLimited(retry_after=reply.retry_after)
         if status >= 500:
             raise ProviderUnavailable(f"The provider answered HTTP {status}.", http_status=status)
         raise_for_error_word(text)  # some providers send error words with a 4xx
         if not 200 <= status < 300:
-            raise ProtocolError(f"The provider answered HTTP {status}.", raw=text)
+            raise ProtocolError(f"The provider answered HTTP {status}.")
         if not text:
-            raise ProtocolError("The provider sent an empty answer.", raw=text)
+            raise ProtocolError("The provider sent an empty answer.")
         return text
+
+    def _finish(
+        self, reply: _Reply, parse: Callable[[str], Any]
+    ) -> tuple[Any, ProviderError | None, str]:
+        """Parse a reply into (result, error, storable answer); errors are returned, not
+        raised, so that the caller raises them outside any except block (no chained context).
+        Errors carrying answer text are rebuilt from the scrubbed answer (scrubbed before
+        truncation, so no half key stays)."""
+        text = clean_answer(reply.body)
+        scrubbed = self._scrub(text)
+        answer = storable(scrubbed, ANSWER_LIMIT)
+        try:
+            return parse(self._answer(reply, text)), None, answer
+        except InvalidNumber as error:
+            rebuilt = InvalidNumber(error.reason, raw=scrubbed, activation_id=error.activation_id)
+            return None, rebuilt, answer
+        except ProtocolError as error:
+            return None, ProtocolError(error.reason, raw=scrubbed), answer
+        except Banned:
+            return None, Banned(scrubbed.partition(":")[2]), answer
+        except ProviderError as error:
+            error.__context__ = None
+            return None, error, answer
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError):
+            return None, ProtocolError("The answer could not be read.", raw=scrubbed), answer
 
     def _record(
         self,
@@ -513,7 +477,7 @@ class _ClientBase:
         exchange = Exchange(
             action=params["action"],
             params={k: v for k, v in params.items() if k != "action"},
-            answer=None if answer is None else answer[:2000],
+            answer=answer,
             http_status=http_status,
             latency_ms=round((time.perf_counter() - started) * 1000),
             error=error,
@@ -544,13 +508,6 @@ class _ClientBase:
             return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-
-
 def _transport_failure(exc: httpx.HTTPError) -> ProviderUnavailable:
     # Only the class name: httpx messages can carry the request URL, which holds the key.
     if isinstance(exc, httpx.TimeoutException):
@@ -563,11 +520,8 @@ class ProviderClient(_ClientBase):
 
     def __init__(self, base_url: str, api_key: str, **options: Any) -> None:
         super().__init__(base_url, api_key, **options)
-        self._http = httpx.Client(
-            timeout=self.timeout,
-            transport=self._transport,
-            headers={"User-Agent": "sms-desk"},
-        )
+        self._http = httpx.Client(**self._http_options())
+        _bound_by_deadline(self._http)
 
     def close(self) -> None:
         self._http.close()
@@ -578,20 +532,34 @@ class ProviderClient(_ClientBase):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _fetch(self, params: dict[str, str]) -> _Reply:
+        response = self._http.send(self._request(params), stream=True)
+        try:
+            reader = _AnswerReader(response, self.max_answer_bytes)
+            for chunk in response.iter_bytes():  # identity: the bytes as sent
+                reader.add(chunk)
+            return reader.reply()
+        finally:
+            response.close()
+
     def _call(self, action: str, parse: Callable[[str], Any], **extra: Any) -> Any:
         params = self._params(action, extra)
-        started = time.perf_counter()
-        response, failure = None, None
+        started, deadline = self._start()
+        reply, failure = None, None
         try:
-            response = self._http.request(self.method, self.base_url, **self._request_args(params))
+            reply = self._fetch(params)
         except httpx.HTTPError as exc:
             failure = _transport_failure(exc)
+        except ProviderError as error:  # over the cap, or past the deadline between chunks
+            failure = error
+        finally:
+            _deadline_at.reset(deadline)
         # Raised outside the except block so that no httpx error sits in __context__.
         if failure is not None:
             self._record(params, None, None, started, failure)
             raise failure from None
-        result, error, text = _finish(self, response, parse)
-        self._record(params, text, response.status_code, started, error)
+        result, error, answer = self._finish(reply, parse)
+        self._record(params, answer, reply.status, started, error)
         if error is not None:
             raise error from None
         return result
@@ -599,11 +567,12 @@ class ProviderClient(_ClientBase):
     def get_balance(self) -> Decimal:
         return self._call("getBalance", parse_balance)
 
-    def get_countries(self) -> list[Country]:
-        return self._call("getCountryAndOperators", parse_countries)
+    def get_countries(self) -> Listing:
+        return self._call("getCountryAndOperators", partial(parse_countries, scrub=self._scrub))
 
-    def get_services(self, country: int | str, operator: str = "any") -> list[ServiceOffer]:
-        return self._call("getServicesAndCost", parse_services, country=country, operator=operator)
+    def get_services(self, country: int | str, operator: str = "any") -> Listing:
+        parse = partial(parse_services, scrub=self._scrub)
+        return self._call("getServicesAndCost", parse, country=country, operator=operator)
 
     def get_number(self, service: str, country: int | str, operator: str = "any") -> Number:
         return self._call(
@@ -622,11 +591,7 @@ class AsyncProviderClient(_ClientBase):
 
     def __init__(self, base_url: str, api_key: str, **options: Any) -> None:
         super().__init__(base_url, api_key, **options)
-        self._http = httpx.AsyncClient(
-            timeout=self.timeout,
-            transport=self._transport,
-            headers={"User-Agent": "sms-desk"},
-        )
+        self._http = httpx.AsyncClient(**self._http_options())
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -637,21 +602,36 @@ class AsyncProviderClient(_ClientBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    async def _fetch(self, params: dict[str, str]) -> _Reply:
+        async with asyncio.timeout(self.deadline):
+            response = await self._http.send(self._request(params), stream=True)
+            try:
+                reader = _AnswerReader(response, self.max_answer_bytes)
+                async for chunk in response.aiter_bytes():
+                    reader.add(chunk)
+                return reader.reply()
+            finally:
+                await response.aclose()
+
     async def _call(self, action: str, parse: Callable[[str], Any], **extra: Any) -> Any:
         params = self._params(action, extra)
-        started = time.perf_counter()
-        response, failure = None, None
+        started, deadline = self._start()
+        reply, failure = None, None
         try:
-            response = await self._http.request(
-                self.method, self.base_url, **self._request_args(params)
-            )
+            reply = await self._fetch(params)
+        except TimeoutError:
+            failure = ProviderUnavailable(_LATE)
         except httpx.HTTPError as exc:
             failure = _transport_failure(exc)
+        except ProviderError as error:
+            failure = error
+        finally:
+            _deadline_at.reset(deadline)
         if failure is not None:
             await _maybe_await(self._record(params, None, None, started, failure))
             raise failure from None
-        result, error, text = _finish(self, response, parse)
-        await _maybe_await(self._record(params, text, response.status_code, started, error))
+        result, error, answer = self._finish(reply, parse)
+        await _maybe_await(self._record(params, answer, reply.status, started, error))
         if error is not None:
             raise error from None
         return result
@@ -659,13 +639,13 @@ class AsyncProviderClient(_ClientBase):
     async def get_balance(self) -> Decimal:
         return await self._call("getBalance", parse_balance)
 
-    async def get_countries(self) -> list[Country]:
-        return await self._call("getCountryAndOperators", parse_countries)
+    async def get_countries(self) -> Listing:
+        parse = partial(parse_countries, scrub=self._scrub)
+        return await self._call("getCountryAndOperators", parse)
 
-    async def get_services(self, country: int | str, operator: str = "any") -> list[ServiceOffer]:
-        return await self._call(
-            "getServicesAndCost", parse_services, country=country, operator=operator
-        )
+    async def get_services(self, country: int | str, operator: str = "any") -> Listing:
+        parse = partial(parse_services, scrub=self._scrub)
+        return await self._call("getServicesAndCost", parse, country=country, operator=operator)
 
     async def get_number(self, service: str, country: int | str, operator: str = "any") -> Number:
         return await self._call(
@@ -677,24 +657,6 @@ class AsyncProviderClient(_ClientBase):
 
     async def get_status(self, activation_id: int | str) -> Status:
         return await self._call("getStatus", parse_status, id=activation_id)
-
-
-def _finish(
-    client: _ClientBase, response: httpx.Response, parse: Callable[[str], Any]
-) -> tuple[Any, ProviderError | None, str]:
-    """Parse a response into (result, error, answer text); errors are returned, not raised,
-    so that the caller raises them outside any except block (no chained context)."""
-    text = client._scrub(clean_answer(response.content))
-    try:
-        return parse(client._answer(response)), None, text
-    except ProtocolError as error:
-        # Rebuilt from the scrubbed answer (scrubbed before truncation, so no key half stays).
-        return None, ProtocolError(error.reason, raw=text), text
-    except ProviderError as error:
-        error.__context__ = None
-        return None, error, text
-    except (InvalidOperation, ValueError):
-        return None, ProtocolError("The answer could not be read.", raw=text), text
 
 
 async def _maybe_await(value: Any) -> None:

@@ -233,12 +233,7 @@ def test_it_strips_a_bom_and_whitespace_from_any_answer():
         ("get_balance", ""),
         ("get_countries", "<html>oops</html>"),
         ("get_countries", '{"id":0,"name":"Russia","operators":[]}'),
-        ("get_countries", '[{"id":"zero","name":"Russia","operators":[]}]'),
-        ("get_countries", '[{"id":0,"operators":[]}]'),
-        ("get_countries", "[1, 2]"),
         ("get_services", '{"vk":{"cost":1,"count":2}}'),
-        ("get_services", '[{"id":"vk","name":"VK","price":"cheap","quantity":"1"}]'),
-        ("get_services", '[{"id":"vk","name":"VK","price":1,"quantity":"many"}]'),
         ("get_number", "ACCESS_NUMBER:234242"),
         ("get_number", "ACCESS_NUMBER::79991728822"),
         ("get_number", "NUMBER:234242:79991728822"),
@@ -262,6 +257,31 @@ def test_it_raises_protocol_error_for_answers_it_does_not_understand(call, body)
     with pytest.raises(ProtocolError) as info:
         getattr(make(body), call)(*args)
     assert info.value.raw == body.strip()
+
+
+@pytest.mark.parametrize(
+    ("call", "body", "problem"),
+    [
+        ("get_countries", '[{"id":"zero","name":"Russia","operators":[]}]', "country 'zero': id"),
+        ("get_countries", '[{"id":0,"operators":[]}]', "country 0: name"),
+        ("get_countries", "[1]", "country #1: not a JSON object"),
+        (
+            "get_services",
+            '[{"id":"vk","name":"VK","price":"cheap","quantity":"1"}]',
+            "service 'vk': price",
+        ),
+        (
+            "get_services",
+            '[{"id":"vk","name":"VK","price":1,"quantity":"many"}]',
+            "service 'vk': quantity",
+        ),
+    ],
+)
+def test_a_catalog_row_it_does_not_understand_is_left_out_and_named(call, body, problem):
+    listing = getattr(make(body), call)(*(() if call == "get_countries" else (0, "any")))
+    assert listing == []
+    assert len(listing.problems) == 1
+    assert listing.problems[0].startswith(problem)
 
 
 def test_an_unknown_status_answer_is_never_read_as_waiting():
