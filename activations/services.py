@@ -27,8 +27,9 @@ from django.utils import timezone
 from activations import client as protocol
 from activations.audit import Action, record_action
 from activations.db import retry_when_locked
-from activations.keys import KeyDecryptionError, encrypt_key
+from activations.keys import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
 from activations.models import Activation, ProviderAccount, Reservation
+from activations.provider_slots import SLOT_WAIT_SECONDS
 from activations.states import mark_closed, mark_waiting_retry
 from activations.upstream import key_check_client, provider_client
 from catalog.models import Offer, Provider
@@ -40,7 +41,6 @@ State = Activation.State
 # See reservation_ttl().
 MIN_RESERVATION_TTL = timedelta(minutes=5)
 RESERVATION_MARGIN = 10
-DEFAULT_PROVIDER_WEB_DEADLINE_SECONDS = 5.0
 CENT = Decimal("0.01")
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -83,15 +83,13 @@ def reservation_ttl() -> timedelta:
     budget would shrink for good. It must never stop counting while its purchase can still
     record a number, or a second purchase could spend the same money: a purchase makes at
     most two provider calls after reserving (getNumber, then setStatus 8 when the number
-    cannot be recorded), each ending within `settings.PROVIDER_WEB_DEADLINE_SECONDS` (budget
-    wait included). The reservation lives RESERVATION_MARGIN times that (the margin covers
+    cannot be recorded), each waiting at most `SLOT_WAIT_SECONDS` for one of the provider's web
+    slots and then ending within `settings.PROVIDER_WEB_DEADLINE_SECONDS` (budget wait
+    included). The reservation lives RESERVATION_MARGIN times that (the margin covers
     the database waits: SQLite's busy timeout, the team's lock), and never under
     MIN_RESERVATION_TTL.
     """
-    deadline = float(
-        getattr(settings, "PROVIDER_WEB_DEADLINE_SECONDS", DEFAULT_PROVIDER_WEB_DEADLINE_SECONDS)
-    )
-    longest_provider_seconds = 2 * deadline
+    longest_provider_seconds = 2 * (SLOT_WAIT_SECONDS + settings.PROVIDER_WEB_DEADLINE_SECONDS)
     return max(
         MIN_RESERVATION_TTL, timedelta(seconds=RESERVATION_MARGIN * longest_provider_seconds)
     )
@@ -654,6 +652,10 @@ def attach_key(team: Team, user, provider: Provider, api_key: str, *, ip=None) -
     api_key = api_key.strip()
     if not api_key:
         raise KeyRejected("Enter the API key.")
+    try:
+        fernet()  # unusable encryption keys: say so before the provider is asked
+    except EncryptionKeysUnusable as error:
+        raise KeyRejected(str(error)) from None
     balance = check_key(team, user, provider, api_key)
     now = timezone.now()
     with transaction.atomic():

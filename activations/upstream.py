@@ -121,17 +121,6 @@ def last_sent_at() -> datetime | None:
     return _sent_at.get()
 
 
-def take_budget_within(provider_id: int, rate: float, priority: Priority, seconds: float) -> bool:
-    """`ratelimit.acquire_blocking`, giving up (False) rather than wait beyond `seconds`
-    (that loop has no bound; `_take` is its one step)."""
-    give_up_at = time.monotonic() + seconds
-    while (wait := ratelimit._take(provider_id, rate, priority)) > 0:
-        if time.monotonic() + wait > give_up_at:
-            return False
-        time.sleep(wait)
-    return True
-
-
 class BudgetedTransport(httpx.HTTPTransport):
     """Takes a slot from the provider's request budget before each request.
 
@@ -152,7 +141,9 @@ class BudgetedTransport(httpx.HTTPTransport):
         started = time.perf_counter()
         remaining = deadline_remaining()
         max_wait = self.max_wait if remaining is None else min(self.max_wait, remaining)
-        if not take_budget_within(self.provider_id, self.rate, self.priority, max_wait):
+        if not ratelimit.acquire_blocking(
+            self.provider_id, self.rate, self.priority, max_wait=max_wait
+        ):
             raise httpx.PoolTimeout(
                 "The provider's request budget has no slot within the deadline.", request=request
             )
@@ -190,6 +181,7 @@ def web_request_client(
         provider.handler_url,
         api_key,
         lang=provider.lang,
+        method=provider.request_method,
         timeout=min(timeout, deadline),
         deadline=deadline,
         on_exchange=on_exchange,
@@ -237,6 +229,7 @@ def async_provider_client(
         provider.handler_url,
         decrypt_key(account.key_ciphertext),
         lang=provider.lang,
+        method=provider.request_method,
         timeout=timeout,
         on_exchange=AsyncCallAuditor(team=account.team, account=account, actions=audit_actions),
         transport=AsyncBudgetedTransport(provider, priority, **options),

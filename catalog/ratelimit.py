@@ -203,7 +203,14 @@ async def acquire(provider_id: int, rate: float, priority: Priority) -> None:
         await asyncio.sleep(wait)
 
 
-def acquire_blocking(provider_id: int, rate: float, priority: Priority) -> None:
-    """The same for synchronous code (user actions in a view, the catalog sync)."""
+def acquire_blocking(
+    provider_id: int, rate: float, priority: Priority, *, max_wait: float | None = None
+) -> bool:
+    """The same for synchronous code (user actions in a view). With `max_wait`, gives up
+    (False, nothing taken) rather than wait longer than that in all."""
+    give_up_at = None if max_wait is None else time.monotonic() + max_wait
     while (wait := _take(provider_id, rate, priority)) > 0:
+        if give_up_at is not None and time.monotonic() + wait > give_up_at:
+            return False
         time.sleep(wait)
+    return True

@@ -83,12 +83,6 @@ def test_a_malformed_key_is_reported_as_such_when_encrypting_and_decrypting(sett
         assert caught.value.__cause__ is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=EncryptionKeysUnusable,
-    reason="needs activations/services.attach_key to turn EncryptionKeysUnusable into "
-    "KeyRejected (platform report); remove this mark on merge",
-)
 def test_attaching_a_key_with_unusable_encryption_keys_is_a_form_error(
     settings, client, alice, alice_team, sandbox_provider, sandbox_server
 ):

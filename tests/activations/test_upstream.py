@@ -15,8 +15,22 @@ ANSWERS = {"getBalance": "150.25", "getNumber": "NO_NUMBERS", "getStatus": "STAT
 
 
 class Handler(BaseHTTPRequestHandler):
+    """A provider answering GET and POST; `methods` records how each request came and
+    `urls` what its URL held."""
+
+    methods: list[str] = []
+    urls: list[str] = []
+
     def do_GET(self):
-        query = parse_qs(urlparse(self.path).query)
+        self.answer(parse_qs(urlparse(self.path).query))
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        self.answer(parse_qs(body))
+
+    def answer(self, query):
+        Handler.methods.append(self.command)
+        Handler.urls.append(self.path)
         answer = ANSWERS.get(query["action"][0], "BAD_ACTION")
         if query.get("api_key") != [TEST_API_KEY]:
             answer = "BAD_KEY"
@@ -55,6 +69,20 @@ def test_a_balance_call_is_audited_without_the_key(tiny_provider, alice):
     assert event.user == alice
     assert event.team == tiny_provider.team
     assert TEST_API_KEY not in repr(event.__dict__)
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_every_call_uses_the_providers_request_method(tiny_provider, method):
+    provider = tiny_provider.provider
+    provider.request_method = method
+    provider.save()
+    Handler.methods.clear()
+    Handler.urls.clear()
+    with provider_client(tiny_provider) as client:
+        client.get_balance()
+        client.get_status("1")
+    assert Handler.methods == [method, method]
+    assert any(TEST_API_KEY in url for url in Handler.urls) is (method == "GET")
 
 
 def test_an_error_is_audited_with_its_outcome(tiny_provider):
