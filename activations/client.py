@@ -665,8 +665,3 @@ async def _maybe_await(value: Any) -> None:
             await value
         except Exception:
             logger.exception("on_exchange failed")
-
-
-def deadline_remaining() -> float | None:
-    """Placeholder (platform branch) until the client's own version lands: drop on merge."""
-    return None

@@ -550,6 +550,8 @@ class Poller:
             client = async_provider_client(
                 account,
                 timeout=self.request_timeout,
+                # The budget wait included: a poll ends (and is written) well within its claim.
+                deadline=self.claim_seconds / 2,
                 # Errors are audited by the client's hook; changes are audited by the flush.
                 audit_actions=frozenset({"getNumber", "getBalance"}),
                 limits=httpx.Limits(

@@ -215,10 +215,13 @@ def async_provider_client(
     *,
     priority: Priority = Priority.POLL,
     timeout: float = USER_TIMEOUT,
+    deadline: float | None = None,
     audit_actions=AUDITED_ACTIONS,
     limits: httpx.Limits | None = None,
 ) -> AsyncProviderClient:
-    """An async client on the account's key (for the poller; `async with` it).
+    """An async client on the account's key (for the poller; `async with` it). `timeout`
+    bounds each read, `deadline` (default: `timeout`) the whole call, the wait for a slot of
+    the provider's request budget included.
 
     Build it from sync code or with the account's provider and team already loaded
     (`select_related("provider", "team")`): reading them here must not hit the database.
@@ -231,6 +234,7 @@ def async_provider_client(
         lang=provider.lang,
         method=provider.request_method,
         timeout=timeout,
+        deadline=deadline,
         on_exchange=AsyncCallAuditor(team=account.team, account=account, actions=audit_actions),
         transport=AsyncBudgetedTransport(provider, priority, **options),
     )
