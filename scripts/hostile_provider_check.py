@@ -22,13 +22,13 @@ missing counts with the time it has waited); key1's answers did trickle (one of 
 purchases took 2 s or more, so the check is not vacuous).
 
     python scripts/hostile_provider_check.py [--reference 20] [--fault 60] [--buyers 10]
+        [--fault-body '{"kind": "latency", "seconds": 1}']   # another fault, for all keys
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import re
 import secrets
@@ -330,5 +330,4 @@ def code_delays(stack: Stack, control_url: str, since: float, until: float) -> C
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(BrokenPipeError):
-        sys.exit(main())
+    sys.exit(main())
