@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench install clean prod-smoke load faults scale-out
+.PHONY: run test lint format bench install clean prod-smoke load faults scale-out hostile
 
 $(PY):
 	@PYBIN="$$(for c in python3.13 python3.12 python3 python; do \
@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(PY) tests/benchmarks/run.py $(BENCH)
 
 # The production stack on loopback (PostgreSQL and Redis on their usual ports; see README.md
-# "Production run on one machine", "Load" and "Scale-out").
+# "Production run on one machine", "Load", "Scale-out" and "A hostile provider").
 prod-smoke: $(STAMP)
 	$(PY) scripts/prod_smoke.py
 
@@ -54,6 +54,9 @@ faults: $(STAMP)
 
 scale-out: $(STAMP)
 	$(PY) scripts/scale_out_check.py $(SCALE_OUT_ARGS)
+
+hostile: $(STAMP)
+	$(PY) scripts/hostile_provider_check.py $(HOSTILE_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
