@@ -252,11 +252,12 @@ class StatusState(StrEnum):
 class Listing(list):
     """The rows of a catalog answer that passed validation, and `problems`: one line per row
     left out (naming the row and the field, never the key), so that one bad row costs that
-    row, not the whole answer. After MAX_LISTED_PROBLEMS lines, one more counts the rest."""
+    row, not the whole answer. At most MAX_LISTED_PROBLEMS lines; `left_out` counts them all."""
 
-    def __init__(self, rows: Any = (), problems: Any = ()) -> None:
+    def __init__(self, rows: Any = (), problems: Any = (), left_out: int | None = None) -> None:
         super().__init__(rows)
         self.problems: tuple[str, ...] = tuple(problems)
+        self.left_out = len(self.problems) if left_out is None else left_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,21 +406,26 @@ class _Rows:
         return f"{self.kind} #{index + 1}"
 
     def listing(self) -> Listing:
-        problems = list(self.problems)
-        if self.left_out > len(problems):
-            problems.append(f"... and {self.left_out - len(problems)} more rows left out.")
-        return Listing(self.rows, problems)
+        return Listing(self.rows, self.problems, self.left_out)
 
 
 def _catalog(
-    text: str, kind: str, what: str, read_row: Callable[[dict], Any], scrub: Callable[[str], str]
+    text: str,
+    kind: str,
+    what: str,
+    read_row: Callable[[dict, Callable[[str], None]], Any],
+    scrub: Callable[[str], str],
 ) -> Listing:
+    """The answer's rows; `read_row(item, note)` returns the row or what is wrong with it, and
+    calls `note` for a part it left out of a row it keeps (a bad operator of a country)."""
     rows = _Rows(kind, scrub)
     for index, item in enumerate(load_json_list(text, what)):
         if not isinstance(item, dict):
             rows.problem(index, None, "not a JSON object")
             continue
-        row = read_row(item)
+        row = read_row(
+            item, lambda text, index=index, item=item: rows.problem(index, item.get("id"), text)
+        )
         if isinstance(row, str):
             rows.problem(index, item.get("id"), row)
         elif row.id in rows.ids:
@@ -430,20 +436,20 @@ def _catalog(
     return rows.listing()
 
 
-def _operators(value: Any) -> list[str] | None:
-    # The document shows {"any": "any", ...} and calls it an array of ids: accept both.
+def _operators(value: Any) -> tuple[list[str], int] | None:
+    """The good operator ids and how many were left out; None when it is not a list.
+    The document shows {"any": "any", ...} and calls it an array of ids: accept both."""
     if isinstance(value, dict):
         value = list(value.keys())
     if not isinstance(value, list):
         return None
     codes = [read_text(code, MAX_OPERATOR_CODE_LENGTH) for code in value]
-    if not all(codes):
-        return None
-    return list(dict.fromkeys(codes))
+    good = [code for code in codes if code]
+    return list(dict.fromkeys(good)), len(codes) - len(good)
 
 
-def _country(item: dict) -> Country | str:
-    """The row as a Country, or what is wrong with it."""
+def _country(item: dict, note: Callable[[str], None]) -> Country | str:
+    """The row as a Country, or what is wrong with it; a bad operator costs only itself."""
     country_id = read_integer(item.get("id"), 0, MAX_COUNTRY_ID)
     name = read_text(item.get("name"), MAX_COUNTRY_NAME_LENGTH)
     operators = _operators(item.get("operators", []))
@@ -452,11 +458,17 @@ def _country(item: dict) -> Country | str:
     if name is None:
         return f"name is not printable text of at most {MAX_COUNTRY_NAME_LENGTH} characters"
     if operators is None:
-        return f"operators are not printable ids of at most {MAX_OPERATOR_CODE_LENGTH} characters"
-    return Country(id=country_id, name=name, operators=operators)
+        return "operators are not a list of ids"
+    codes, left_out = operators
+    if left_out:
+        note(
+            f"{left_out} operator(s) left out: not printable ids of at most "
+            f"{MAX_OPERATOR_CODE_LENGTH} characters"
+        )
+    return Country(id=country_id, name=name, operators=codes)
 
 
-def _service(item: dict) -> ServiceOffer | str:
+def _service(item: dict, note: Callable[[str], None]) -> ServiceOffer | str:
     """The row as a ServiceOffer, or what is wrong with it."""
     service_id = read_text(item.get("id"), MAX_SERVICE_CODE_LENGTH)
     name = item.get("name")

@@ -184,12 +184,6 @@ def retry_delay(attempt: int, exc: ProviderError) -> float:
     return min(delay * random.uniform(1.0, 1.25), MAX_RETRY_AFTER_SECONDS)
 
 
-def problems_of(answer: list) -> tuple[str, ...]:
-    """The rows the client left out of a catalog answer (`Listing.problems`)."""
-    # A plain list from a client that checks no rows: nothing was left out.
-    return getattr(answer, "problems", ())
-
-
 async def fetch_catalog(
     provider: Provider,
     api_key: str,
@@ -247,7 +241,8 @@ async def fetch_catalog(
             if answer is None:
                 return fetched
             fetched.countries, left_out = storable_countries(answer)
-            for problem in (*problems_of(answer), *left_out):
+            fetched.errors.add_left_out(action, answer)
+            for problem in left_out:
                 fetched.errors.add(action, problem)
             pairs = [Pair(c.id, op) for c in fetched.countries for op in dict.fromkeys(c.operators)]
         if not prices:
@@ -262,7 +257,8 @@ async def fetch_catalog(
                 )
             if answer is not None:
                 fetched.offers[pair], left_out = storable_offers(answer)
-                for problem in (*problems_of(answer), *left_out):
+                fetched.errors.add_left_out(action, answer, **where)
+                for problem in left_out:
                     fetched.errors.add(action, problem, **where)
 
         await asyncio.gather(*(prices_of(pair) for pair in pairs))

@@ -7,6 +7,8 @@ error message quoting it must not be what stops the run from being recorded.
 
 from typing import Any
 
+from activations.client import Listing
+
 ERROR_LIMIT = 100  # errors kept in SyncRun.errors; SyncRun.error_count counts them all
 TEXT_LIMIT = 300  # characters kept of each error's text
 
@@ -40,6 +42,13 @@ class ErrorLog:
                     for k, v in entry.items()
                 }
             )
+
+    def add_left_out(self, action: str, listing: Listing, **where: Any) -> None:
+        """The rows the client left out of a catalog answer: each one it listed, and the
+        count of those past its list."""
+        for problem in listing.problems:
+            self.add(action, problem, **where)
+        self.count += listing.left_out - len(listing.problems)
 
     def extend(self, other: "ErrorLog") -> None:
         self.count += other.count

@@ -13,7 +13,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from activations import client as protocol
-from activations.client import MAX_RETRY_AFTER_SECONDS, Listing, RateLimited
+from activations.client import MAX_RETRY_AFTER_SECONDS, Listing, RateLimited, ServiceOffer
 from catalog import services
 from catalog.models import Country, Offer, PriceChange, Provider
 from catalog.services import sync_provider
@@ -138,8 +138,18 @@ def test_a_bad_operator_is_left_out_and_its_country_kept(fake, hostile):
     assert "operator" in run.errors[0]["error"]
 
 
-def test_a_pair_the_database_refuses_is_recorded_and_the_other_pairs_are_stored(fake, hostile):
-    # Nothing in the sync checks the sign of a price: the CheckConstraint refuses it.
+def test_a_pair_the_database_refuses_is_recorded_and_the_other_pairs_are_stored(
+    fake, hostile, monkeypatch
+):
+    # The client refuses a negative price; read without it, the CheckConstraint refuses it.
+    monkeypatch.setattr(
+        protocol,
+        "parse_services",
+        lambda text, **_: Listing(
+            ServiceOffer(r["id"], r["name"], Decimal(r["price"]), r["quantity"])
+            for r in json.loads(text)
+        ),
+    )
     fake.countries = [{"id": 0, "name": "Russia", "operators": ["any", "mts", "tele2"]}]
     fake.services = {
         (0, "any"): [GOOD],
@@ -162,14 +172,16 @@ def test_rows_the_client_left_out_are_recorded(fake, hostile, monkeypatch):
     monkeypatch.setattr(
         protocol,
         "parse_services",
-        lambda text: Listing(read(text), problems=["row 2 (id 'vk'): price is negative"]),
+        lambda text, **options: Listing(
+            read(text, **options), problems=["row 2 (id 'vk'): price is negative"], left_out=3
+        ),
     )
 
     run = sync_provider(hostile)
 
     assert stored(hostile) == {(0, "any", "tg")}
-    assert run.error_count == 1
-    assert run.errors[0]["error"] == "row 2 (id 'vk'): price is negative"
+    assert run.error_count == 3  # one listed, two more counted
+    assert [e["error"] for e in run.errors] == ["row 2 (id 'vk'): price is negative"]
     assert (run.errors[0]["country"], run.errors[0]["operator"]) == (0, "any")
 
 
