@@ -207,7 +207,7 @@ def test_a_number_sold_as_the_database_goes_away_is_cancelled_not_kept(
     database.down = False
     assert not Activation.objects.exists()
     page = client.get(response.url)
-    assert "could not record; it was cancelled" in page.content.decode()
+    assert "cannot record, so it was cancelled" in page.content.decode()
 
 
 def test_an_outage_is_logged_once_as_a_warning_without_the_password(
