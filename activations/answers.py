@@ -176,6 +176,14 @@ class ProviderUnavailable(ProviderError):
         super().__init__(message)
 
 
+class ProviderUnanswered(ProviderUnavailable):
+    """The request went out but no whole answer came (a read timeout, the call's deadline, a
+    connection dropped mid-answer): unlike a refused connection, the provider may have acted
+    on it (for getNumber: sold a number nobody saw)."""
+
+    default_message = "The provider did not answer in time; it may have acted on the request."
+
+
 class RateLimited(ProviderUnavailable):
     """HTTP 429: too many requests; wait `retry_after` seconds (when the provider said)."""
 

@@ -76,6 +76,7 @@ from activations.answers import (
     ProtocolError,
     ProviderError,
     ProviderSqlError,
+    ProviderUnanswered,
     ProviderUnavailable,
     RateLimited,
     ServiceOffer,
@@ -138,6 +139,7 @@ __all__ = [
     "ProviderClient",
     "ProviderError",
     "ProviderSqlError",
+    "ProviderUnanswered",
     "ProviderUnavailable",
     "RateLimited",
     "ServiceOffer",
@@ -346,7 +348,7 @@ class _AnswerReader:
     def check_deadline() -> None:
         left = deadline_remaining()
         if left is not None and left <= 0:
-            raise ProviderUnavailable(_LATE)
+            raise ProviderUnanswered(_LATE)
 
     def reply(self) -> _Reply:
         retry_after = retry_after_seconds(self.response.headers.get("Retry-After"))
@@ -508,10 +510,18 @@ class _ClientBase:
             return None
 
 
+# Failures after the request went out: the provider may have acted on it.
+_AFTER_SENDING = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
 def _transport_failure(exc: httpx.HTTPError) -> ProviderUnavailable:
     # Only the class name: httpx messages can carry the request URL, which holds the key.
+    if isinstance(exc, _AFTER_SENDING):
+        return ProviderUnanswered(f"The provider did not answer in time ({type(exc).__name__}).")
     if isinstance(exc, httpx.TimeoutException):
-        return ProviderUnavailable(f"The provider did not answer in time ({type(exc).__name__}).")
+        return ProviderUnavailable(
+            f"The provider could not be asked in time ({type(exc).__name__})."
+        )
     return ProviderUnavailable(f"Could not reach the provider ({type(exc).__name__}).")
 
 
@@ -620,7 +630,7 @@ class AsyncProviderClient(_ClientBase):
         try:
             reply = await self._fetch(params)
         except TimeoutError:
-            failure = ProviderUnavailable(_LATE)
+            failure = ProviderUnanswered(_LATE)  # connecting, sending or reading: assume sent
         except httpx.HTTPError as exc:
             failure = _transport_failure(exc)
         except ProviderError as error:

@@ -235,6 +235,11 @@ BUY_ERRORS: list[tuple[type[protocol.ProviderError], str]] = [
         "try again in a few seconds.",
     ),
     (
+        protocol.ProviderUnanswered,
+        "{provider} did not answer in time. Nothing was recorded here; if it sold a number "
+        "anyway, look for it in your activations at {provider} and cancel it there.",
+    ),
+    (
         protocol.ProviderUnavailable,
         "{provider} is not answering. Nothing was bought here; try again in a moment.",
     ),

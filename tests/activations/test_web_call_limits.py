@@ -45,8 +45,35 @@ def test_a_purchase_at_a_stuck_provider_ends_at_the_deadline_with_a_message(
     )
     assert time.monotonic() - started < DEADLINE + SLACK
     assert response.status_code == 200
-    assert b"is not answering. Nothing was bought here; try again" in response.content
+    # The request went out: the page cannot promise that nothing was sold.
+    assert b"did not answer in time. Nothing was recorded here" in response.content
     assert not Activation.objects.exists()
+
+
+def test_a_purchase_whose_answer_trickles_past_the_deadline_says_where_to_look(
+    settings, client, alice, alice_team, sandbox_account, sandbox_offer, sandbox_server
+):
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = DEADLINE
+    sandbox = sandbox_server.sandbox
+    sandbox.set_fault("trickle", api_key=sandbox_server.api_key, seconds=1.0)
+    client.force_login(alice)
+    started = time.monotonic()
+    response = client.post(
+        f"/t/{alice_team.slug}/buy/",
+        {
+            "service": sandbox_offer.service_id,
+            "country": sandbox_offer.country_id,
+            "operator": sandbox_offer.operator_id,
+            "token": "trickled-answer-token-01",
+        },
+        follow=True,
+    )
+    sandbox.clear_faults()
+    assert time.monotonic() - started < DEADLINE + SLACK
+    # The provider sold a number whose answer never arrived whole: the user is sent to it.
+    assert len(sandbox.activations) == 1
+    assert not Activation.objects.exists()
+    assert b"if it sold a number anyway, look for it in your activations at" in (response.content)
 
 
 def test_a_balance_refresh_at_a_stuck_provider_ends_at_the_deadline_with_a_message(
