@@ -950,21 +950,10 @@ class Poller:
     def _audit_unstorable(self, result: Result) -> None:
         """Keep the answers that could not be stored in the audit log (which stores provider
         text with control characters replaced), so that an operator can see what came."""
-        activation = result.activation
         with transaction.atomic():
             for call in result.calls:
                 if call.error is None:
-                    record_call(
-                        team=activation.team,
-                        account=activation.account,
-                        action=call.action,
-                        params=call.params,
-                        answer=call.answer or "",
-                        http_status=call.http_status,
-                        latency_ms=call.latency_ms,
-                        outcome="unstorable",
-                        obj=activation,
-                    )
+                    _record(result.activation, call, "unstorable")
 
     def _audit(self, result: Result, new_code: bool, closed: bool) -> None:
         activation = result.activation
@@ -977,17 +966,7 @@ class Poller:
                 outcome = "code_received" if new_code else "cancelled_by_provider"
             else:
                 outcome = "ok"
-            record_call(
-                team=activation.team,
-                account=activation.account,
-                action=call.action,
-                params=call.params,
-                answer=call.answer or "",
-                http_status=call.http_status,
-                latency_ms=call.latency_ms,
-                outcome=outcome,
-                obj=activation,
-            )
+            _record(activation, call, outcome)
         if closed and result.expiring:
             record_action(
                 team=activation.team,
@@ -999,6 +978,21 @@ class Poller:
                 state=result.close_as,
                 phone=activation.phone,
             )
+
+
+def _record(activation: Activation, call: Call, outcome: str) -> None:
+    """Write one of a poll's calls to the audit log."""
+    record_call(
+        team=activation.team,
+        account=activation.account,
+        action=call.action,
+        params=call.params,
+        answer=call.answer or "",
+        http_status=call.http_status,
+        latency_ms=call.latency_ms,
+        outcome=outcome,
+        obj=activation,
+    )
 
 
 def tenth_of_second(moment: datetime, *, up: bool) -> datetime:

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import browse
 import httpx
-from stack import Stack, Step, wait_until
+from stack import Stack, Step, run_checks, wait_until
 
 PROVIDER = "Sandbox (faults)"
 OK_STATUSES = (200, 286, 302)
@@ -191,17 +191,8 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=150, help="Most seconds to catch up.")
     args = parser.parse_args()
     step = Step()
-    try:
-        with Stack("faults", redis_db=13) as stack:
-            run(stack, step, args)
-    except KeyboardInterrupt:
-        step.fail("interrupted")
-    except Exception as error:
-        step.fail("unexpected error", f"{type(error).__name__}: {error}")
-        import traceback
-
-        traceback.print_exc()
-    return step.summary("faults")
+    stack = Stack("faults", redis_db=13)
+    return run_checks(step, "faults", stack, lambda stack: run(stack, step, args))
 
 
 def run(stack: Stack, step: Step, args) -> None:

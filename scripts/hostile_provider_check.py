@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import browse
 import httpx
 from faults_under_load import Load, control
-from stack import Stack, Step, wait_until
+from stack import Stack, Step, run_checks, wait_until
 
 PROVIDER = "Sandbox (hostile)"
 HONEST, TRICKLING = "key0", "key1"
@@ -69,17 +69,8 @@ def main() -> int:
     args = parser.parse_args()
     step = Step()
     settings = {"POLL_INTERVAL": str(POLL_INTERVAL)}
-    try:
-        with Stack("hostile", redis_db=10, settings=settings) as stack:
-            run(stack, step, args)
-    except KeyboardInterrupt:
-        step.fail("interrupted")
-    except Exception as error:
-        step.fail("unexpected error", f"{type(error).__name__}: {error}")
-        import traceback
-
-        traceback.print_exc()
-    return step.summary("hostile")
+    stack = Stack("hostile", redis_db=10, settings=settings)
+    return run_checks(step, "hostile", stack, lambda stack: run(stack, step, args))
 
 
 class SignInSampler(threading.Thread):

@@ -14,7 +14,6 @@ import re
 import secrets
 import sys
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import browse
 import httpx
-from stack import Stack, Step, wait_until
+from stack import Stack, Step, run_checks, wait_until
 
 from activations.client import ProviderClient, StatusState
 
@@ -36,15 +35,8 @@ def main() -> int:
     step = Step()
     api_key = secrets.token_hex(16)
     password = secrets.token_urlsafe(16)
-    try:
-        with Stack("smoke", redis_db=11) as stack:
-            run(stack, step, api_key, password)
-    except KeyboardInterrupt:
-        step.fail("interrupted")
-    except Exception as error:  # report the step that broke, then the summary
-        step.fail("unexpected error", f"{type(error).__name__}: {error}")
-        traceback.print_exc()
-    return step.summary("prod-smoke")
+    stack = Stack("smoke", redis_db=11)
+    return run_checks(step, "prod-smoke", stack, lambda stack: run(stack, step, api_key, password))
 
 
 def run(stack: Stack, step: Step, api_key: str, password: str) -> None:

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import browse
 import httpx
-from stack import Stack, Step
+from stack import Stack, Step, run_checks
 
 PROVIDER = "Sandbox (scale-out)"
 POLL_INTERVAL = 3.0
@@ -78,17 +78,8 @@ def main() -> int:
         "CATALOG_PRICES_INTERVAL_MINUTES": "1",
         "CATALOG_COUNTRIES_INTERVAL_MINUTES": "2",
     }
-    try:
-        with Stack("scaleout", redis_db=14, settings=settings) as stack:
-            run(stack, step, args)
-    except KeyboardInterrupt:
-        step.fail("interrupted")
-    except Exception as error:
-        step.fail("unexpected error", f"{type(error).__name__}: {error}")
-        import traceback
-
-        traceback.print_exc()
-    return step.summary("scale-out")
+    stack = Stack("scaleout", redis_db=14, settings=settings)
+    return run_checks(step, "scale-out", stack, lambda stack: run(stack, step, args))
 
 
 def run(stack: Stack, step: Step, args) -> None:

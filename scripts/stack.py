@@ -22,7 +22,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,20 @@ class Step:
         print(f"{name} took {self.elapsed():.0f} s")
         print(f"{name}: {self.passed} passed, {len(self.failures)} failed")
         return 1 if self.failures else 0
+
+
+def run_checks(step: Step, name: str, stack: Stack, run: Callable[[Stack], None]) -> int:
+    """Run a script's checks on its stack (ended whatever happens); the exit status. An
+    interruption or an unexpected error is reported as a failed step before the summary."""
+    try:
+        with stack:
+            run(stack)
+    except KeyboardInterrupt:
+        step.fail("interrupted")
+    except Exception as error:
+        step.fail("unexpected error", f"{type(error).__name__}: {error}")
+        traceback.print_exc()
+    return step.summary(name)
 
 
 @dataclass

@@ -1,6 +1,22 @@
-"""What the protocol client tests search for a leaked API key in an exception."""
+"""What the protocol client and sandbox tests share: the provider document's own example
+answers (copied as they are written there, so that a misreading cannot hide in both the
+client and the sandbox), and what they search for a leaked API key in an exception."""
 
 import traceback
+
+# The provider document's example answers (provider-api-doc.txt), as written there.
+DOC_BALANCE = "463.02"
+DOC_COUNTRIES = (
+    '[{"id":0,"name":"Россия","operators":{"any":"any","tele2":"tele2","tinkoff":"tinkoff",'
+    '"ttk":"ttk","yota":"yota"}},{"id":1,"name":"Украина","operators":{"any":"any",'
+    '"kyivstar":"kyivstar","life":"life","lycamobile":"lycamobile","mts":"mts","utel":"utel",'
+    '"vodafone":"vodafone"}}]'
+)
+DOC_SERVICES = (
+    '[{"id":"vk","name":"Вконтакте","price":29.88,"quantity":"19"},{"id":"ok","name":"Ok.ru",'
+    '"price":1.34,"quantity":"2776"},{"id":"wa","name":"Whatsapp","price":0,"quantity":"0"}]'
+)
+DOC_NUMBER = "ACCESS_NUMBER:234242:79991728822"
 
 
 def chain_text(exc: BaseException) -> str:

@@ -38,24 +38,16 @@ from activations.client import (
     StatusState,
     WrongActivationId,
 )
-from tests.activations.client_support import chain_text
+from tests.activations.client_support import (
+    DOC_BALANCE,
+    DOC_COUNTRIES,
+    DOC_NUMBER,
+    DOC_SERVICES,
+    chain_text,
+)
 
 URL = "https://sms-service-online.com/stubs/handler_api"
 KEY = "k3y-SECRET-4242"
-
-# Literal answers from provider-api-doc.txt.
-DOC_BALANCE = "463.02"
-DOC_COUNTRIES = (
-    '[{"id":0,"name":"Россия","operators":{"any":"any","tele2":"tele2","tinkoff":"tinkoff",'
-    '"ttk":"ttk","yota":"yota"}},{"id":1,"name":"Украина","operators":{"any":"any",'
-    '"kyivstar":"kyivstar","life":"life","lycamobile":"lycamobile","mts":"mts","utel":"utel",'
-    '"vodafone":"vodafone"}}]'
-)
-DOC_SERVICES = (
-    '[{"id":"vk","name":"Вконтакте","price":29.88,"quantity":"19"},{"id":"ok","name":"Ok.ru",'
-    '"price":1.34,"quantity":"2776"},{"id":"wa","name":"Whatsapp","price":0,"quantity":"0"}]'
-)
-DOC_NUMBER = "ACCESS_NUMBER:234242:79991728822"
 
 
 def answering(body, status=200, seen=None, headers=None):

@@ -28,12 +28,14 @@ from activations.client import (
     ServiceOffer,
     StatusState,
 )
-from tests.activations.client_support import chain_text
-from tests.activations.test_client import (
+from tests.activations.client_support import (
     DOC_BALANCE,
     DOC_COUNTRIES,
     DOC_NUMBER,
     DOC_SERVICES,
+    chain_text,
+)
+from tests.activations.test_client import (
     KEY,
     URL,
     make,

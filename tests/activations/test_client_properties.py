@@ -32,11 +32,8 @@ from activations.client import (
 )
 from activations.models import Activation, ProviderAccount
 from catalog import models as catalog
+from tests.activations.client_support import DOC_BALANCE, DOC_COUNTRIES, DOC_NUMBER, DOC_SERVICES
 from tests.activations.test_client import (
-    DOC_BALANCE,
-    DOC_COUNTRIES,
-    DOC_NUMBER,
-    DOC_SERVICES,
     KEY,
     URL,
 )

@@ -12,6 +12,7 @@ from django.test import Client
 
 from activations.sandbox import Sandbox, catalog_offer, mounted_sandbox
 from activations.sandbox_catalog import COUNTRIES, COUNTRIES_BY_ID, SERVICES, SERVICES_BY_ID
+from tests.activations.client_support import DOC_BALANCE, DOC_COUNTRIES, DOC_NUMBER, DOC_SERVICES
 
 KEY = "sandbox-unit-key-0001"
 
@@ -61,22 +62,6 @@ def test_the_catalog_has_every_annex_country_and_service():
 
 def test_it_answers_the_balance_like_the_document(sandbox):
     assert ask(sandbox, "getBalance") == "1000.00"
-
-
-# The provider document's own example answers, copied as they are written there.
-DOC_BALANCE = "463.02"
-DOC_COUNTRIES = (
-    '[{"id":0,"name":"Россия","operators":{"any":"any","tele2":"tele2","tinkoff":"tinkoff",'
-    '"ttk":"ttk","yota":"yota"}},{"id":1,"name":"Украина","operators":{"any":"any",'
-    '"kyivstar":"kyivstar","life":"life","lycamobile":"lycamobile","mts":"mts","utel":"utel",'
-    '"vodafone":"vodafone"}}]'
-)
-DOC_SERVICES = (
-    '[{"id":"vk","name":"Вконтакте","price":29.88,"quantity":"19"},'
-    '{"id":"ok","name":"Ok.ru","price":1.34,"quantity":"2776"},'
-    '{"id":"wa","name":"Whatsapp","price":0,"quantity":"0"}]'
-)
-DOC_NUMBER = "ACCESS_NUMBER:234242:79991728822"
 
 
 def compact(data):

@@ -28,21 +28,22 @@ def stuck_provider(settings, sandbox_server):
     return sandbox_server
 
 
+def post_buy(client, team, offer, token):
+    choices = {
+        "service": offer.service_id,
+        "country": offer.country_id,
+        "operator": offer.operator_id,
+        "token": token,
+    }
+    return client.post(f"/t/{team.slug}/buy/", choices, follow=True)
+
+
 def test_a_purchase_at_a_stuck_provider_ends_at_the_deadline_with_a_message(
     client, alice, alice_team, sandbox_account, sandbox_offer, stuck_provider
 ):
     client.force_login(alice)
     started = time.monotonic()
-    response = client.post(
-        f"/t/{alice_team.slug}/buy/",
-        {
-            "service": sandbox_offer.service_id,
-            "country": sandbox_offer.country_id,
-            "operator": sandbox_offer.operator_id,
-            "token": "stuck-provider-token-01",
-        },
-        follow=True,
-    )
+    response = post_buy(client, alice_team, sandbox_offer, "stuck-provider-token-01")
     assert time.monotonic() - started < DEADLINE + SLACK
     assert response.status_code == 200
     # The request went out: the page cannot promise that nothing was sold.
@@ -58,16 +59,7 @@ def test_a_purchase_whose_answer_trickles_past_the_deadline_says_where_to_look(
     sandbox.set_fault("trickle", api_key=sandbox_server.api_key, seconds=1.0)
     client.force_login(alice)
     started = time.monotonic()
-    response = client.post(
-        f"/t/{alice_team.slug}/buy/",
-        {
-            "service": sandbox_offer.service_id,
-            "country": sandbox_offer.country_id,
-            "operator": sandbox_offer.operator_id,
-            "token": "trickled-answer-token-01",
-        },
-        follow=True,
-    )
+    response = post_buy(client, alice_team, sandbox_offer, "trickled-answer-token-01")
     sandbox.clear_faults()
     assert time.monotonic() - started < DEADLINE + SLACK
     # The provider sold a number whose answer never arrived whole: the user is sent to it.
