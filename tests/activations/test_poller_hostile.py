@@ -189,3 +189,25 @@ def test_the_audit_log_stores_any_provider_text(alice, alice_team):
     assert action.params["phone"].startswith("7\ufffd111")
     assert len(action.params["phone"]) == 500
     assert action.params["price"] == "nan"
+
+
+def test_a_trickling_answer_costs_only_its_own_poll(buy, other_team_activation, sandbox_server):
+    """An answer sent one byte at a time used to keep its poll, and so the pass, alive for
+    as long as the bytes kept coming (each read was within its timeout): `poll_once` hung."""
+    hostile, honest = buy(), other_team_activation
+    sandbox = sandbox_server.sandbox
+    sandbox.deliver_code(honest.provider_activation_id, code="424242")
+    sandbox.set_fault("trickle", api_key=sandbox_server.api_key, seconds=0.3)
+    started = timezone.now()
+    try:
+        summary = one_pass(claim_seconds=2)  # a poll's deadline is half its claim: 1 s
+    finally:
+        sandbox.clear_faults()
+
+    assert timezone.now() - started < timedelta(seconds=STALL_SECONDS / 3)
+    honest.refresh_from_db()
+    assert honest.codes == ["424242"]
+    hostile.refresh_from_db()
+    assert hostile.last_poll_error == "Provider not answering, retrying"
+    assert hostile.poll_failures == 1
+    assert (summary.codes, summary.errors) == (1, 1)
