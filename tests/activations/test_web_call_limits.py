@@ -2,6 +2,7 @@
 PROVIDER_WEB_DEADLINE_SECONDS, and at most PROVIDER_WEB_CONCURRENCY of them per provider and
 process reach it (the others are refused within about a second); other providers go on."""
 
+import threading
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.management.base import SystemCheckError
 
 from activations import client as protocol
 from activations.models import Activation
-from activations.provider_slots import SLOT_WAIT_SECONDS
+from activations.provider_slots import SLOT_WAIT_SECONDS, SLOW_SECONDS, ProviderSlots
 from activations.upstream import provider_client
 from catalog.models import Provider
 from tests.fixtures.activations import make_account, run_in_threads
@@ -132,3 +133,26 @@ def test_the_check_refuses_a_provider_without_a_slot(settings, db):
     with pytest.raises(SystemCheckError) as caught:
         call_command("check")
     assert "sms_desk.E003" in str(caught.value)
+
+
+def test_a_burst_at_a_provider_that_answers_waits_for_a_slot_instead_of_failing():
+    slots = ProviderSlots(2)
+    held = [slots.acquire(0), slots.acquire(0)]
+    threading.Timer(0.1, slots.release, [held[0]]).start()
+    started = time.monotonic()
+
+    third = slots.acquire(SLOT_WAIT_SECONDS)
+
+    assert third is not None
+    assert time.monotonic() - started < SLOW_SECONDS
+
+
+def test_a_call_is_refused_at_once_when_every_slot_is_slow():
+    now = [100.0]
+    slots = ProviderSlots(2, clock=lambda: now[0])
+    slots.acquire(0), slots.acquire(0)
+    now[0] += SLOW_SECONDS + 0.1  # both calls have been at the provider that long
+    started = time.monotonic()
+
+    assert slots.acquire(SLOT_WAIT_SECONDS) is None
+    assert time.monotonic() - started < 0.1
