@@ -12,7 +12,9 @@ took 2.2 s while a provider trickled). A refusal is `httpx.PoolTimeout`, which t
 reports as `ProviderUnavailable` (the services show "not answering, nothing was done, try
 again"). Other providers keep their own slots.
 
-Only the synchronous clients made for web requests (`activations.upstream`) use this; the
+Only the synchronous clients made for web requests (`activations.upstream.WebCallTransport`,
+which takes the request budget first, so that a slot's age measures the provider and not our
+own queue) use this; the
 poller and the catalog sync run in the background with their own bounds.
 """
 
@@ -95,40 +97,28 @@ class _ReleasedOnClose(httpx.SyncByteStream):
                 release()
 
 
-class ProviderSlotTransport(httpx.BaseTransport):
-    """Wraps a transport: each request first takes one of the provider's slots."""
-
-    def __init__(
-        self,
-        inner: httpx.BaseTransport,
-        provider_id: int,
-        size: int,
-        wait: float = SLOT_WAIT_SECONDS,
-    ) -> None:
-        self.inner = inner
-        self.provider_id = provider_id
-        self.size = size
-        self.wait = wait
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        slots = slots_for(self.provider_id, self.size)
-        ticket = slots.acquire(self.wait)
-        if ticket is None:
-            raise httpx.PoolTimeout(
-                f"All {self.size} calls this process may make to the provider are in progress.",
-                request=request,
-            )
-        try:
-            response = self.inner.handle_request(request)
-        except BaseException:
-            slots.release(ticket)
-            raise
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_ReleasedOnClose(response.stream, lambda: slots.release(ticket)),
-            extensions=response.extensions,
+def holding_a_slot(
+    slots: ProviderSlots,
+    request: httpx.Request,
+    send: Callable[[httpx.Request], httpx.Response],
+    wait: float = SLOT_WAIT_SECONDS,
+) -> httpx.Response:
+    """`send(request)` while holding one of `slots`, until its answer is closed; refused as
+    `httpx.PoolTimeout` (not sent) when no slot comes free in time or the provider is stuck."""
+    ticket = slots.acquire(wait)
+    if ticket is None:
+        raise httpx.PoolTimeout(
+            f"All {slots.size} calls this process may make to the provider are in progress.",
+            request=request,
         )
-
-    def close(self) -> None:
-        self.inner.close()
+    try:
+        response = send(request)
+    except BaseException:
+        slots.release(ticket)
+        raise
+    return httpx.Response(
+        status_code=response.status_code,
+        headers=response.headers,
+        stream=_ReleasedOnClose(response.stream, lambda: slots.release(ticket)),
+        extensions=response.extensions,
+    )

@@ -37,7 +37,7 @@ from activations.client import (
 from activations.db import retry_when_locked
 from activations.keys import decrypt_key
 from activations.models import ProviderAccount
-from activations.provider_slots import ProviderSlotTransport
+from activations.provider_slots import holding_a_slot, slots_for
 from catalog import ratelimit
 from catalog.models import Provider
 from catalog.ratelimit import Priority
@@ -121,21 +121,30 @@ def last_sent_at() -> datetime | None:
     return _sent_at.get()
 
 
-class BudgetedTransport(httpx.HTTPTransport):
-    """Takes a slot from the provider's request budget before each request.
-
-    A request that would wait longer than `max_wait` for it (or past the call's deadline,
-    whichever comes first) is not sent: `httpx.PoolTimeout`, which the client reports as
-    `ProviderUnavailable`."""
+class WebCallTransport(httpx.HTTPTransport):
+    """The transport of a call a web request waits on: first a token of the provider's
+    request budget (giving up rather than wait past `max_wait` or the call's deadline), then
+    one of the provider's web slots in this process (`provider_slots`), held until the answer
+    is read. The budget comes first so that a slot's age measures the provider, not our own
+    queue. A call refused either way is not sent: `httpx.PoolTimeout`, which the client
+    reports as `ProviderUnavailable`. It is an HTTPTransport itself, not a wrapper, so that
+    the client bounds its sockets by the call's deadline."""
 
     def __init__(
-        self, provider: Provider, priority: Priority, *, max_wait: float, **options: Any
+        self,
+        provider: Provider,
+        priority: Priority,
+        *,
+        max_wait: float,
+        slots: int,
+        **options: Any,
     ) -> None:
         super().__init__(**options)
         self.provider_id = provider.pk
         self.rate = provider.max_requests_per_second
         self.priority = priority
         self.max_wait = max_wait
+        self.slots = slots_for(provider.pk, slots)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
@@ -147,8 +156,12 @@ class BudgetedTransport(httpx.HTTPTransport):
             raise httpx.PoolTimeout(
                 "The provider's request budget has no slot within the deadline.", request=request
             )
-        _sent(started)
-        return super().handle_request(request)
+
+        def send(request: httpx.Request) -> httpx.Response:
+            _sent(started)
+            return super(WebCallTransport, self).handle_request(request)
+
+        return holding_a_slot(self.slots, request, send)
 
 
 class AsyncBudgetedTransport(httpx.AsyncHTTPTransport):
@@ -176,7 +189,6 @@ def web_request_client(
     """A synchronous client for a call a web request waits on: bounded in time (the
     deadline) and in number (the provider's slots in this process)."""
     deadline = settings.PROVIDER_WEB_DEADLINE_SECONDS
-    budgeted = BudgetedTransport(provider, priority, max_wait=deadline)
     return ProviderClient(
         provider.handler_url,
         api_key,
@@ -185,7 +197,9 @@ def web_request_client(
         timeout=min(timeout, deadline),
         deadline=deadline,
         on_exchange=on_exchange,
-        transport=ProviderSlotTransport(budgeted, provider.pk, settings.PROVIDER_WEB_CONCURRENCY),
+        transport=WebCallTransport(
+            provider, priority, max_wait=deadline, slots=settings.PROVIDER_WEB_CONCURRENCY
+        ),
     )
 
 

@@ -2,7 +2,11 @@
 answers (copied as they are written there, so that a misreading cannot hide in both the
 client and the sandbox), and what they search for a leaked API key in an exception."""
 
+import socket
+import threading
+import time
 import traceback
+from contextlib import contextmanager
 
 # The provider document's example answers (provider-api-doc.txt), as written there.
 DOC_BALANCE = "463.02"
@@ -29,3 +33,42 @@ def chain_text(exc: BaseException) -> str:
         parts += [repr(getattr(exc, name, "")) for name in ("raw", "until", "answer")]
         exc = exc.__cause__ or exc.__context__
     return "\n".join(parts)
+
+
+@contextmanager
+def trickling_server(answer: bytes, every: float = 0.05, for_at_most: float = 10.0):
+    """A loopback HTTP server that sends `answer` one byte every `every` seconds (for at most
+    `for_at_most` seconds), so each read gets a byte long before any read timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            ends = time.monotonic() + for_at_most
+            for byte in answer:
+                if stop.is_set() or time.monotonic() > ends:
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                stop.wait(every)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/stubs/handler_api"
+    finally:
+        stop.set()
+        server.join()
+        listener.close()

@@ -5,11 +5,8 @@ sandbox."""
 
 import asyncio
 import json
-import socket
-import threading
 import time
 import tracemalloc
-from contextlib import contextmanager
 from decimal import Decimal
 
 import httpx
@@ -34,6 +31,7 @@ from tests.activations.client_support import (
     DOC_NUMBER,
     DOC_SERVICES,
     chain_text,
+    trickling_server,
 )
 from tests.activations.test_client import (
     KEY,
@@ -123,45 +121,6 @@ def test_the_documents_number_and_the_longest_storable_ones_are_read():
 
 
 # --- Finding 3: no overall deadline on a provider call --------------------------------------
-
-
-@contextmanager
-def trickling_server(answer: bytes, every: float = 0.05, for_at_most: float = 10.0):
-    """A loopback HTTP server that sends `answer` one byte every `every` seconds (for at most
-    `for_at_most` seconds), so each read gets a byte long before any read timeout."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def trickle(conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            ends = time.monotonic() + for_at_most
-            for byte in answer:
-                if stop.is_set() or time.monotonic() > ends:
-                    return
-                try:
-                    conn.sendall(bytes([byte]))
-                except OSError:
-                    return
-                stop.wait(every)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
-
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/stubs/handler_api"
-    finally:
-        stop.set()
-        server.join()
-        listener.close()
 
 
 TRICKLING_HEADER = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 5000 + b"\r\n\r\n463.02"

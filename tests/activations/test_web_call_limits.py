@@ -14,6 +14,7 @@ from activations.models import Activation
 from activations.provider_slots import SLOT_WAIT_SECONDS, SLOW_SECONDS, ProviderSlots
 from activations.upstream import provider_client
 from catalog.models import Provider
+from tests.activations.client_support import trickling_server
 from tests.fixtures.activations import make_account, run_in_threads
 
 DEADLINE = 1.0
@@ -156,3 +157,20 @@ def test_a_call_is_refused_at_once_when_every_slot_is_slow():
 
     assert slots.acquire(SLOT_WAIT_SECONDS) is None
     assert time.monotonic() - started < 0.1
+
+
+def test_a_page_call_to_a_provider_trickling_its_headers_ends_at_the_deadline(
+    settings, sandbox_account
+):
+    """The web clients' transport is the one whose sockets the deadline bounds: headers sent
+    one byte at a time (each read well within its timeout) cannot hold the page."""
+    settings.PROVIDER_WEB_DEADLINE_SECONDS = DEADLINE
+    headers = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 5000 + b"\r\n\r\n463.02"
+    with trickling_server(headers) as url:
+        provider = sandbox_account.provider
+        provider.handler_url = url
+        provider.save()
+        started = time.monotonic()
+        with provider_client(sandbox_account) as client, pytest.raises(protocol.ProviderUnanswered):
+            client.get_balance()
+    assert time.monotonic() - started < DEADLINE + SLACK
