@@ -6,8 +6,9 @@ request budget at the lowest priority. The network part touches no database; the
 then written in one transaction with a few bulk statements (never one query per row), so a
 fault leaves the earlier catalog as it was. One sync per provider runs at a time.
 
-Answers are untrusted input. A row the provider's answer or our columns cannot hold is left
-out and recorded in the run's errors (`catalog.storable`); should the database still refuse
+Answers are untrusted input. The protocol client leaves out every row our columns cannot hold
+(its bounds are the columns', and a property test holds them to the models) and names it in
+`Listing.problems`, which the run's errors record; should the database still refuse
 the bulk write (a value no check foresaw, a negative price against the CheckConstraint), the
 answers are written again pair by pair, each in a savepoint, and only the pairs it refuses
 are lost. Waits are bounded: a Retry-After counts up to MAX_RETRY_AFTER_SECONDS, and no wait
@@ -43,7 +44,6 @@ from activations.models import ProviderAccount
 from catalog import ratelimit
 from catalog.models import Country as CountryRow
 from catalog.models import Offer, Operator, PriceChange, Provider, Service, SyncRun
-from catalog.storable import CENT, storable_countries, storable_offers
 from catalog.sync_errors import ErrorLog
 
 logger = logging.getLogger(__name__)
@@ -240,10 +240,8 @@ async def fetch_catalog(
             answer = await ask(action, client.get_countries)
             if answer is None:
                 return fetched
-            fetched.countries, left_out = storable_countries(answer)
+            fetched.countries = list(answer)
             fetched.errors.add_left_out(action, answer)
-            for problem in left_out:
-                fetched.errors.add(action, problem)
             pairs = [Pair(c.id, op) for c in fetched.countries for op in dict.fromkeys(c.operators)]
         if not prices:
             return fetched
@@ -256,10 +254,8 @@ async def fetch_catalog(
                     action, lambda: client.get_services(pair.country, pair.operator), **where
                 )
             if answer is not None:
-                fetched.offers[pair], left_out = storable_offers(answer)
+                fetched.offers[pair] = list(answer)
                 fetched.errors.add_left_out(action, answer, **where)
-                for problem in left_out:
-                    fetched.errors.add(action, problem, **where)
 
         await asyncio.gather(*(prices_of(pair) for pair in pairs))
     fetched.errors.entries.sort(key=lambda e: (e.get("country", -1), e.get("operator", "")))
@@ -445,7 +441,7 @@ def store_answers(
     for pair, offers in answers.items():
         operator_id = operators[pair][0]
         for offer in offers:
-            price = offer.price.quantize(CENT)
+            price = offer.price  # the client gives cents
             current[(operator_id, service_ids[offer.id])] = (price, offer.quantity)
     answered = sorted({operators[pair][0] for pair in answers})
     existing = {}
