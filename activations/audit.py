@@ -13,13 +13,13 @@ fail (PostgreSQL refuses NUL in text and jsonb) and roll back the change it reco
 import datetime
 import ipaddress
 import math
-import re
 from itertools import islice
 from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
 
+from activations.answers import storable
 from activations.models import AuditEvent
 
 ANSWER_LIMIT = 2000
@@ -28,10 +28,6 @@ PARAM_LIMIT = 500
 KEY_LIMIT = 64
 PARAM_ITEMS = 100
 PARAM_DEPTH = 6
-# C0 and C1 control characters (tab and newline are kept) and lone surrogates, which
-# PostgreSQL cannot store (NUL) or UTF-8 cannot encode (surrogates).
-UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-REPLACEMENT = "\ufffd"
 
 # Parameter names never written, at any depth (pretix masks the same kind of names).
 SECRET_NAMES = frozenset({"api_key", "apikey", "key", "password", "secret", "key_ciphertext"})
@@ -81,8 +77,8 @@ def action_label(action: str) -> str:
 
 
 def storable_text(value: Any, limit: int) -> str:
-    """str(value) with control characters replaced, cut to `limit` characters."""
-    return UNSTORABLE.sub(REPLACEMENT, str(value)[:limit])
+    """str(value) as a column can hold it (`activations.answers.storable`)."""
+    return storable(str(value), limit)
 
 
 def redact(value: Any, depth: int = 0) -> Any:

@@ -8,7 +8,12 @@ must not be lost (a number the provider already sold, its audit record) retry fo
 import time
 from collections.abc import Callable
 
-from django.db import OperationalError
+from django.db import DataError, IntegrityError, OperationalError
+
+# What the database (or a field preparing the value) raises for a row it cannot hold: a NUL
+# byte or an over-long value on PostgreSQL, a duplicate key. A refusal of that row alone; any
+# other database error (a lost connection, a server restarting) is an outage.
+REFUSED_ROW = (DataError, IntegrityError, ValueError)
 
 PATIENT = 40  # attempts; with the back-off below, about eight seconds in all
 

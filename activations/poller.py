@@ -55,14 +55,7 @@ from datetime import datetime, timedelta
 import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.db import (
-    DatabaseError,
-    DataError,
-    IntegrityError,
-    connection,
-    models,
-    transaction,
-)
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
@@ -81,6 +74,7 @@ from activations.client import (
     Status,
     StatusState,
 )
+from activations.db import REFUSED_ROW
 from activations.keys import KeyDecryptionError
 from activations.models import Activation, ProviderAccount, WorkerHeartbeat
 from activations.upstream import async_provider_client, last_sent_at
@@ -164,11 +158,6 @@ def backoff_seconds(failures: int, interval: float) -> float:
 class UnstorableAnswer(Exception):
     """What a poll found cannot be stored (say, a code with a NUL byte on PostgreSQL): an
     error of that activation alone, backed off like a provider's error."""
-
-
-# What a row's data can make the database refuse; any other database error (a connection
-# lost, a server restarting) is an outage, and the whole flush is tried again.
-ROW_ERRORS = (DataError, IntegrityError, ValueError)
 
 
 def poll_error_message(error: BaseException) -> str:
@@ -819,7 +808,7 @@ class Poller:
         """Write a batch of poll results: changes one by one (each a conditional update),
         the bookkeeping of all in one UPDATE per chunk, the counters in one per account.
 
-        A change the database refuses for its data (`ROW_ERRORS`: a code with a NUL byte on
+        A change the database refuses for its data (`REFUSED_ROW`: a code with a NUL byte on
         PostgreSQL, a value too long) is rolled back to its own savepoint and becomes that
         activation's error, backed off like any other; the rest of the batch is written.
         Any other database error (an outage) fails the whole batch, which is written again
@@ -910,7 +899,7 @@ class Poller:
                 new_code = bool(result.code) and states.record_code(activation, result.code)
                 closed = bool(result.close_as) and states.mark_closed(activation, result.close_as)
                 self._audit(result, new_code, closed)
-        except ROW_ERRORS as error:
+        except REFUSED_ROW as error:
             # This row's savepoint is rolled back; the other rows of the flush are written.
             logger.warning(
                 "Poller: the poll of activation %s cannot be stored (%s)",

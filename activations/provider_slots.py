@@ -14,8 +14,8 @@ again"). Other providers keep their own slots.
 
 Only the synchronous clients made for web requests (`activations.upstream.WebCallTransport`,
 which takes the request budget first, so that a slot's age measures the provider and not our
-own queue) use this; the
-poller and the catalog sync run in the background with their own bounds.
+own queue) use this; the poller and the catalog sync run in the background with their own
+bounds.
 """
 
 from __future__ import annotations

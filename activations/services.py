@@ -19,14 +19,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, IntegrityError, OperationalError, connection, transaction
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from activations import client as protocol
 from activations.audit import Action, record_action
-from activations.db import retry_when_locked
+from activations.db import REFUSED_ROW, retry_when_locked
 from activations.keys import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
 from activations.models import Activation, ProviderAccount, Reservation
 from activations.provider_slots import SLOT_WAIT_SECONDS
@@ -343,26 +343,12 @@ def buy_number(
         activation = retry_when_locked(
             lambda: _record_purchase(team, user, account, offer, price, number, token, ip)
         )
-    except (*UNRECORDABLE, OperationalError) as error:
+    except (*REFUSED_ROW, OperationalError) as error:
         # A provider reusing an activation id, a number the columns cannot hold, or a database
         # that stayed locked: a number we cannot track must not keep costing money.
         log.warning("Could not record a number bought at %s (%s)", provider, type(error).__name__)
         return _not_recorded(team, user, account, offer, token, ip, number.activation_id)
     return Outcome(True, f"Bought {activation.phone}.", activation)
-
-
-# What a number the columns cannot hold makes recording raise: the database's refusals, and
-# the fields' own validation (which SQLite, storing any length, needs).
-UNRECORDABLE = (DataError, IntegrityError, ValueError, ValidationError)
-
-
-def _check_number(number: protocol.Number) -> None:
-    """Raise unless the activation's columns can hold the number as given, on any database
-    (PostgreSQL refuses an over-long value or a NUL; SQLite would store them)."""
-    for name, value in (("phone", number.phone), ("provider_activation_id", number.activation_id)):
-        Activation._meta.get_field(name).clean(value, None)
-        if not value.isprintable():
-            raise ValueError(f"The {name} holds control characters.")
 
 
 def _not_recorded(team, user, account, offer, token, ip, activation_id: str | None) -> Outcome:
@@ -401,7 +387,6 @@ def _not_recorded(team, user, account, offer, token, ip, activation_id: str | No
 
 
 def _record_purchase(team, user, account, offer, price, number, token, ip) -> Activation:
-    _check_number(number)
     now = timezone.now()
     with transaction.atomic():
         _lock_team(team)

@@ -28,7 +28,7 @@ from itertools import batched
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from activations.client import (
     ProviderError,
     ServiceOffer,
 )
+from activations.db import REFUSED_ROW
 from activations.keys import KeyDecryptionError, decrypt_key
 from activations.models import ProviderAccount
 from catalog import ratelimit
@@ -61,9 +62,6 @@ ATTEMPTS = 4
 RETRY_DELAY = 0.5
 # Rows per INSERT/UPDATE statement and ids per IN (...) list.
 BATCH = 500
-# What the database raises for a value it cannot store; an outage (OperationalError,
-# InterfaceError) is not among them and still fails the run.
-STORE_ERRORS = (DataError, IntegrityError)
 
 
 class NoSyncKey(Exception):
@@ -194,8 +192,8 @@ async def fetch_catalog(
 ) -> Fetched:
     """Ask the provider for its countries (when `pairs` is None) and the prices of every pair.
 
-    A pair that still fails after its retries is recorded in `errors`, and so is each row left
-    out of an answer (by the client, or because our columns cannot hold it); the rest go on.
+    A pair that still fails after its retries is recorded in `errors`, and so is each row the
+    client left out of an answer; the rest go on.
     """
     fetched = Fetched(errors=ErrorLog(secret=api_key))
     limit = asyncio.Semaphore(max(1, concurrency))
@@ -278,14 +276,14 @@ def write_each[T](
         with transaction.atomic():
             write(items)
         return items
-    except STORE_ERRORS:
+    except REFUSED_ROW:
         pass
     written = []
     for item in items:
         try:
             with transaction.atomic():
                 write([item])
-        except STORE_ERRORS as exc:
+        except REFUSED_ROW as exc:
             errors.add("store", describe(exc), **where(item))
         else:
             written.append(item)

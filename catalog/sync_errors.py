@@ -7,19 +7,19 @@ error message quoting it must not be what stops the run from being recorded.
 
 from typing import Any
 
-from activations.client import Listing
+from activations.client import Listing, storable
 
 ERROR_LIMIT = 100  # errors kept in SyncRun.errors; SyncRun.error_count counts them all
 TEXT_LIMIT = 300  # characters kept of each error's text
 
 
 def printable(text: str, secret: str = "") -> str:
-    """`text` cut to TEXT_LIMIT, the key replaced, characters that are not printable (NUL,
-    control characters, lone surrogates) written as escapes."""
+    """`text` with the key replaced (before it is cut, so no half key stays), then as a JSON
+    column can hold it: cut to TEXT_LIMIT, NUL, control characters and lone surrogates
+    replaced (`activations.answers.storable`)."""
     if secret:
         text = text.replace(secret, "***")
-    text = text[:TEXT_LIMIT]
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return storable(text, TEXT_LIMIT)
 
 
 class ErrorLog:
