@@ -52,6 +52,8 @@ POLL_INTERVAL = 3.0
 SIGN_IN_BOUND = 1.0  # seconds: the "the sign-in page answers within 1 s"
 SAMPLE_EVERY = 0.2
 SAMPLE_TIMEOUT = 5.0
+REFERENCE_CODES = 3
+REFERENCE_EXTENSION = 60.0  # seconds the reference may run past --reference to see them
 CODE_DELAY = ("3", "30")  # seconds, drawn per activation: codes keep coming through the run
 TRICKLED_PURCHASE = 2.0  # seconds: a purchase at least this long shows the fault is real
 
@@ -212,11 +214,22 @@ def run(stack: Stack, step: Step, args) -> None:
     honest.start(1, timeout=30)
     trickling.start(1, timeout=60)
     reference_started = time.time()
-    step.ok("reference: each team buys through the web every ~3 s", f"for {args.reference:g} s")
+    step.ok(
+        "reference: each team buys through the web every ~3 s",
+        f"for {args.reference:g} s, longer until {REFERENCE_CODES} honest codes arrived",
+    )
     time.sleep(args.reference)
-
-    fault_started = time.time()
-    reference = code_delays(stack, control_url, reference_started, fault_started - POLL_INTERVAL)
+    # Codes come 3-30 s after a purchase, so a fixed window can hold too few to measure.
+    while True:
+        fault_started = time.time()
+        reference = code_delays(
+            stack, control_url, reference_started, fault_started - POLL_INTERVAL
+        )
+        if len(reference.delays) >= REFERENCE_CODES or (
+            fault_started - reference_started >= args.reference + REFERENCE_EXTENSION
+        ):
+            break
+        time.sleep(1)
     answer = control(control_url, "fault", fault_body)
     if not step.check(answer.get("ok") is True, f"fault set: {args.fault_body}", str(answer)):
         return
@@ -241,7 +254,7 @@ def run(stack: Stack, step: Step, args) -> None:
     sampler.check(step, reference_started, fault_started, "before the fault")
     sampler.check(step, fault_started, fault_ended, f"throughout the fault ({args.fault:g} s)")
     step.check(
-        len(reference.delays) >= 3,
+        len(reference.delays) >= REFERENCE_CODES,
         "reference: honest codes arrived before the fault",
         reference.describe(),
     )
