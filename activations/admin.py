@@ -1,52 +1,8 @@
-"""Admin for the activations app. Keys are never shown (only their last four characters), and
-the audit log is read-only: no add, change or delete."""
+"""Admin for the activations app: activations, reservations and the poller's heartbeat."""
 
 from django.contrib import admin
 
-from activations.models import (
-    Activation,
-    AuditEvent,
-    ProviderAccount,
-    Reservation,
-    WorkerHeartbeat,
-)
-from dashboard.read_only_admin import ReadOnlyAdmin
-
-
-@admin.register(ProviderAccount)
-class ProviderAccountAdmin(admin.ModelAdmin):
-    list_display = [
-        "team",
-        "provider",
-        "masked_key",
-        "balance",
-        "balance_checked_at",
-        "polls",
-        "poll_changes",
-        "poll_errors",
-        "last_polled_at",
-    ]
-    list_filter = ["provider"]
-    search_fields = ["team__name", "team__slug"]
-    # key_ciphertext is not editable and never listed; keys are attached on the team's page.
-    fields = [
-        "team",
-        "provider",
-        "masked_key",
-        "balance",
-        "balance_checked_at",
-        "created_by",
-        "created_at",
-        "updated_at",
-        "polls",
-        "poll_changes",
-        "poll_errors",
-        "last_polled_at",
-    ]
-    readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False  # a key must be checked with the provider first: the team's page does it
+from activations.models import Activation, Reservation, WorkerHeartbeat
 
 
 @admin.register(Activation)
@@ -109,15 +65,6 @@ class ReservationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "team", "user", "kind", "action", "outcome", "http_status"]
-    list_filter = ["kind", "action", "outcome"]
-    search_fields = ["action", "team__name", "user__username", "object_id"]
-    date_hierarchy = "created_at"
-    list_select_related = ["team", "user"]
 
 
 @admin.register(WorkerHeartbeat)

@@ -7,10 +7,10 @@ from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
 
-from activations.audit import ACTION_LABELS
-from activations.models import Activation, AuditEvent
+from activations.models import Activation
 from catalog.models import Country, Offer, Operator, Provider, Service
-from dashboard.models import Membership, Team
+from dashboard.audit import ACTION_LABELS
+from dashboard.models import AuditEvent, Membership, Team
 
 
 def money(value) -> str:

@@ -1,52 +1,12 @@
-"""A team's provider accounts (encrypted keys), its activations, and the append-only audit log."""
+"""A team's activations, the reservations that hold budget while a purchase is in flight, and
+the background loops' heartbeats."""
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from catalog.models import Country, Operator, Provider, Service
+from catalog.models import Country, Operator, Provider, ProviderAccount, Service
 from dashboard.models import Team
-
-
-class ProviderAccount(models.Model):
-    """A team's API key for one provider. The key is stored only as MultiFernet ciphertext."""
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="provider_accounts")
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="accounts")
-    key_ciphertext = models.TextField(editable=False)
-    key_last4 = models.CharField(max_length=4, editable=False)
-    balance = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    balance_checked_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    # Poller counters (status polls that change nothing are counted here, not logged).
-    polls = models.PositiveBigIntegerField(default=0)
-    poll_changes = models.PositiveBigIntegerField(default=0)
-    poll_errors = models.PositiveBigIntegerField(default=0)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["team", "provider"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team", "provider"], name="one_account_per_team_provider"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.team} at {self.provider} (key …{self.key_last4})"
-
-    @property
-    def masked_key(self) -> str:
-        return f"••••{self.key_last4}" if self.key_last4 else ""
-
-    @property
-    def has_key(self) -> bool:
-        """False after the key was removed (past activations keep the account row)."""
-        return bool(self.key_ciphertext)
 
 
 class Activation(models.Model):
@@ -179,51 +139,6 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} reserved by {self.user} in {self.team}"
-
-
-class AuditEvent(models.Model):
-    """Append-only record of every upstream call and every user action. Never holds a key."""
-
-    class Kind(models.TextChoices):
-        CALL = "call", "Upstream call"
-        ACTION = "action", "User action"
-
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    action = models.CharField(max_length=64)
-    team = models.ForeignKey(
-        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="audit_events",
-    )
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    params = models.JSONField(default=dict, blank=True)
-    answer = models.TextField(blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    outcome = models.CharField(max_length=64, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["team", "created_at"], name="audit_team_created")]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Audit events are append-only.")
 
 
 class WorkerHeartbeat(models.Model):

@@ -11,7 +11,7 @@ A loop (the django-q2 task `activations.tasks.poll_for_a_minute`, run every minu
    when `claimed_until` passes, so another takes the activation over.
 2. **Polls** getStatus concurrently (asyncio) through one pooled AsyncProviderClient per
    provider account, each request taking a slot of the provider's request budget at
-   `Priority.POLL` (`activations.upstream` does that), most urgent first (see `due_at`).
+   `Priority.POLL` (`catalog.upstream` does that), most urgent first (see `due_at`).
 3. **Stores** what changed at once: a new code (never overwritten: `states.record_code`),
    a cancel by the provider, an expiry. States only move forward (`activations.states`).
    Polls that change nothing are counted on the provider account in one UPDATE per flush,
@@ -60,8 +60,13 @@ from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
 from activations import states
-from activations.audit import record_action, record_call
-from activations.client import (
+from activations.models import Activation, WorkerHeartbeat
+from catalog.models import ProviderAccount
+from catalog.upstream import async_provider_client, last_sent_at
+from dashboard.audit import record_action, record_call
+from dashboard.db import REFUSED_ROW
+from dashboard.encryption import KeyDecryptionError
+from provider.client import (
     STATUS_CANCEL,
     STATUS_COMPLETE,
     AsyncProviderClient,
@@ -74,10 +79,6 @@ from activations.client import (
     Status,
     StatusState,
 )
-from activations.db import REFUSED_ROW
-from activations.keys import KeyDecryptionError
-from activations.models import Activation, ProviderAccount, WorkerHeartbeat
-from activations.upstream import async_provider_client, last_sent_at
 
 logger = logging.getLogger(__name__)
 

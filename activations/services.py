@@ -1,7 +1,7 @@
 """The rules of buying and managing numbers, provider keys and budgets.
 
 Views validate input and call one function here. These functions check roles, own the
-transactions and locks, talk to the provider through `activations.upstream` (never inside a
+transactions and locks, talk to the provider through `catalog.upstream` (never inside a
 database transaction: a provider's answer is never rolled back), and write the user's audit
 record together with the change it describes.
 
@@ -24,16 +24,16 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from activations import client as protocol
-from activations.audit import Action, record_action
-from activations.db import REFUSED_ROW, retry_when_locked
-from activations.keys import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
-from activations.models import Activation, ProviderAccount, Reservation
-from activations.provider_slots import SLOT_WAIT_SECONDS
+from activations.models import Activation, Reservation
 from activations.states import mark_closed, mark_waiting_retry
-from activations.upstream import key_check_client, provider_client
-from catalog.models import Offer, Provider
+from catalog.models import Offer, Provider, ProviderAccount
+from catalog.provider_slots import SLOT_WAIT_SECONDS
+from catalog.upstream import key_check_client, provider_client
+from dashboard.audit import Action, record_action
+from dashboard.db import REFUSED_ROW, retry_when_locked
+from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
 from dashboard.models import BUYERS, MANAGERS, ZERO, Membership, Team
+from provider import client as protocol
 
 log = logging.getLogger(__name__)
 State = Activation.State
@@ -440,7 +440,7 @@ def _cancel_quietly(account, user, activation_id: str) -> bool:
 
 
 def _audit_refusal(team, user, action, obj, ip, error, **details) -> None:
-    from activations.upstream import outcome_of
+    from catalog.upstream import outcome_of
 
     record_action(
         team=team,

@@ -13,7 +13,8 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from activations.models import Activation, ProviderAccount
+from activations.models import Activation
+from catalog.models import ProviderAccount
 
 State = Activation.State
 CLOSED_STATES = frozenset({State.COMPLETED, State.CANCELLED, State.EXPIRED})

@@ -27,7 +27,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from activations import services
-from activations.audit import action_label, client_ip
 from activations.forms import (
     ActivationFilterForm,
     AttachKeyForm,
@@ -35,11 +34,12 @@ from activations.forms import (
     BudgetForm,
     BuyForm,
 )
-from activations.models import Activation, AuditEvent, ProviderAccount
+from activations.models import Activation
 from activations.services import KeyRejected
-from catalog.models import Provider
+from catalog.models import Provider, ProviderAccount
 from dashboard.access import AuthenticatedHttpRequest, membership_for
-from dashboard.models import BUYERS, MANAGERS, Membership, Team
+from dashboard.audit import action_label, client_ip
+from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
 PAGE_SIZE = 25
 OPEN_TABLE_LIMIT = 50

@@ -2,7 +2,16 @@
 
 from django.contrib import admin
 
-from catalog.models import Country, Offer, Operator, PriceChange, Provider, Service, SyncRun
+from catalog.models import (
+    Country,
+    Offer,
+    Operator,
+    PriceChange,
+    Provider,
+    ProviderAccount,
+    Service,
+    SyncRun,
+)
 from dashboard.read_only_admin import ReadOnlyAdmin
 
 
@@ -90,3 +99,40 @@ class SyncRunAdmin(ReadOnlyAdmin):
     search_fields = ["provider__name"]
     list_select_related = ["provider"]
     date_hierarchy = "started_at"
+
+
+# Keys are never shown, only their last four characters.
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "team",
+        "provider",
+        "masked_key",
+        "balance",
+        "balance_checked_at",
+        "polls",
+        "poll_changes",
+        "poll_errors",
+        "last_polled_at",
+    ]
+    list_filter = ["provider"]
+    search_fields = ["team__name", "team__slug"]
+    # key_ciphertext is not editable and never listed; keys are attached on the team's page.
+    fields = [
+        "team",
+        "provider",
+        "masked_key",
+        "balance",
+        "balance_checked_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "polls",
+        "poll_changes",
+        "poll_errors",
+        "last_polled_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # a key must be checked with the provider first: the team's page does it

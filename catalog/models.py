@@ -1,9 +1,13 @@
 """What each provider sells: countries, operators, services and the offer (price, stock) for
-every (country, operator, service), plus a short price history and a record of every sync."""
+every (country, operator, service), plus a short price history, a record of every sync, and
+each team's account (encrypted key) at a provider."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from dashboard.models import Team
 
 
 class Provider(models.Model):
@@ -38,7 +42,7 @@ class Provider(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     sync_account = models.ForeignKey(
-        "activations.ProviderAccount",
+        "ProviderAccount",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -214,3 +218,45 @@ class SyncRun(models.Model):
         """Errors, but the rest was stored: the page says what it could not read."""
         stored = self.countries if self.kind == self.Kind.COUNTRIES else self.offers
         return self.error_count > 0 and stored > 0
+
+
+class ProviderAccount(models.Model):
+    """A team's API key for one provider. The key is stored only as MultiFernet ciphertext."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="provider_accounts")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="accounts")
+    key_ciphertext = models.TextField(editable=False)
+    key_last4 = models.CharField(max_length=4, editable=False)
+    balance = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    balance_checked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Poller counters (status polls that change nothing are counted here, not logged).
+    polls = models.PositiveBigIntegerField(default=0)
+    poll_changes = models.PositiveBigIntegerField(default=0)
+    poll_errors = models.PositiveBigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "activations_provideraccount"  # moved from activations (issue 13)
+        ordering = ["team", "provider"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "provider"], name="one_account_per_team_provider"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} at {self.provider} (key …{self.key_last4})"
+
+    @property
+    def masked_key(self) -> str:
+        return f"••••{self.key_last4}" if self.key_last4 else ""
+
+    @property
+    def has_key(self) -> bool:
+        """False after the key was removed (past activations keep the account row)."""
+        return bool(self.key_ciphertext)

@@ -32,20 +32,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from activations.client import (
+from catalog import ratelimit
+from catalog.models import Country as CountryRow
+from catalog.models import Offer, Operator, PriceChange, Provider, ProviderAccount, Service, SyncRun
+from catalog.sync_errors import ErrorLog
+from dashboard.db import REFUSED_ROW
+from dashboard.encryption import KeyDecryptionError, decrypt_key
+from provider.client import (
     MAX_RETRY_AFTER_SECONDS,
     AsyncProviderClient,
     Country,
     ProviderError,
     ServiceOffer,
 )
-from activations.db import REFUSED_ROW
-from activations.keys import KeyDecryptionError, decrypt_key
-from activations.models import ProviderAccount
-from catalog import ratelimit
-from catalog.models import Country as CountryRow
-from catalog.models import Offer, Operator, PriceChange, Provider, Service, SyncRun
-from catalog.sync_errors import ErrorLog
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ error message quoting it must not be what stops the run from being recorded.
 
 from typing import Any
 
-from activations.client import Listing, storable
+from provider.client import Listing, storable
 
 ERROR_LIMIT = 100  # errors kept in SyncRun.errors; SyncRun.error_count counts them all
 TEXT_LIMIT = 300  # characters kept of each error's text
@@ -16,7 +16,7 @@ TEXT_LIMIT = 300  # characters kept of each error's text
 def printable(text: str, secret: str = "") -> str:
     """`text` with the key replaced (before it is cut, so no half key stays), then as a JSON
     column can hold it: cut to TEXT_LIMIT, NUL, control characters and lone surrogates
-    replaced (`activations.answers.storable`)."""
+    replaced (`provider.answers.storable`)."""
     if secret:
         text = text.replace(secret, "***")
     return storable(text, TEXT_LIMIT)

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.utils import timezone
 
 from dashboard.forms import RateLimitedAdminAuthenticationForm
-from dashboard.models import Invitation, Membership, Team
+from dashboard.models import AuditEvent, Invitation, Membership, Team
+from dashboard.read_only_admin import ReadOnlyAdmin
 
 # The admin's sign-in counts failures with the site's own sign-in.
 admin.site.login_form = RateLimitedAdminAuthenticationForm
@@ -77,3 +78,12 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "team__name", "invited_by__username"]
     readonly_fields = ["token", "accepted_at", "accepted_by", "revoked_at"]
     autocomplete_fields = ["team", "invited_by"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "team", "user", "kind", "action", "outcome", "http_status"]
+    list_filter = ["kind", "action", "outcome"]
+    search_fields = ["action", "team__name", "user__username", "object_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["team", "user"]

@@ -11,7 +11,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from activations.keys import key_problems
+from dashboard.encryption import key_problems
 
 FERNET_HINT = (
     "Make a key with `python -c 'from cryptography.fernet import Fernet; "

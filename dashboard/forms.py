@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache as django_cache
 from django.core.exceptions import ValidationError
 
-from activations.audit import client_ip
+from dashboard.audit import client_ip
 from dashboard.models import Role, Team
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Teams, their members and roles, and invitations to join them."""
+"""Teams, their members and roles, invitations to join them, and the append-only audit log."""
 
 import secrets
 from datetime import timedelta
@@ -135,3 +135,49 @@ class Invitation(models.Model):
 
 
 ZERO = Decimal("0.00")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every upstream call and every user action. Never holds a key."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Upstream call"
+        ACTION = "action", "User action"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    action = models.CharField(max_length=64)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    answer = models.TextField(blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        db_table = "activations_auditevent"  # moved from activations (issue 13)
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "created_at"], name="audit_team_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

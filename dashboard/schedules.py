@@ -24,17 +24,8 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
-# The dashboard's own periodic jobs.
-SCHEDULES: list[dict[str, Any]] = [
-    # Last week's report to every team's owners and managers (dashboard/emails.py), Mondays
-    # at 06:00 UTC; a week already sent is not sent again.
-    {
-        "name": "dashboard: weekly reports",
-        "func": "dashboard.tasks.send_weekly_reports",
-        "schedule_type": Schedule.CRON,
-        "cron": "0 6 * * 1",
-    },
-]
+# The dashboard's own periodic jobs: none today (the weekly email is the reports app's).
+SCHEDULES: list[dict[str, Any]] = []
 
 # Fields whose change means the next run must be worked out again.
 TIMING_FIELDS = ("schedule_type", "minutes", "cron")

@@ -18,7 +18,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from activations.audit import Action, record_action
+from dashboard.audit import Action, record_action
 from dashboard.models import MANAGERS, Invitation, Membership, Role, Team
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from activations.keys import key_problems
+from dashboard.encryption import key_problems
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -188,6 +188,7 @@ INSTALLED_APPS = [
     "dashboard",
     "catalog",
     "activations",
+    "reports",
 ]
 
 # Reverse proxies in front of the app that append to X-Forwarded-For (see dashboard.middleware).
@@ -400,7 +401,7 @@ LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 2)
 # Provider calls made while a web request waits (buying, moves, balance refresh, key checks):
 # each ends within PROVIDER_WEB_DEADLINE_SECONDS (budget wait, connect and the whole answer),
 # and at most PROVIDER_WEB_CONCURRENCY run at once per provider in each process, so a stuck
-# provider cannot hold every web thread (see activations.provider_slots).
+# provider cannot hold every web thread (see catalog.provider_slots).
 PROVIDER_WEB_DEADLINE_SECONDS = env_float("PROVIDER_WEB_DEADLINE_SECONDS", 5.0)
 PROVIDER_WEB_CONCURRENCY = env_int("PROVIDER_WEB_CONCURRENCY", 2)
 

@@ -26,7 +26,7 @@ urlpatterns = [
         name="remove_member",
     ),
     path("t/<slug:team_slug>/settings/leave/", views.leave_team, name="leave_team"),
-    path("t/<slug:team_slug>/reports/", include("dashboard.reports.urls")),
+    path("t/<slug:team_slug>/reports/", include("reports.urls")),
     path("", include("catalog.urls")),
     path("", include("activations.urls")),
     path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
@@ -37,4 +37,4 @@ urlpatterns = [
 ]
 
 if settings.SANDBOX:
-    urlpatterns.append(path("sandbox/", include("activations.sandbox_urls")))
+    urlpatterns.append(path("sandbox/", include("catalog.sandbox_urls")))

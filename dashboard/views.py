@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from activations.audit import client_ip
 from dashboard import services
 from dashboard.access import AuthenticatedHttpRequest, membership_for
+from dashboard.audit import client_ip
 from dashboard.forms import (
     InvitationSignUpForm,
     InviteForm,

@@ -23,7 +23,7 @@ import browse
 import httpx
 from stack import Stack, Step, run_checks, wait_until
 
-from activations.client import ProviderClient, StatusState
+from provider.client import ProviderClient, StatusState
 
 OWNER = "owner"
 TEAM = "acme"

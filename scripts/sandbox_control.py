@@ -1,12 +1,12 @@
 """The sandbox provider with a control door, for the fault and scale-out scripts.
 
-The same `activations.sandbox.Sandbox` that `manage.py sandbox_provider` serves (the handler
+The same `provider.sandbox.rules.Sandbox` that `manage.py sandbox_provider` serves (the handler
 at /stubs/handler_api), plus, on the same loopback port, a few JSON endpoints a test script
 uses to steer and inspect the provider while the stack runs:
 
 - ``POST /control/fault`` ``{"kind": "timeout", "seconds": 30, "probability": 1.0}``
   injects a fault into every request (see `Sandbox.set_fault`; the kinds, "trickle",
-  "nul_code", "huge"..., are listed in `activations.sandbox_hostile.FAULT_KINDS`); with
+  "nul_code", "huge"..., are listed in `provider.sandbox.faults.FAULT_KINDS`); with
   ``"key": "key1"`` only into that key's requests, so one account can be hostile while
   another stays honest; ``POST /control/clear`` ends every fault (requests held by a
   "timeout" or a "trickle" are let go at once);
@@ -41,8 +41,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from activations import sandbox as sandbox_module
-from activations.sandbox import HANDLER_PATH, Sandbox, request_params
+from provider.sandbox import rules as sandbox_module
+from provider.sandbox.rules import HANDLER_PATH, Sandbox, request_params
 
 
 class ControlledSandbox:

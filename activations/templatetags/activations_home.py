@@ -2,8 +2,8 @@
 
 from django import template
 
-from activations.models import ProviderAccount
 from activations.services import budget_use
+from catalog.models import ProviderAccount
 
 register = template.Library()
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from activations.client import parse_number
 from activations.models import Activation
 from activations.poller import Poller
 from catalog.models import Provider
+from provider.client import parse_number
 from tests.fixtures.activations import make_account, make_offer
 
 # Short enough that a pass never waits long on a fault, long enough for loopback.

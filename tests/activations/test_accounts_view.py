@@ -4,8 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from activations.keys import decrypt_key
-from activations.models import Activation, AuditEvent, ProviderAccount
+from activations.models import Activation
+from catalog.models import ProviderAccount
+from dashboard.encryption import decrypt_key
+from dashboard.models import AuditEvent
 
 
 def url(team, rest=""):

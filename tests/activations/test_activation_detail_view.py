@@ -13,7 +13,7 @@ def url(activation, query=""):
 @pytest.fixture
 def no_provider_calls(monkeypatch):
     """Pages read the database only: any client construction fails the test."""
-    import activations.upstream as upstream
+    import catalog.upstream as upstream
 
     def refuse(*args, **kwargs):
         raise AssertionError("a page talked to the provider")

@@ -4,11 +4,18 @@ from activations.models import Reservation
 
 
 @pytest.mark.parametrize(
-    "model", ["provideraccount", "activation", "reservation", "auditevent", "workerheartbeat"]
+    "model",
+    [
+        "catalog/provideraccount",
+        "activations/activation",
+        "activations/reservation",
+        "dashboard/auditevent",
+        "activations/workerheartbeat",
+    ],
 )
-def test_every_activations_model_has_an_admin_list(admin_client, model, make_activation):
+def test_every_model_an_activation_touches_has_an_admin_list(admin_client, model, make_activation):
     make_activation()
-    assert admin_client.get(f"/admin/activations/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/{model}/").status_code == 200
 
 
 def test_an_activation_page_opens_and_shows_no_key(admin_client, make_activation):
@@ -17,8 +24,8 @@ def test_an_activation_page_opens_and_shows_no_key(admin_client, make_activation
     activation = make_activation()
     for url in (
         f"/admin/activations/activation/{activation.pk}/change/",
-        f"/admin/activations/provideraccount/{activation.account_id}/change/",
-        "/admin/activations/provideraccount/",
+        f"/admin/catalog/provideraccount/{activation.account_id}/change/",
+        "/admin/catalog/provideraccount/",
     ):
         response = admin_client.get(url)
         assert response.status_code == 200

@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from activations.audit import record_action, record_call
-from activations.models import AuditEvent
+from dashboard.audit import record_action, record_call
+from dashboard.models import AuditEvent
 
 
 def url(team, query=""):
@@ -79,13 +79,13 @@ def test_charlie_sees_none_of_alices_entries(client, charlie, alice_team, trail)
 
 def test_the_admin_is_read_only(admin_client, trail):
     event = AuditEvent.objects.first()
-    assert admin_client.get("/admin/activations/auditevent/").status_code == 200
-    assert admin_client.get("/admin/activations/auditevent/add/").status_code == 403
-    response = admin_client.post(f"/admin/activations/auditevent/{event.pk}/change/", {})
+    assert admin_client.get("/admin/dashboard/auditevent/").status_code == 200
+    assert admin_client.get("/admin/dashboard/auditevent/add/").status_code == 403
+    response = admin_client.post(f"/admin/dashboard/auditevent/{event.pk}/change/", {})
     assert response.status_code == 403
     assert (
         admin_client.post(
-            f"/admin/activations/auditevent/{event.pk}/delete/", {"post": "yes"}
+            f"/admin/dashboard/auditevent/{event.pk}/delete/", {"post": "yes"}
         ).status_code
         == 403
     )

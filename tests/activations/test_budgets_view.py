@@ -2,8 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from activations.models import AuditEvent
-from dashboard.models import Membership
+from dashboard.models import AuditEvent, Membership
 
 
 def url(team):

@@ -8,10 +8,11 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from activations.keys import encrypt_key
-from activations.models import Activation, AuditEvent, ProviderAccount, Reservation
+from activations.models import Activation, Reservation
 from activations.services import buy_number, month_spend
-from dashboard.models import Membership
+from catalog.models import ProviderAccount
+from dashboard.encryption import encrypt_key
+from dashboard.models import AuditEvent, Membership
 
 TOKEN = "token-aaaaaaaaaaaa"
 

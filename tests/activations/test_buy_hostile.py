@@ -8,11 +8,13 @@ import pytest
 from django.db import DataError, IntegrityError
 from django.utils import timezone
 
-from activations import client as protocol
 from activations import services
-from activations.models import Activation, AuditEvent, ProviderAccount, Reservation
-from activations.sandbox import Answer
+from activations.models import Activation, Reservation
 from activations.services import buy_number, month_spend
+from catalog.models import ProviderAccount
+from dashboard.models import AuditEvent
+from provider import client as protocol
+from provider.sandbox.rules import Answer
 
 CANCELLED = "cannot record, so it was cancelled there: nothing is charged"
 NOT_CANCELLED = "could not be cancelled automatically"

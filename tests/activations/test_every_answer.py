@@ -3,9 +3,9 @@ outcome: never an exception, never a half-made activation, never a state moved b
 
 import pytest
 
-from activations import client as protocol
 from activations import services
 from activations.models import Activation, Reservation
+from provider import client as protocol
 
 State = Activation.State
 

@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from activations.models import Activation, AuditEvent
+from activations.models import Activation
 from activations.services import buy_number, cancel, complete, request_another_sms
 from activations.states import record_code
+from dashboard.models import AuditEvent
 
 State = Activation.State
 

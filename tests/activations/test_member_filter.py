@@ -4,8 +4,8 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from activations.audit import record_action
 from activations.forms import team_people
+from dashboard.audit import record_action
 from dashboard.models import Membership
 
 

@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from activations.client import ProviderClient
-from activations.models import Activation, AuditEvent, ProviderAccount, WorkerHeartbeat
+from activations.models import Activation, WorkerHeartbeat
 from activations.poller import age_multiplier, backoff_seconds
+from catalog.models import ProviderAccount
+from dashboard.models import AuditEvent
+from provider.client import ProviderClient
 from tests.activations.poller_support import one_pass, poller
 
 State = Activation.State

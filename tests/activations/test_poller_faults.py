@@ -11,7 +11,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from activations import poller as poller_module
-from activations.models import Activation, AuditEvent, ProviderAccount
+from activations.models import Activation
+from catalog.models import ProviderAccount
+from dashboard.models import AuditEvent
 from tests.activations.poller_support import one_pass, poller
 
 State = Activation.State

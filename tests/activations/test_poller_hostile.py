@@ -10,10 +10,10 @@ from django.db import DataError, OperationalError, connection
 from django.utils import timezone
 
 from activations import poller as poller_module
-from activations.audit import record_action, record_call
-from activations.client import parse_number
-from activations.models import Activation, AuditEvent
-from dashboard.models import Team
+from activations.models import Activation
+from dashboard.audit import record_action, record_call
+from dashboard.models import AuditEvent, Team
+from provider.client import parse_number
 from tests.activations.poller_support import poller
 from tests.fixtures.activations import make_account
 

@@ -9,8 +9,9 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
 
-from activations.models import Activation, ProviderAccount
+from activations.models import Activation
 from activations.states import record_code
+from catalog.models import ProviderAccount
 
 
 @pytest.fixture
@@ -99,9 +100,9 @@ def test_the_key_never_leaves_its_ciphertext(
     alice.is_staff = alice.is_superuser = True
     alice.save()
     for url in (
-        "/admin/activations/provideraccount/",
-        f"/admin/activations/provideraccount/{account.pk}/change/",
-        "/admin/activations/auditevent/",
+        "/admin/catalog/provideraccount/",
+        f"/admin/catalog/provideraccount/{account.pk}/change/",
+        "/admin/dashboard/auditevent/",
         "/admin/activations/activation/",
     ):
         get(url)

@@ -31,7 +31,7 @@ RATE = 10_000.0  # requests per second: high enough never to wait for the budget
 
 def serve_sandbox(api_key: str, latency: float, pipe) -> None:
     """A sandbox in its own process: sends its URL, serves until told to stop."""
-    from activations.sandbox import Sandbox, SandboxServer
+    from provider.sandbox.rules import Sandbox, SandboxServer
 
     server = SandboxServer(Sandbox()).start()
     server.sandbox.add_account(api_key, Decimal("1000"))
@@ -44,7 +44,7 @@ def serve_sandbox(api_key: str, latency: float, pipe) -> None:
 @contextmanager
 def sandbox(api_key: str, mode: str):
     if mode == "thread":
-        from activations.sandbox import Sandbox, SandboxServer
+        from provider.sandbox.rules import Sandbox, SandboxServer
 
         server = SandboxServer(Sandbox()).start()
         server.sandbox.add_account(api_key, Decimal("1000"))

@@ -58,7 +58,7 @@ SEED = 20261125
 
 def _serve(conn, latency: float) -> None:
     """Child process: the Sandbox on an asyncio HTTP/1.1 server; commands over `conn`."""
-    from activations.sandbox import Sandbox
+    from provider.sandbox.rules import Sandbox
 
     sandbox = Sandbox(code_delay=10**9, lifetime=7200.0)
     counts: Counter[tuple[str, str]] = Counter()
@@ -205,9 +205,9 @@ class Lane:
 
 
 def prepare(sandbox: BenchSandbox, team, user, lanes: list[Lane], rate: float, start: float):
-    from activations.keys import encrypt_key
-    from activations.models import Activation, ProviderAccount
-    from catalog.models import Provider
+    from activations.models import Activation
+    from catalog.models import Provider, ProviderAccount
+    from dashboard.encryption import encrypt_key
     from tests.fixtures.activations import make_offer
 
     planned = plan()
@@ -286,8 +286,8 @@ def run_round_robin(lane: Lane, url: str, start: float, seconds: float, rate=Non
     from django.utils import timezone
 
     from activations import states
-    from activations.client import AsyncProviderClient, ProviderError
     from activations.models import Activation
+    from provider.client import AsyncProviderClient, ProviderError
 
     waiting = (Activation.State.WAITING, Activation.State.WAITING_RETRY)
     counts = Counter()

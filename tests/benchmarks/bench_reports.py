@@ -108,8 +108,7 @@ def make_catalog_and_teams() -> dict:
 
     from django.contrib.auth.models import User
 
-    from activations.models import ProviderAccount
-    from catalog.models import Country, Operator, Provider, Service
+    from catalog.models import Country, Operator, Provider, ProviderAccount, Service
     from dashboard.models import Membership, Role, Team
 
     provider = Provider.objects.create(name="Bench", handler_url="http://127.0.0.1:9/handler_api")
@@ -306,8 +305,8 @@ def time_pages(ids: dict) -> dict[str, tuple[float, float, int]]:
 def time_weekly_email(ids: dict) -> tuple[float, float]:
     from django.core.cache import cache
 
-    from dashboard.emails import send_weekly_report
     from dashboard.models import Team
+    from reports.emails import send_weekly_report
 
     team = Team.objects.get(slug=ids["team_slug"])
     timings = []

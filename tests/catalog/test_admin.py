@@ -1,8 +1,7 @@
 import pytest
 from django.contrib.auth.models import User
 
-from activations.models import ProviderAccount
-from catalog.models import PriceChange, Provider, SyncRun
+from catalog.models import PriceChange, Provider, ProviderAccount, SyncRun
 
 
 @pytest.fixture

@@ -5,12 +5,20 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from activations.keys import encrypt_key
-from activations.models import ProviderAccount
-from activations.sandbox_catalog import COUNTRIES, SERVICES
 from catalog import ratelimit, services
-from catalog.models import Country, Offer, Operator, PriceChange, Provider, Service, SyncRun
+from catalog.models import (
+    Country,
+    Offer,
+    Operator,
+    PriceChange,
+    Provider,
+    ProviderAccount,
+    Service,
+    SyncRun,
+)
 from catalog.services import sync_provider
+from dashboard.encryption import encrypt_key
+from provider.sandbox.annexes import COUNTRIES, SERVICES
 from tests.fixtures.catalog import seed_pairs
 
 PRICES = SyncRun.Kind.PRICES

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from django.db import IntegrityError, transaction
 
-from activations import client as protocol
-from activations.client import MAX_RETRY_AFTER_SECONDS, Listing, RateLimited, ServiceOffer
 from catalog import services
 from catalog.models import Country, Offer, PriceChange, Provider
 from catalog.services import sync_provider
+from provider import client as protocol
+from provider.client import MAX_RETRY_AFTER_SECONDS, Listing, RateLimited, ServiceOffer
 
 KEY = "hostile-test-key-5678"
 GOOD = {"id": "tg", "name": "Telegram", "price": "1.50", "quantity": 10}

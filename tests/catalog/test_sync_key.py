@@ -4,10 +4,9 @@ own key for the sandbox, else the account attached first)."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from activations.keys import encrypt_key
-from activations.models import ProviderAccount
-from catalog.models import Provider
+from catalog.models import Provider, ProviderAccount
 from catalog.services import sync_provider
+from dashboard.encryption import encrypt_key
 from tests.fixtures.catalog import seed_pairs
 
 PRICES = "prices"

@@ -2,7 +2,7 @@
 
 from django.test import override_settings
 
-from activations.models import AuditEvent
+from dashboard.models import AuditEvent
 
 
 def invite(client, **headers):

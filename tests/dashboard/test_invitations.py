@@ -6,8 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from activations.models import AuditEvent
-from dashboard.models import Invitation, Membership, Role
+from dashboard.models import AuditEvent, Invitation, Membership, Role
 
 
 @pytest.fixture

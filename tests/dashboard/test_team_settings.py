@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
-from activations.models import AuditEvent
-from dashboard.models import Invitation, Membership, Role, Team
+from dashboard.models import AuditEvent, Invitation, Membership, Role, Team
 
 SETTINGS = "/t/alices-team/settings/"
 

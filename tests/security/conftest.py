@@ -13,10 +13,10 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.cache import cache
 
-from activations.audit import record_action
-from activations.models import Activation, AuditEvent, ProviderAccount
-from catalog.models import Offer, Provider
-from dashboard.models import Invitation, Membership, Role, Team
+from activations.models import Activation
+from catalog.models import Offer, Provider, ProviderAccount
+from dashboard.audit import record_action
+from dashboard.models import AuditEvent, Invitation, Membership, Role, Team
 from tests.fixtures.activations import make_account, make_offer
 from tests.security.routes import Route
 

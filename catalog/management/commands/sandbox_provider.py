@@ -1,0 +1,102 @@
+"""Serve the sandbox provider on its own port until stopped (a development tool)."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from provider.sandbox.faults import FAULT_GROUPS, FAULT_KINDS, fault_help
+from provider.sandbox.rules import Sandbox, SandboxServer
+
+
+def _amount(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise CommandError(f"Not an amount: {value!r}") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the sandbox handler_api provider (in memory, one process) and print its URL. "
+        "Without --api-key it knows settings.SANDBOX_API_KEY. With --fault it plays a hostile "
+        "provider (--list-faults says what each fault answers)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8001, help="0 picks a free port.")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument(
+            "--code-delay",
+            type=float,
+            default=None,
+            help="Seconds until a code arrives (default: SANDBOX_CODE_DELAY).",
+        )
+        parser.add_argument(
+            "--api-key", action="append", default=[], help="A key it knows (repeatable)."
+        )
+        parser.add_argument("--balance", type=_amount, default=Decimal("1000"))
+        parser.add_argument(
+            "--lifetime", type=float, default=None, help="Seconds an activation lives."
+        )
+        parser.add_argument("--min-cancel-age", type=float, default=0.0)
+        parser.add_argument(
+            "--rate-limit", type=float, default=None, help="Requests per second per key."
+        )
+        parser.add_argument(
+            "--fault",
+            action="append",
+            default=[],
+            choices=[*FAULT_KINDS, *FAULT_GROUPS],
+            metavar="KIND",
+            help="Answer every request of every key with this fault (repeatable).",
+        )
+        parser.add_argument(
+            "--fault-seconds",
+            type=float,
+            default=None,
+            help="The faults' seconds: a latency, a timeout's hold, a trickle's interval.",
+        )
+        parser.add_argument(
+            "--list-faults", action="store_true", help="Print the fault kinds and stop."
+        )
+
+    def handle(self, *args, **options):
+        if options["list_faults"]:
+            self.stdout.write(fault_help())
+            return
+        keys = options["api_key"] or [settings.SANDBOX_API_KEY]
+        if not all(keys):
+            raise CommandError("Give an --api-key (SANDBOX_API_KEY is not set).")
+        code_delay = options["code_delay"]
+        lifetime = options["lifetime"]
+        sandbox = Sandbox(
+            code_delay=settings.SANDBOX_CODE_DELAY if code_delay is None else code_delay,
+            lifetime=settings.ACTIVATION_LIFETIME_MINUTES * 60.0 if lifetime is None else lifetime,
+            min_cancel_age=options["min_cancel_age"],
+            rate_limit=options["rate_limit"],
+        )
+        for key in keys:
+            sandbox.add_account(key, options["balance"])
+        for fault in options["fault"]:
+            sandbox.set_fault(fault, seconds=options["fault_seconds"])
+        try:
+            server = SandboxServer(sandbox, options["host"], options["port"])
+        except OSError as exc:
+            message = f"Cannot listen on {options['host']}:{options['port']}: {exc}"
+            raise CommandError(message) from None
+        # The URL alone on the first line, for scripts; never the keys.
+        self.stdout.write(server.url)
+        self.stdout.write(
+            f"Sandbox provider: {len(keys)} API key(s) with a balance of {options['balance']}, "
+            f"codes after {sandbox.code_delay:g} s. State is in memory; Ctrl+C stops it."
+        )
+        if options["fault"]:
+            self.stdout.write(f"Hostile: {', '.join(options['fault'])} on every request.")
+        self.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()

@@ -1,0 +1,170 @@
+"""Writing the append-only audit log: user actions and upstream calls.
+
+Services call `record_action` in the same transaction as the change they record (like Zulip's
+`do_*` functions); `catalog.upstream` calls `record_call` for every upstream call that can
+change money or state and for every upstream error. Neither ever receives an API key, and both
+strip anything that looks like one before writing, in case a caller slips.
+
+Provider text (answers, parameter values, error messages) is untrusted: it is stored with
+control characters replaced and its length bounded, so that no answer can make an audit write
+fail (PostgreSQL refuses NUL in text and jsonb) and roll back the change it records.
+"""
+
+import datetime
+import ipaddress
+import math
+from itertools import islice
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from dashboard.models import AuditEvent
+from provider.answers import storable
+
+ANSWER_LIMIT = 2000
+# Characters of each string in params and of each key; entries of each dict or list; depth.
+PARAM_LIMIT = 500
+KEY_LIMIT = 64
+PARAM_ITEMS = 100
+PARAM_DEPTH = 6
+
+# Parameter names never written, at any depth (pretix masks the same kind of names).
+SECRET_NAMES = frozenset({"api_key", "apikey", "key", "password", "secret", "key_ciphertext"})
+
+
+class Action:
+    """Names of user actions in the audit log (other apps use the same names)."""
+
+    BOUGHT = "bought"
+    RETRY_REQUESTED = "retry_requested"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    KEY_ADDED = "key_added"
+    KEY_REPLACED = "key_replaced"
+    KEY_REMOVED = "key_removed"
+    BALANCE_REFRESHED = "balance_refreshed"
+    BUDGET_CHANGED = "budget_changed"
+    MEMBER_INVITED = "member_invited"
+    MEMBER_REMOVED = "member_removed"
+    ROLE_CHANGED = "role_changed"
+
+
+ACTION_LABELS = {
+    Action.BOUGHT: "Bought a number",
+    Action.RETRY_REQUESTED: "Requested another SMS",
+    Action.COMPLETED: "Completed",
+    Action.CANCELLED: "Cancelled",
+    Action.KEY_ADDED: "Key added",
+    Action.KEY_REPLACED: "Key replaced",
+    Action.KEY_REMOVED: "Key removed",
+    Action.BALANCE_REFRESHED: "Balance refreshed",
+    Action.BUDGET_CHANGED: "Budget changed",
+    Action.MEMBER_INVITED: "Member invited",
+    Action.MEMBER_REMOVED: "Member removed",
+    Action.ROLE_CHANGED: "Role changed",
+    "getNumber": "Upstream: getNumber",
+    "setStatus": "Upstream: setStatus",
+    "getBalance": "Upstream: getBalance",
+    "getStatus": "Upstream: getStatus",
+    "getServicesAndCost": "Upstream: getServicesAndCost",
+    "getCountryAndOperators": "Upstream: getCountryAndOperators",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action.replace("_", " ").capitalize())
+
+
+def storable_text(value: Any, limit: int) -> str:
+    """str(value) as a column can hold it (`provider.answers.storable`)."""
+    return storable(str(value), limit)
+
+
+def redact(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe, storable copy of value without any secret-named entry."""
+    if depth >= PARAM_DEPTH:
+        return storable_text(value, PARAM_LIMIT)
+    if isinstance(value, dict):
+        return {
+            storable_text(k, KEY_LIMIT): redact(v, depth + 1)
+            for k, v in islice(value.items(), PARAM_ITEMS)
+            if str(k).lower() not in SECRET_NAMES
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact(v, depth + 1) for v in islice(value, PARAM_ITEMS)]
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    return storable_text(value, PARAM_LIMIT)  # str, Decimal, NaN and the rest
+
+
+def _object_fields(obj: models.Model | None) -> dict[str, str]:
+    if obj is None:
+        return {"object_type": "", "object_id": ""}
+    return {"object_type": obj._meta.label_lower, "object_id": str(obj.pk or "")}
+
+
+def record_action(
+    *,
+    team,
+    user,
+    action: str,
+    obj: models.Model | None = None,
+    ip: str | None = None,
+    outcome: str = "ok",
+    **details: Any,
+) -> AuditEvent:
+    """One user action: who did what to which object, from where, with its details."""
+    return AuditEvent.objects.create(
+        kind=AuditEvent.Kind.ACTION,
+        action=action,
+        team=team,
+        user=user if user is not None and user.is_authenticated else None,
+        params=redact(details),
+        outcome=storable_text(outcome, 64),
+        ip=ip,
+        **_object_fields(obj),
+    )
+
+
+def record_call(
+    *,
+    team,
+    account,
+    action: str,
+    params: dict,
+    answer: str,
+    http_status: int | None,
+    latency_ms: int | None,
+    outcome: str,
+    user=None,
+    obj: models.Model | None = None,
+) -> AuditEvent:
+    """One upstream call: action, parameters without the key, the answer and how it went."""
+    return AuditEvent.objects.create(
+        kind=AuditEvent.Kind.CALL,
+        action=action,
+        team=team,
+        user=user if user is not None and user.is_authenticated else None,
+        params=redact(params or {}),
+        answer=storable_text(answer or "", ANSWER_LIMIT),
+        http_status=http_status,
+        latency_ms=None if latency_ms is None else max(0, int(latency_ms)),
+        outcome=storable_text(outcome or "", 64),
+        **_object_fields(obj if obj is not None else account),
+    )
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address the request came from (REMOTE_ADDR; the proxy sets it in production)."""
+    value = (request.META.get("REMOTE_ADDR") or "").strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None

@@ -1,0 +1,347 @@
+"""Every table of the two reports, defined once for the page and for its CSV export.
+
+A table is a list of columns (title, how a value shows on the page, how it goes into CSV) and
+the rows from one query in ``queries``. The page and the CSV of a table always hold the same
+rows in the same order, because both come from the same builder with the same filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from reports import queries
+from reports.queries import NOTHING, Scope
+
+PAGE_ROWS = 100  # rows of a table shown on its page, in its order; its CSV has every row
+
+
+def plain(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def text(value: Any) -> str:
+    """A name for CSV; one that a spreadsheet would run as a formula is quoted."""
+    value = plain(value)
+    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+def dash(value: Any) -> str:
+    return NOTHING if value is None else str(value)
+
+
+def percent_shown(value: Decimal | None) -> str:
+    return NOTHING if value is None else f"{value}\u00a0%"
+
+
+def period_label(grain: str) -> Callable[[date], str]:
+    def label(day: date) -> str:
+        if grain == "month":
+            return day.strftime("%b %Y")
+        if grain == "week":
+            return f"Week of {day:%d %b %Y}"
+        return day.strftime("%a %d %b %Y")
+
+    return label
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the row attribute, also the sort key
+    title: str
+    csv_title: str = ""
+    numeric: bool = True
+    show: Callable[[Any], str] = dash
+    export: Callable[[Any], str] = plain
+    sortable: bool = True
+
+    def value(self, row: Any) -> Any:
+        return getattr(row, self.key)
+
+
+@dataclass
+class Header:
+    title: str
+    numeric: bool
+    href: str = ""
+    sort: str = ""  # "ascending", "descending" or ""
+
+
+@dataclass
+class Cell:
+    text: str
+    numeric: bool
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list
+    sort: str = ""
+    footer: list[str] | None = None
+    headers: list[Header] = field(default_factory=list)
+    csv_href: str = ""
+
+    @property
+    def body(self) -> list[list[Cell]]:
+        return [
+            [Cell(column.show(column.value(row)), column.numeric) for column in self.columns]
+            for row in self.rows[:PAGE_ROWS]
+        ]
+
+    @property
+    def body_html(self) -> str:
+        """The page's <tr> rows, built here: a template loop per cell is slow for big tables."""
+        lines = []
+        for cells in self.body:
+            parts = [format_html('<th scope="row">{}</th>', cells[0].text)]
+            parts += [
+                format_html('<td class="num">{}</td>', cell.text)
+                if cell.numeric
+                else format_html("<td>{}</td>", cell.text)
+                for cell in cells[1:]
+            ]
+            lines.append(format_html("<tr>{}</tr>", SafeString("".join(parts))))
+        return SafeString("\n".join(lines))
+
+    @property
+    def shown_rows(self) -> int:
+        return min(len(self.rows), PAGE_ROWS)
+
+    @property
+    def hidden_rows(self) -> int:
+        """Rows left off the page (the CSV has them all)."""
+        return max(0, len(self.rows) - PAGE_ROWS)
+
+    @property
+    def footer_cells(self) -> list[Cell]:
+        return [
+            Cell(text, column.numeric)
+            for text, column in zip(self.footer or [], self.columns, strict=False)
+        ]
+
+    def csv_header(self) -> list[str]:
+        return [column.csv_title or column.title for column in self.columns]
+
+    def csv_rows(self) -> list[list[str]]:
+        return [[column.export(column.value(row)) for column in self.columns] for row in self.rows]
+
+
+# Column sets -------------------------------------------------------------------------------
+
+
+def spend_columns(title: str) -> list[Column]:
+    return [
+        Column("label", title, numeric=False, show=str, export=text),
+        Column("bought", "Bought"),
+        Column("charged", "Charged", csv_title="Charged (not cancelled or expired)"),
+        Column("spent", "Spent"),
+        Column("share", "Share", csv_title="Share (%)", show=percent_shown),
+    ]
+
+
+def usage_columns(title: str) -> list[Column]:
+    return [
+        Column("label", title, numeric=False, show=str, export=text),
+        Column("bought", "Bought"),
+        Column("with_code", "Codes received"),
+        Column("cancelled", "Cancelled"),
+        Column("expired", "Expired"),
+        Column("success_rate", "Success rate", csv_title="Success rate (%)", show=percent_shown),
+        Column(
+            "median_wait",
+            "Median time to first code",
+            csv_title="Median seconds to first code",
+            show=queries.format_wait,
+            export=queries.wait_seconds,
+        ),
+        Column("spent", "Spent"),
+        Column("cost_per_success", "Cost per success"),
+    ]
+
+
+def period_columns(grain: str) -> list[Column]:
+    """The first columns of both reports' tables by period: when, and how many were bought."""
+    return [
+        Column(
+            "start",
+            "Period",
+            csv_title="Period starting",
+            numeric=False,
+            show=period_label(grain),
+            export=date.isoformat,
+            sortable=False,
+        ),
+        Column("bought", "Bought", sortable=False),
+    ]
+
+
+def spend_period_columns(grain: str) -> list[Column]:
+    return [
+        *period_columns(grain),
+        Column("charged", "Charged", sortable=False),
+        Column("spent", "Spent", sortable=False),
+    ]
+
+
+def usage_period_columns(grain: str) -> list[Column]:
+    return [
+        *period_columns(grain),
+        Column("with_code", "Codes received", sortable=False),
+        Column(
+            "success_rate",
+            "Success rate",
+            csv_title="Success rate (%)",
+            show=percent_shown,
+            sortable=False,
+        ),
+    ]
+
+
+BUDGET_COLUMNS = [
+    Column(
+        "label", "Member", csv_title="Name", numeric=False, show=str, export=text, sortable=False
+    ),
+    Column("role", "Role", numeric=False, show=str, export=text, sortable=False),
+    Column("spent", "Spent this month", sortable=False),
+    Column(
+        "limit", "Monthly limit", show=lambda v: "No limit" if v is None else str(v), sortable=False
+    ),
+    Column("used", "Used", csv_title="Used (%)", show=percent_shown, sortable=False),
+    Column("left", "Left", sortable=False),
+]
+
+TREND_COLUMNS = [
+    Column(
+        "day",
+        "Day",
+        numeric=False,
+        show=lambda d: d.strftime("%a %d %b %Y"),
+        export=date.isoformat,
+        sortable=False,
+    ),
+    Column("changes", "Price changes", sortable=False),
+    Column("lowest", "Lowest", sortable=False),
+    Column("average", "Average", sortable=False),
+    Column("highest", "Highest", sortable=False),
+]
+
+
+# Builders: (scope, grain, sort) -> Table ----------------------------------------------------
+
+
+def spending_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
+    return spend_period_table(grain, queries.period_series(scope, grain))
+
+
+def spend_period_table(grain: str, series: list) -> Table:
+    totals = queries.totals_of(series)
+    return Table(
+        "by_period",
+        "Spending by " + grain,
+        spend_period_columns(grain),
+        series,
+        footer=["Total", str(totals.bought), str(totals.charged), str(totals.spent)],
+    )
+
+
+def spend_table(dimension: str, rows: list, sort: str | None) -> Table:
+    dim = queries.DIMENSIONS[dimension]
+    sort = queries.chosen_sort(sort, queries.SPEND_SORTS, "-spent")
+    return Table(dimension, f"By {dim.title.lower()}", spend_columns(dim.title), rows, sort)
+
+
+def spending_by(dimension: str) -> Callable[..., Table]:
+    def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
+        return spend_table(dimension, queries.spending_breakdown(scope, dimension, sort), sort)
+
+    return build
+
+
+def spending_tables(scope: Scope, grain: str, sorts: Mapping[str, str | None]) -> dict:
+    """Every table of the spending page but the budget: one query on PostgreSQL."""
+    found = queries.spending_breakdowns(scope, queries.SPENDING_DIMENSIONS, sorts, grain)
+    built = {"by_period": spend_period_table(grain, found.pop("period"))}
+    for name, rows in found.items():
+        built[name] = spend_table(name, rows, sorts.get(name))
+    return built
+
+
+def budget_table(team, now: datetime) -> Table:
+    budget = queries.budget_use(team, now)
+    return Table(
+        "budget",
+        f"Budget use in {budget.month:%B %Y}",
+        BUDGET_COLUMNS,
+        [*budget.members],
+        footer=[
+            "Whole team",
+            "",
+            str(budget.team.spent),
+            "No budget" if budget.team.limit is None else str(budget.team.limit),
+            percent_shown(budget.team.used),
+            dash(budget.team.left),
+        ],
+    )
+
+
+def usage_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
+    return usage_period_table(grain, queries.period_series(scope, grain))
+
+
+def usage_period_table(grain: str, series: list) -> Table:
+    return Table("by_period", "Activations by " + grain, usage_period_columns(grain), series)
+
+
+def usage_table(dimension: str, rows: list, sort: str | None) -> Table:
+    dim = queries.DIMENSIONS[dimension]
+    sort = queries.chosen_sort(sort, queries.USAGE_SORTS, "-bought")
+    return Table(dimension, f"By {dim.title.lower()}", usage_columns(dim.title), rows, sort)
+
+
+def usage_by(dimension: str) -> Callable[..., Table]:
+    def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
+        return usage_table(dimension, queries.usage_breakdown(scope, dimension, sort), sort)
+
+    return build
+
+
+def usage_tables(
+    scope: Scope, grain: str, sorts: Mapping[str, str | None]
+) -> tuple[dict, queries.UsageRow]:
+    """Every table of the usage page but the price trend, and the totals: one query on
+    PostgreSQL."""
+    found = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, sorts, True, grain)
+    built = {"by_period": usage_period_table(grain, found.pop("period"))}
+    totals = found.pop("")[0]
+    for name, rows in found.items():
+        built[name] = usage_table(name, rows, sorts.get(name))
+    return built, totals
+
+
+def trend_table(scope: Scope, service) -> Table:
+    rows = queries.price_trend(scope, service) if service else []
+    return Table(
+        "price_trend",
+        f"Catalog price of {service}" if service else "Catalog price",
+        TREND_COLUMNS,
+        rows,
+    )
+
+
+SPENDING_TABLES: dict[str, Callable[..., Table]] = {
+    "by_period": spending_by_period,
+    **{name: spending_by(name) for name in queries.SPENDING_DIMENSIONS},
+}
+USAGE_TABLES: dict[str, Callable[..., Table]] = {
+    "by_period": usage_by_period,
+    **{name: usage_by(name) for name in queries.USAGE_DIMENSIONS},
+}
