@@ -730,28 +730,3 @@ class SandboxServer:
             self._server.shutdown()
             self._thread.join(timeout=5)
         self._server.server_close()
-
-
-# --- The dashboard's mounted sandbox ---------------------------------------------------------
-
-_mounted: Sandbox | None = None
-_mounted_lock = threading.Lock()
-
-
-def mounted_sandbox() -> Sandbox:
-    """The process-wide sandbox served at /sandbox/stubs/handler_api, configured from Django
-    settings: it knows `SANDBOX_API_KEY` with a balance of 1000, codes arrive after
-    `SANDBOX_CODE_DELAY` seconds, and activations live `ACTIVATION_LIFETIME_MINUTES`."""
-    global _mounted
-    with _mounted_lock:
-        if _mounted is None:
-            from django.conf import settings  # only here: the rest of the module is pure Python
-
-            sandbox = Sandbox(
-                code_delay=settings.SANDBOX_CODE_DELAY,
-                lifetime=settings.ACTIVATION_LIFETIME_MINUTES * 60.0,
-            )
-            if settings.SANDBOX_API_KEY:
-                sandbox.add_account(settings.SANDBOX_API_KEY, Decimal("1000"))
-            _mounted = sandbox
-        return _mounted

@@ -10,8 +10,9 @@ from io import BytesIO
 import pytest
 from django.test import Client
 
+from catalog.sandbox_views import mounted_sandbox
 from provider.sandbox.annexes import COUNTRIES, COUNTRIES_BY_ID, SERVICES, SERVICES_BY_ID
-from provider.sandbox.rules import Sandbox, catalog_offer, mounted_sandbox
+from provider.sandbox.rules import Sandbox, catalog_offer
 from tests.provider.client_support import DOC_BALANCE, DOC_COUNTRIES, DOC_NUMBER, DOC_SERVICES
 
 KEY = "sandbox-unit-key-0001"
