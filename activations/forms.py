@@ -11,11 +11,7 @@ from activations.models import Activation
 from catalog.models import Country, Offer, Operator, Provider, Service
 from dashboard.audit import ACTION_LABELS
 from dashboard.models import AuditEvent, Membership, Team
-
-
-def money(value) -> str:
-    """A price as the catalog shows it (SQLite aggregates drop the decimal places)."""
-    return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+from dashboard.teams import money
 
 
 def new_request_token() -> str:

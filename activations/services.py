@@ -12,7 +12,6 @@ as an `Outcome` with a message for the user; only a wrong role raises (Permissio
 import contextlib
 import logging
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -32,7 +31,8 @@ from catalog.upstream import key_check_client, provider_client
 from dashboard.audit import Action, record_action
 from dashboard.db import REFUSED_ROW, retry_when_locked
 from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
-from dashboard.models import BUYERS, MANAGERS, ZERO, Membership, Team
+from dashboard.models import BUYERS, MANAGERS, Membership, Team
+from dashboard.teams import ZERO, lock_team, money, month_start
 from provider import client as protocol
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ State = Activation.State
 # See reservation_ttl().
 MIN_RESERVATION_TTL = timedelta(minutes=5)
 RESERVATION_MARGIN = 10
-CENT = Decimal("0.01")
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -95,16 +94,6 @@ def reservation_ttl() -> timedelta:
     )
 
 
-def month_start(team: Team, now: datetime | None = None) -> datetime:
-    """The start of the current calendar month in the team's time zone."""
-    try:
-        zone = zoneinfo.ZoneInfo(team.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    local = timezone.localtime(now or timezone.now(), zone)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
 def month_spend(team: Team, user=None, now: datetime | None = None) -> Decimal:
     """This month's spending: activations that cost money plus purchases in flight."""
     now = now or timezone.now()
@@ -118,7 +107,7 @@ def month_spend(team: Team, user=None, now: datetime | None = None) -> Decimal:
     spent = activations.aggregate(total=Sum("price"))["total"] or ZERO
     reserved = reservations.aggregate(total=Sum("amount"))["total"] or ZERO
     # SQLite sums decimals as floats: round back to cents.
-    return (Decimal(spent) + Decimal(reserved)).quantize(CENT)
+    return money(Decimal(spent) + Decimal(reserved))
 
 
 @dataclass
@@ -143,18 +132,6 @@ def budget_use(team: Team) -> BudgetUse:
     return BudgetUse(spent=month_spend(team), budget=team.monthly_budget)
 
 
-def _lock_team(team: Team) -> Team:
-    """Serialize purchases of one team until the end of the current transaction.
-
-    PostgreSQL: a row lock on the team. SQLite has no row locks: a no-op conditional update
-    of the team row takes the database's write lock before the spending is read.
-    """
-    if connection.features.has_select_for_update:
-        return Team.objects.select_for_update().get(pk=team.pk)
-    Team.objects.filter(pk=team.pk).update(monthly_budget=F("monthly_budget"))
-    return Team.objects.get(pk=team.pk)
-
-
 # --- Buying ---------------------------------------------------------------------------------
 
 
@@ -177,7 +154,7 @@ def _reserve(team: Team, user, membership: Membership, price: Decimal, token: st
     still reserved (the insert fails) or already recorded as an activation (found here).
     """
     with transaction.atomic():
-        locked = _lock_team(team)
+        locked = lock_team(team)
         if Activation.objects.filter(team=locked, request_token=token).exists():
             return ALREADY_BOUGHT
         now = timezone.now()
@@ -389,7 +366,7 @@ def _not_recorded(team, user, account, offer, token, ip, activation_id: str | No
 def _record_purchase(team, user, account, offer, price, number, token, ip) -> Activation:
     now = timezone.now()
     with transaction.atomic():
-        _lock_team(team)
+        lock_team(team)
         activation = Activation.objects.create(
             team=team,
             user=user,
@@ -649,7 +626,7 @@ def attach_key(team: Team, user, provider: Provider, api_key: str, *, ip=None) -
     balance = check_key(team, user, provider, api_key)
     now = timezone.now()
     with transaction.atomic():
-        _lock_team(team)  # two managers attaching at once: the second replaces the first
+        lock_team(team)  # two managers attaching at once: the second replaces the first
         account = (
             ProviderAccount.objects.select_for_update().filter(team=team, provider=provider).first()
         )
@@ -682,7 +659,7 @@ def remove_key(team: Team, user, account: ProviderAccount, *, ip=None) -> Outcom
     provider_name = account.provider.name
     with transaction.atomic():
         # Under the team's lock no purchase is between its reservation and its record.
-        _lock_team(team)
+        lock_team(team)
         open_count = account.activations.filter(state__in=Activation.OPEN_STATES).count()
         in_flight = Reservation.objects.filter(
             team=team, created_at__gte=timezone.now() - reservation_ttl()
@@ -756,7 +733,7 @@ def set_budgets(
     membership_of(team, user, MANAGERS)
     changes: list[dict[str, Any]] = []
     with transaction.atomic():
-        locked = _lock_team(team)
+        locked = lock_team(team)
         if locked.monthly_budget != monthly_budget:
             changes.append(
                 {

@@ -9,7 +9,7 @@ unchanged.
 """
 
 import hashlib
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -40,6 +40,7 @@ from catalog.models import Provider, ProviderAccount
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import action_label, client_ip
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
+from dashboard.teams import month_start, team_day_start
 
 PAGE_SIZE = 25
 OPEN_TABLE_LIMIT = 50
@@ -47,11 +48,6 @@ OPEN_TABLE_LIMIT = 50
 
 def _refresh() -> int:
     return settings.LIVE_REFRESH_SECONDS
-
-
-def _day_start(day, team) -> datetime:
-    zone = services.month_start(team).tzinfo
-    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 # --- Activations list and the open activations table ---------------------------------------
@@ -94,9 +90,9 @@ def activation_list(request: AuthenticatedHttpRequest, team_slug: str):
         if data["member"]:
             rows = rows.filter(user=data["member"])
         if data["date_from"]:
-            rows = rows.filter(created_at__gte=_day_start(data["date_from"], team))
+            rows = rows.filter(created_at__gte=team_day_start(team, data["date_from"]))
         if data["date_to"]:
-            rows = rows.filter(created_at__lt=_day_start(data["date_to"], team) + timedelta(1))
+            rows = rows.filter(created_at__lt=team_day_start(team, data["date_to"]) + timedelta(1))
     page = Paginator(rows.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -381,7 +377,7 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
         "form": form,
         "rows": [(m, field, spent[m.pk]) for m, field in form.member_rows()],
         "budget": services.budget_use(team),
-        "month": services.month_start(team),
+        "month": month_start(team),
     }
     return render(request, "activations/budgets.html", context)
 
@@ -402,9 +398,11 @@ def audit_log(request: AuthenticatedHttpRequest, team_slug: str):
         if data["action"]:
             events = events.filter(action=data["action"])
         if data["date_from"]:
-            events = events.filter(created_at__gte=_day_start(data["date_from"], team))
+            events = events.filter(created_at__gte=team_day_start(team, data["date_from"]))
         if data["date_to"]:
-            events = events.filter(created_at__lt=_day_start(data["date_to"], team) + timedelta(1))
+            events = events.filter(
+                created_at__lt=team_day_start(team, data["date_to"]) + timedelta(1)
+            )
     page = Paginator(events.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
     for event in page:
         event.label = action_label(event.action)

@@ -2,7 +2,6 @@
 
 import secrets
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -132,9 +131,6 @@ class Invitation(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.is_pending and not self.is_expired
-
-
-ZERO = Decimal("0.00")
 
 
 class AuditEvent(models.Model):

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from dashboard.audit import Action, record_action
 from dashboard.models import MANAGERS, Invitation, Membership, Role, Team
+from dashboard.teams import lock_team
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,6 @@ class TeamRuleError(Exception):
 
 class InvitationError(TeamRuleError):
     """An invitation that cannot be accepted (expired, used, revoked or someone else's)."""
-
-
-def _lock_team(team: Team) -> Team:
-    return Team.objects.select_for_update().get(pk=team.pk)
 
 
 def _check_may_manage(acting: Membership, *roles: str) -> None:
@@ -77,7 +74,7 @@ def update_team(
 ) -> Team:
     if acting.role not in MANAGERS:
         raise PermissionDenied("Only owners and managers change the team's details.")
-    team = _lock_team(acting.team)
+    team = lock_team(acting.team)
     new = {"name": name, "time_zone": time_zone, "members_see_reports": members_see_reports}
     changed = {field: value for field, value in new.items() if getattr(team, field) != value}
     if changed:
@@ -96,7 +93,7 @@ def invite_member(
     if acting.role not in MANAGERS:
         raise PermissionDenied("Only owners and managers invite people.")
     _check_may_manage(acting, role)
-    team = _lock_team(acting.team)
+    team = lock_team(acting.team)
     email = email.strip().lower()
     if Membership.objects.filter(team=team, user__email__iexact=email).exists():
         raise TeamRuleError(f"{email} is already a member of {team.name}.")
@@ -146,7 +143,7 @@ def revoke_invitation(*, acting: Membership, invitation: Invitation, ip: str | N
     if acting.role not in MANAGERS or invitation.team_id != acting.team_id:
         raise PermissionDenied("Only owners and managers revoke invitations.")
     _check_may_manage(acting, invitation.role)
-    _lock_team(acting.team)
+    lock_team(acting.team)
     updated = Invitation.objects.filter(
         pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
@@ -189,7 +186,7 @@ def accept_invitation(*, invitation: Invitation, user: User, ip: str | None = No
     problem = invitation_problem(invitation, user)
     if problem:
         raise InvitationError(problem)
-    team = _lock_team(invitation.team)
+    team = lock_team(invitation.team)
     membership, created = Membership.objects.get_or_create(
         team=team, user=user, defaults={"role": invitation.role}
     )
@@ -216,7 +213,7 @@ def change_role(
     if acting.role not in MANAGERS or target.team_id != acting.team_id:
         raise PermissionDenied("Only owners and managers change roles.")
     _check_may_manage(acting, target.role, role)
-    team = _lock_team(acting.team)
+    team = lock_team(acting.team)
     target = Membership.objects.select_related("user").get(pk=target.pk)
     if target.role == role:
         return target
@@ -248,7 +245,7 @@ def remove_member(*, acting: Membership, target: Membership, ip: str | None = No
     if target.pk == acting.pk:
         raise TeamRuleError("To leave the team yourself, use “Leave team”.")
     _check_may_manage(acting, target.role)
-    team = _lock_team(acting.team)
+    team = lock_team(acting.team)
     target = Membership.objects.select_related("user").get(pk=target.pk)
     if target.role == Role.OWNER and not _other_owners(team, target):
         raise TeamRuleError(f"{target.user.get_username()} is the team's last owner.")
@@ -266,7 +263,7 @@ def remove_member(*, acting: Membership, target: Membership, ip: str | None = No
 
 @transaction.atomic
 def leave_team(*, membership: Membership, ip: str | None = None) -> None:
-    team = _lock_team(membership.team)
+    team = lock_team(membership.team)
     membership = Membership.objects.get(pk=membership.pk)
     if membership.role == Role.OWNER and not _other_owners(team, membership):
         raise TeamRuleError(

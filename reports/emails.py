@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import MANAGERS, Team
+from dashboard.teams import team_zone
 from reports import queries
 from reports.queries import Scope
 
@@ -30,7 +31,7 @@ SENT_TIMEOUT = 60 * 60 * 24 * 9
 
 def last_week(team: Team, now: datetime) -> Scope:
     """Monday to Sunday of the week before now's week, in the team's time zone."""
-    today = now.astimezone(queries.team_zone(team)).date()
+    today = now.astimezone(team_zone(team)).date()
     monday = today - timedelta(days=today.weekday())
     return Scope(team=team, start=monday - timedelta(days=7), end=monday - timedelta(days=1))
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import connections
@@ -38,9 +38,8 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from activations.models import Activation
 from catalog.models import Country, Operator, PriceChange, Service
 from dashboard.models import Team
+from dashboard.teams import CENT, ZERO, day_start, local_date, money, month_bounds, team_zone
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 HUNDRED = Decimal(100)
 NOTHING = "\u2013"  # an en dash where there is no value (no code yet, no limit)
@@ -60,29 +59,6 @@ class Median(Aggregate):
     name = "Median"
     arity = 1
     template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
-
-
-def team_zone(team: Team) -> ZoneInfo:
-    try:
-        return ZoneInfo(team.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def day_start(day: date, tz: ZoneInfo) -> datetime:
-    """Midnight at the start of a day in a time zone (an aware datetime)."""
-    return datetime.combine(day, time.min, tzinfo=tz)
-
-
-def local_date(value: datetime | date, tz: ZoneInfo) -> date:
-    if isinstance(value, datetime):
-        return value.astimezone(tz).date() if value.tzinfo else value.date()
-    return value
-
-
-def money(value: Decimal | int | None) -> Decimal:
-    """An amount to the cent (SQLite hands sums back without their two decimals)."""
-    return ZERO if value is None else Decimal(value).quantize(CENT, ROUND_HALF_UP)
 
 
 def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
@@ -149,13 +125,6 @@ def auto_grain(start: date, end: date) -> str:
     if days <= 190:
         return "week"
     return "month"
-
-
-def month_bounds(team: Team, now: datetime) -> tuple[datetime, datetime]:
-    """The calendar month around now in the team's time zone, as [start, end) instants."""
-    tz = team_zone(team)
-    first = now.astimezone(tz).date().replace(day=1)
-    return day_start(first, tz), day_start(next_period(first, "month"), tz)
 
 
 # What a report covers ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.models import Membership, Role
+from dashboard.teams import team_zone
 from reports import queries, tables
 from reports.forms import ReportFilterForm, default_form
 from reports.tables import Header, Table
@@ -39,7 +40,7 @@ def report_membership(request: AuthenticatedHttpRequest, team_slug: str) -> Memb
 def filter_form(request: AuthenticatedHttpRequest, membership: Membership) -> ReportFilterForm:
     """The filters from the query string; with errors, the form still says what it shows."""
     team = membership.team
-    today = timezone.localdate(timezone=queries.team_zone(team))
+    today = timezone.localdate(timezone=team_zone(team))
     form = ReportFilterForm(request.GET, team=team, today=today)
     if not form.is_valid():
         fallback = default_form(team, today)
@@ -210,7 +211,7 @@ def export_csv(request: AuthenticatedHttpRequest, team_slug: str, report: str, t
         raise Http404("No such table")
     team = membership.team
     form = ReportFilterForm(
-        request.GET, team=team, today=timezone.localdate(timezone=queries.team_zone(team))
+        request.GET, team=team, today=timezone.localdate(timezone=team_zone(team))
     )
     if not form.is_valid():
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
