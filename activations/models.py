@@ -114,7 +114,7 @@ class Reservation(models.Model):
     """Money set aside for a purchase in flight, between the budget check and getNumber.
 
     Counted as spent until the purchase ends (the activation replaces it, or a refusal deletes
-    it). A reservation older than `services.reservation_ttl()` is a crashed purchase and is
+    it). A reservation older than `budgets.reservation_ttl()` is a crashed purchase and is
     not counted.
     """
 

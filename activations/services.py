@@ -13,34 +13,31 @@ import contextlib
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
+from activations.budgets import live_reservations, reservation_ttl, spending_by_user
 from activations.models import Activation, Reservation
 from activations.states import mark_closed, mark_waiting_retry
 from catalog.models import Offer, Provider, ProviderAccount
-from catalog.provider_slots import SLOT_WAIT_SECONDS
 from catalog.upstream import key_check_client, provider_client
 from dashboard.audit import Action, record_action
 from dashboard.db import REFUSED_ROW, retry_when_locked
 from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
 from dashboard.models import BUYERS, MANAGERS, Membership, Team
-from dashboard.teams import ZERO, lock_team, money, month_start
+from dashboard.teams import ZERO, lock_team
 from provider import client as protocol
 
 log = logging.getLogger(__name__)
 State = Activation.State
 
-# See reservation_ttl().
-MIN_RESERVATION_TTL = timedelta(minutes=5)
-RESERVATION_MARGIN = 10
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -74,64 +71,6 @@ def _check_activation(team: Team, activation: Activation) -> None:
 # --- Spending -------------------------------------------------------------------------------
 
 
-def reservation_ttl() -> timedelta:
-    """How long a purchase's reservation counts against the budgets.
-
-    A purchase releases its reservation when it ends; a reservation older than this belongs
-    to a purchase that crashed (its worker killed mid-request) and stops counting, or the
-    budget would shrink for good. It must never stop counting while its purchase can still
-    record a number, or a second purchase could spend the same money: a purchase makes at
-    most two provider calls after reserving (getNumber, then setStatus 8 when the number
-    cannot be recorded), each waiting at most `SLOT_WAIT_SECONDS` for one of the provider's web
-    slots and then ending within `settings.PROVIDER_WEB_DEADLINE_SECONDS` (budget wait
-    included). The reservation lives RESERVATION_MARGIN times that (the margin covers
-    the database waits: SQLite's busy timeout, the team's lock), and never under
-    MIN_RESERVATION_TTL.
-    """
-    longest_provider_seconds = 2 * (SLOT_WAIT_SECONDS + settings.PROVIDER_WEB_DEADLINE_SECONDS)
-    return max(
-        MIN_RESERVATION_TTL, timedelta(seconds=RESERVATION_MARGIN * longest_provider_seconds)
-    )
-
-
-def month_spend(team: Team, user=None, now: datetime | None = None) -> Decimal:
-    """This month's spending: activations that cost money plus purchases in flight."""
-    now = now or timezone.now()
-    activations = Activation.objects.filter(
-        team=team, created_at__gte=month_start(team, now)
-    ).exclude(state__in=Activation.FREE_STATES)
-    reservations = Reservation.objects.filter(team=team, created_at__gte=now - reservation_ttl())
-    if user is not None:
-        activations = activations.filter(user_id=user.pk)
-        reservations = reservations.filter(user_id=user.pk)
-    spent = activations.aggregate(total=Sum("price"))["total"] or ZERO
-    reserved = reservations.aggregate(total=Sum("amount"))["total"] or ZERO
-    # SQLite sums decimals as floats: round back to cents.
-    return money(Decimal(spent) + Decimal(reserved))
-
-
-@dataclass
-class BudgetUse:
-    spent: Decimal
-    budget: Decimal | None
-
-    @property
-    def left(self) -> Decimal | None:
-        return None if self.budget is None else max(self.budget - self.spent, ZERO)
-
-    @property
-    def percent(self) -> int | None:
-        if self.budget is None:
-            return None
-        if not self.budget:
-            return 100
-        return min(100, round(self.spent * 100 / self.budget))
-
-
-def budget_use(team: Team) -> BudgetUse:
-    return BudgetUse(spent=month_spend(team), budget=team.monthly_budget)
-
-
 # --- Buying ---------------------------------------------------------------------------------
 
 
@@ -159,23 +98,22 @@ def _reserve(team: Team, user, membership: Membership, price: Decimal, token: st
             return ALREADY_BOUGHT
         now = timezone.now()
         Reservation.objects.filter(team=locked, created_at__lt=now - reservation_ttl()).delete()
-        if locked.monthly_budget is not None:
-            spent = month_spend(locked, now=now)
-            if spent + price > locked.monthly_budget:
-                return (
-                    f"This would go over the team's monthly budget "
-                    f"({spent} of {locked.monthly_budget} used; this number costs {price})."
-                )
+        spent = spending_by_user(locked, now)
+        team_spent = sum(spent.values(), ZERO)
+        if locked.monthly_budget is not None and team_spent + price > locked.monthly_budget:
+            return (
+                f"This would go over the team's monthly budget "
+                f"({team_spent} of {locked.monthly_budget} used; this number costs {price})."
+            )
         limit = Membership.objects.filter(pk=membership.pk).values_list("monthly_limit", flat=True)[
             0
         ]
-        if limit is not None:
-            spent = month_spend(locked, user, now=now)
-            if spent + price > limit:
-                return (
-                    f"This would go over your monthly limit "
-                    f"({spent} of {limit} used; this number costs {price})."
-                )
+        user_spent = spent.get(user.pk, ZERO)
+        if limit is not None and user_spent + price > limit:
+            return (
+                f"This would go over your monthly limit "
+                f"({user_spent} of {limit} used; this number costs {price})."
+            )
         Reservation.objects.create(team=locked, user=user, amount=price, request_token=token)
     return None
 
@@ -661,9 +599,7 @@ def remove_key(team: Team, user, account: ProviderAccount, *, ip=None) -> Outcom
         # Under the team's lock no purchase is between its reservation and its record.
         lock_team(team)
         open_count = account.activations.filter(state__in=Activation.OPEN_STATES).count()
-        in_flight = Reservation.objects.filter(
-            team=team, created_at__gte=timezone.now() - reservation_ttl()
-        ).exists()
+        in_flight = live_reservations(team, timezone.now()).exists()
         if open_count or in_flight:
             return Outcome(
                 False,

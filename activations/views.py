@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from activations import services
+from activations.budgets import month_budget
 from activations.forms import (
     ActivationFilterForm,
     AttachKeyForm,
@@ -40,7 +41,7 @@ from catalog.models import Provider, ProviderAccount
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import action_label, client_ip
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
-from dashboard.teams import month_start, team_day_start
+from dashboard.teams import team_day_start
 
 PAGE_SIZE = 25
 OPEN_TABLE_LIMIT = 50
@@ -274,7 +275,7 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
         "form": form,
         "offer": form.offer,
         "providers": providers,
-        "budget": services.budget_use(team),
+        "budget": month_budget(team).team,
     }
     if request.htmx:
         return render(request, "activations/buy.html#buy_form", context)
@@ -372,12 +373,11 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
         else:
             messages.info(request, "Nothing changed.")
         return redirect("activations:budgets", team_slug)
-    spent = {m.pk: services.month_spend(team, m.user) for m in memberships}
+    budget = month_budget(team)
     context = {
         "form": form,
-        "rows": [(m, field, spent[m.pk]) for m, field in form.member_rows()],
-        "budget": services.budget_use(team),
-        "month": month_start(team),
+        "rows": [(m, field, budget.of(m.user_id).spent) for m, field in form.member_rows()],
+        "budget": budget,
     }
     return render(request, "activations/budgets.html", context)
 

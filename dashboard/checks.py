@@ -4,7 +4,7 @@
   start otherwise; this catches a setting replaced after start-up, as tests and custom settings
   modules do).
 - sms_desk.E002: provider calls made by web requests have a positive deadline (the purchase's
-  reservation is sized on it: `activations.services.reservation_ttl`).
+  reservation is sized on it: `activations.budgets.reservation_ttl`).
 - sms_desk.E003: a provider gets at least one slot for web requests.
 """
 

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from activations.budgets import month_budget
 from dashboard.models import MANAGERS, Team
 from dashboard.teams import team_zone
 from reports import queries
@@ -68,7 +69,7 @@ def weekly_report(team: Team, now: datetime) -> dict:
         "previous": previous,
         "usage": usage,
         "services": services,
-        "budget": queries.budget_use(team, now),
+        "budget": month_budget(team, now),
         "spending_url": report_url(team, scope),
         "usage_url": report_url(team, scope, "reports:usage"),
     }

@@ -38,7 +38,7 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from activations.models import Activation
 from catalog.models import Country, Operator, PriceChange, Service
 from dashboard.models import Team
-from dashboard.teams import CENT, ZERO, day_start, local_date, money, month_bounds, team_zone
+from dashboard.teams import CENT, ZERO, day_start, local_date, money, team_zone
 
 TENTH = Decimal("0.1")
 HUNDRED = Decimal(100)
@@ -423,79 +423,6 @@ def spending_breakdowns(
 
 def spending_breakdown(scope: Scope, dimension: str, sort: str | None = None) -> list[SpendRow]:
     return spending_breakdowns(scope, [dimension], {dimension: sort})[dimension]
-
-
-@dataclass
-class BudgetLine:
-    label: str
-    spent: Decimal
-    limit: Decimal | None
-    role: str = ""
-
-    def __post_init__(self) -> None:
-        self.spent = money(self.spent)
-        self.limit = None if self.limit is None else money(self.limit)
-
-    @property
-    def used(self) -> Decimal | None:
-        """Percent of the limit spent; None without a limit."""
-        if self.limit is None:
-            return None
-        if not self.limit:
-            return Decimal(100) if self.spent else ZERO
-        return percent(self.spent, self.limit)
-
-    @property
-    def left(self) -> Decimal | None:
-        return None if self.limit is None else self.limit - self.spent
-
-    @property
-    def over(self) -> bool:
-        return self.limit is not None and self.spent > self.limit
-
-
-@dataclass
-class BudgetUse:
-    month: date
-    team: BudgetLine
-    members: list[BudgetLine]
-
-
-def budget_use(team: Team, now: datetime) -> BudgetUse:
-    """This calendar month's spending (team time zone) against the team's and members' limits."""
-    start_at, end_at = month_bounds(team, now)
-    spent_by_user = dict(
-        Activation.objects.filter(team=team, created_at__gte=start_at, created_at__lt=end_at)
-        .filter(CHARGED)
-        .order_by()
-        .values("user_id")
-        .annotate(spent=Sum("price"))
-        .values_list("user_id", "spent")
-    )
-    spent_by_user = {user_id: money(spent) for user_id, spent in spent_by_user.items()}
-    members = []
-    for membership in team.memberships.select_related("user").order_by("user__username"):
-        members.append(
-            BudgetLine(
-                label=membership.user.get_username(),
-                spent=spent_by_user.pop(membership.user_id, ZERO),
-                limit=membership.monthly_limit,
-                role=membership.get_role_display(),
-            )
-        )
-    # People who spent this month and have left the team since.
-    for user in User.objects.filter(pk__in=spent_by_user).order_by("username"):
-        members.append(
-            BudgetLine(label=user.get_username(), spent=spent_by_user[user.pk], limit=None)
-        )
-    team_line = BudgetLine(
-        label=team.name,
-        spent=sum((line.spent for line in members), ZERO),
-        limit=team.monthly_budget,
-    )
-    return BudgetUse(
-        month=start_at.astimezone(team_zone(team)).date(), team=team_line, members=members
-    )
 
 
 # Usage ---------------------------------------------------------------------------------------

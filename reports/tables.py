@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from activations.budgets import month_budget
 from reports import queries
 from reports.queries import NOTHING, Scope
 
@@ -276,7 +277,7 @@ def spending_tables(scope: Scope, grain: str, sorts: Mapping[str, str | None]) -
 
 
 def budget_table(team, now: datetime) -> Table:
-    budget = queries.budget_use(team, now)
+    budget = month_budget(team, now)
     return Table(
         "budget",
         f"Budget use in {budget.month:%B %Y}",

@@ -2,7 +2,7 @@
 
 from django import template
 
-from activations.services import budget_use
+from activations.budgets import month_budget
 from catalog.models import ProviderAccount
 
 register = template.Library()
@@ -20,6 +20,6 @@ def home_panel_data(context) -> dict:
     )
     return {
         "accounts": accounts,
-        "budget": budget_use(team),
+        "budget": month_budget(team).team,
         **open_table_context(team, membership),
     }

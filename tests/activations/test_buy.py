@@ -8,8 +8,9 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from activations.budgets import month_budget
 from activations.models import Activation, Reservation
-from activations.services import buy_number, month_spend
+from activations.services import buy_number
 from catalog.models import ProviderAccount
 from dashboard.encryption import encrypt_key
 from dashboard.models import AuditEvent, Membership
@@ -236,12 +237,12 @@ def test_cancelled_and_expired_activations_cost_nothing(
     make_activation(price=Decimal("7.00"), state=Activation.State.CANCELLED)
     make_activation(price=Decimal("9.00"), state=Activation.State.EXPIRED)
     make_activation(price=Decimal("11.00"), state=Activation.State.COMPLETED)
-    assert month_spend(alice_team) == Decimal("16.00")
+    assert month_budget(alice_team).team.spent == Decimal("16.00")
 
 
 def test_last_months_spending_does_not_count(alice, alice_team, make_activation):
     make_activation(price=Decimal("5.00"), created_at=timezone.now() - timedelta(days=40))
-    assert month_spend(alice_team) == 0
+    assert month_budget(alice_team).team.spent == 0
 
 
 def test_purchases_in_flight_count_until_they_are_stale(alice, bob, alice_team):
@@ -253,9 +254,9 @@ def test_purchases_in_flight_count_until_they_are_stale(alice, bob, alice_team):
         request_token="b" * 10,
         created_at=timezone.now() - timedelta(hours=1),
     )
-    assert month_spend(alice_team) == 3
-    assert month_spend(alice_team, bob) == 3
-    assert month_spend(alice_team, alice) == 0
+    assert month_budget(alice_team).team.spent == 3
+    assert month_budget(alice_team).of(bob.pk).spent == 3
+    assert month_budget(alice_team).of(alice.pk).spent == 0
 
 
 def test_a_refused_purchase_releases_its_reservation_for_the_next(
@@ -272,4 +273,4 @@ def test_a_refused_purchase_releases_its_reservation_for_the_next(
 def test_spending_is_in_cents_on_every_database(alice, alice_team, make_activation):
     make_activation(price=Decimal("0.10"))
     make_activation(price=Decimal("0.20"))
-    assert str(month_spend(alice_team)) == "0.30"
+    assert str(month_budget(alice_team).team.spent) == "0.30"

@@ -8,9 +8,10 @@ import pytest
 from django.db import DataError, IntegrityError
 from django.utils import timezone
 
-from activations import services
+from activations import budgets, services
+from activations.budgets import month_budget
 from activations.models import Activation, Reservation
-from activations.services import buy_number, month_spend
+from activations.services import buy_number
 from catalog.models import ProviderAccount
 from dashboard.models import AuditEvent
 from provider import client as protocol
@@ -59,7 +60,7 @@ def assert_nothing_left(alice_team, alice, sandbox_offer, sandbox_account):
     assert not Activation.objects.exists()
     assert not Reservation.objects.exists()
     assert ProviderAccount.objects.get(pk=sandbox_account.pk).balance == Decimal("1000.00")
-    assert month_spend(alice_team) == 0
+    assert month_budget(alice_team).team.spent == 0
     again = buy(alice_team, alice, sandbox_offer, token="token-honest-0002")
     assert again.ok, again.message
 
@@ -182,7 +183,7 @@ def test_an_offer_listed_below_zero_is_not_bought(
     outcome = buy(alice_team, alice, sandbox_offer)
     assert not outcome.ok
     assert "below zero" in outcome.message
-    assert month_spend(alice_team) == 0
+    assert month_budget(alice_team).team.spent == 0
     assert ProviderAccount.objects.get(pk=sandbox_account.pk).balance == Decimal("1000.00")
     assert not sandbox_server.sandbox.activations
     assert not Reservation.objects.exists()
@@ -211,5 +212,5 @@ def test_a_reservation_outlives_the_slowest_purchase(alice, alice_team, settings
         request_token="r" * 12,
         created_at=timezone.now() - timedelta(minutes=6),
     )
-    assert month_spend(alice_team) == 3
-    assert services.reservation_ttl() >= timedelta(seconds=10 * 2 * 60)
+    assert month_budget(alice_team).team.spent == 3
+    assert budgets.reservation_ttl() >= timedelta(seconds=10 * 2 * 60)

@@ -3,6 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
+from activations.budgets import month_budget
 from dashboard.teams import team_zone
 from reports import queries
 from reports.queries import Scope
@@ -69,10 +70,10 @@ def test_the_budget_month_is_the_teams(alice_team, alice, make_activation):
     make_activation("2026-03-31 14:00", alice, price="5.00")  # March 31st in Tokyo
     make_activation("2026-03-31 16:00", alice, price="7.00")  # April 1st in Tokyo
     make_activation("2026-04-01 10:00", alice, price="1.00", state=State.CANCELLED)
-    april = queries.budget_use(alice_team, at("2026-04-02 00:00"))
+    april = month_budget(alice_team, at("2026-04-02 00:00"))
     assert april.month == date(2026, 4, 1)
     assert april.team.spent == Decimal("7.00")
-    march = queries.budget_use(alice_team, at("2026-03-31 14:30"))
+    march = month_budget(alice_team, at("2026-03-31 14:30"))
     assert march.month == date(2026, 3, 1)
     assert march.team.spent == Decimal("5.00")
 

@@ -1,0 +1,148 @@
+"""The one budget calculation: what a team and each member spent this month.
+
+The buy rule, the budgets page, the team home page and the reports (page, CSV and weekly
+email) all read `month_budget` or `spending_by_user`, so they cannot disagree.
+
+Spending in a month counts every number bought in that calendar month (the team's time zone)
+that was not cancelled or expired (`Activation.FREE_STATES` cost nothing), **and the purchases
+in flight**: a purchase reserves its price before it asks the provider, and the reservation
+counts until the purchase ends (recorded or refused) or `reservation_ttl` passes. Counting
+them is what keeps two members buying at once from spending the same money; the pages say so.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from activations.models import Activation, Reservation
+from catalog.provider_slots import SLOT_WAIT_SECONDS
+from dashboard.models import Team
+from dashboard.teams import ZERO, money, month_bounds, team_zone
+
+# See reservation_ttl().
+MIN_RESERVATION_TTL = timedelta(minutes=5)
+RESERVATION_MARGIN = 10
+TENTH = Decimal("0.1")
+
+
+def reservation_ttl() -> timedelta:
+    """How long a purchase's reservation counts against the budgets.
+
+    A purchase releases its reservation when it ends; a reservation older than this belongs
+    to a purchase that crashed (its worker killed mid-request) and stops counting, or the
+    budget would shrink for good. It must never stop counting while its purchase can still
+    record a number, or a second purchase could spend the same money: a purchase makes at
+    most two provider calls after reserving (getNumber, then setStatus 8 when the number
+    cannot be recorded), each waiting at most `SLOT_WAIT_SECONDS` for one of the provider's web
+    slots and then ending within `settings.PROVIDER_WEB_DEADLINE_SECONDS` (budget wait
+    included). The reservation lives RESERVATION_MARGIN times that (the margin covers
+    the database waits: SQLite's busy timeout, the team's lock), and never under
+    MIN_RESERVATION_TTL.
+    """
+    longest_provider_seconds = 2 * (SLOT_WAIT_SECONDS + settings.PROVIDER_WEB_DEADLINE_SECONDS)
+    return max(
+        MIN_RESERVATION_TTL, timedelta(seconds=RESERVATION_MARGIN * longest_provider_seconds)
+    )
+
+
+def live_reservations(team: Team, now: datetime) -> QuerySet[Reservation]:
+    return Reservation.objects.filter(team=team, created_at__gte=now - reservation_ttl())
+
+
+def spending_by_user(team: Team, now: datetime | None = None) -> dict[int, Decimal]:
+    """Each member's spending in the month around `now`, purchases in flight included."""
+    now = now or timezone.now()
+    start, end = month_bounds(team, now)
+    bought = Activation.objects.filter(team=team, created_at__gte=start, created_at__lt=end)
+    sums = (
+        (bought.exclude(state__in=Activation.FREE_STATES), "price"),
+        (live_reservations(team, now).filter(created_at__gte=start, created_at__lt=end), "amount"),
+    )
+    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for rows, amount in sums:
+        per_user = rows.order_by().values("user_id").annotate(total=Sum(amount))
+        for user_id, total in per_user.values_list("user_id", "total"):
+            totals[user_id] += money(total)  # SQLite sums decimals as floats
+    return dict(totals)
+
+
+@dataclass
+class BudgetLine:
+    """One row of budget use: a member (or the whole team) against a monthly limit."""
+
+    label: str
+    spent: Decimal
+    limit: Decimal | None
+    role: str = ""
+    user_id: int | None = None
+
+    def __post_init__(self) -> None:
+        self.spent = money(self.spent)
+        self.limit = None if self.limit is None else money(self.limit)
+
+    @property
+    def used(self) -> Decimal | None:
+        """Percent of the limit spent, one decimal; None without a limit."""
+        if self.limit is None:
+            return None
+        if not self.limit:
+            return Decimal(100) if self.spent else ZERO
+        return (self.spent * 100 / self.limit).quantize(TENTH, ROUND_HALF_UP)
+
+    @property
+    def percent(self) -> int | None:
+        """`used` as a whole number up to 100, for a progress bar."""
+        used = self.used
+        return None if used is None else min(100, int(used.to_integral_value(ROUND_HALF_UP)))
+
+    @property
+    def left(self) -> Decimal | None:
+        return None if self.limit is None else self.limit - self.spent
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.spent > self.limit
+
+
+@dataclass
+class MonthBudget:
+    month: date  # the first day of the month, in the team's time zone
+    team: BudgetLine
+    members: list[BudgetLine] = field(default_factory=list)
+
+    def of(self, user_id: int) -> BudgetLine | None:
+        return next((line for line in self.members if line.user_id == user_id), None)
+
+
+def month_budget(team: Team, now: datetime | None = None) -> MonthBudget:
+    """The month around `now`: the team's line and one per member, then former members who
+    spent in it; the team's spending is the sum of the lines, so the figures add up."""
+    now = now or timezone.now()
+    spent = spending_by_user(team, now)
+    members = [
+        BudgetLine(
+            label=membership.user.get_username(),
+            spent=spent.pop(membership.user_id, ZERO),
+            limit=membership.monthly_limit,
+            role=membership.get_role_display(),
+            user_id=membership.user_id,
+        )
+        for membership in team.memberships.select_related("user").order_by("user__username")
+    ]
+    for user in User.objects.filter(pk__in=spent).order_by("username"):
+        members.append(
+            BudgetLine(label=user.get_username(), spent=spent[user.pk], limit=None, user_id=user.pk)
+        )
+    team_line = BudgetLine(
+        label=team.name,
+        spent=sum((line.spent for line in members), ZERO),
+        limit=team.monthly_budget,
+    )
+    first_day = month_bounds(team, now)[0].astimezone(team_zone(team)).date()
+    return MonthBudget(month=first_day, team=team_line, members=members)
