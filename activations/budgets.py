@@ -23,12 +23,11 @@ from django.utils import timezone
 from activations.models import Activation, Reservation
 from catalog.provider_slots import SLOT_WAIT_SECONDS
 from dashboard.models import Team
-from dashboard.teams import ZERO, money, month_bounds, team_zone
+from dashboard.teams import ZERO, money, month_bounds, percent, team_zone
 
 # See reservation_ttl().
 MIN_RESERVATION_TTL = timedelta(minutes=5)
 RESERVATION_MARGIN = 10
-TENTH = Decimal("0.1")
 
 
 def reservation_ttl() -> timedelta:
@@ -93,7 +92,7 @@ class BudgetLine:
             return None
         if not self.limit:
             return Decimal(100) if self.spent else ZERO
-        return (self.spent * 100 / self.limit).quantize(TENTH, ROUND_HALF_UP)
+        return percent(self.spent, self.limit)
 
     @property
     def percent(self) -> int | None:

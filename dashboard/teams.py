@@ -23,6 +23,7 @@ from dashboard.models import Team
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+TENTH = Decimal("0.1")
 UTC = ZoneInfo("UTC")
 
 
@@ -79,6 +80,13 @@ def money(value: Decimal | float | int | str | None) -> Decimal:
     if value is None or value == "":
         return ZERO
     return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+
+
+def percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """part / whole in percent with one decimal (half up); None when whole is zero."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(TENTH, ROUND_HALF_UP)
 
 
 # --- Locking ---------------------------------------------------------------------------------

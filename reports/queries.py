@@ -38,10 +38,8 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from activations.models import Activation
 from catalog.models import Country, Operator, PriceChange, Service
 from dashboard.models import Team
-from dashboard.teams import CENT, ZERO, day_start, local_date, money, team_zone
+from dashboard.teams import CENT, TENTH, ZERO, day_start, local_date, money, percent, team_zone
 
-TENTH = Decimal("0.1")
-HUNDRED = Decimal(100)
 NOTHING = "\u2013"  # an en dash where there is no value (no code yet, no limit)
 
 # Activations that cost money: everything but cancelled and expired ones.
@@ -59,13 +57,6 @@ class Median(Aggregate):
     name = "Median"
     arity = 1
     template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
-
-
-def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
-    """part / whole in percent with one decimal (half up); None when whole is zero."""
-    if not whole:
-        return None
-    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(TENTH, ROUND_HALF_UP)
 
 
 def format_wait(wait: timedelta | None) -> str:
