@@ -33,43 +33,40 @@ PARAM_DEPTH = 6
 SECRET_NAMES = frozenset({"api_key", "apikey", "key", "password", "secret", "key_ciphertext"})
 
 
-class Action:
-    """Names of user actions in the audit log (other apps use the same names)."""
+class Action(models.TextChoices):
+    """Every kind of event the audit log holds, with its label: one list for every app."""
 
-    BOUGHT = "bought"
-    RETRY_REQUESTED = "retry_requested"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    KEY_ADDED = "key_added"
-    KEY_REPLACED = "key_replaced"
-    KEY_REMOVED = "key_removed"
-    BALANCE_REFRESHED = "balance_refreshed"
-    BUDGET_CHANGED = "budget_changed"
-    MEMBER_INVITED = "member_invited"
-    MEMBER_REMOVED = "member_removed"
-    ROLE_CHANGED = "role_changed"
+    # People's actions on numbers, keys and budgets (activations, catalog).
+    BOUGHT = "bought", "Bought a number"
+    RETRY_REQUESTED = "retry_requested", "Requested another SMS"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    KEY_ADDED = "key_added", "Key added"
+    KEY_REPLACED = "key_replaced", "Key replaced"
+    KEY_REMOVED = "key_removed", "Key removed"
+    BALANCE_REFRESHED = "balance_refreshed", "Balance refreshed"
+    BUDGET_CHANGED = "budget_changed", "Budget changed"
+    # The team and its members (dashboard).
+    TEAM_UPDATED = "team_updated", "Team updated"
+    MEMBER_INVITED = "member_invited", "Member invited"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+    MEMBER_JOINED = "member_joined", "Member joined"
+    MEMBER_LEFT = "member_left", "Member left"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    # What the poller did on its own when an activation ran out of time.
+    EXPIRED = "expired", "Expired"
+    COMPLETED_AT_EXPIRY = "completed_at_expiry", "Completed at expiry"
+    # Calls to the provider (kind "call"), named by the protocol's actions.
+    GET_NUMBER = "getNumber", "Upstream: getNumber"
+    SET_STATUS = "setStatus", "Upstream: setStatus"
+    GET_BALANCE = "getBalance", "Upstream: getBalance"
+    GET_STATUS = "getStatus", "Upstream: getStatus"
+    GET_SERVICES_AND_COST = "getServicesAndCost", "Upstream: getServicesAndCost"
+    GET_COUNTRY_AND_OPERATORS = "getCountryAndOperators", "Upstream: getCountryAndOperators"
 
 
-ACTION_LABELS = {
-    Action.BOUGHT: "Bought a number",
-    Action.RETRY_REQUESTED: "Requested another SMS",
-    Action.COMPLETED: "Completed",
-    Action.CANCELLED: "Cancelled",
-    Action.KEY_ADDED: "Key added",
-    Action.KEY_REPLACED: "Key replaced",
-    Action.KEY_REMOVED: "Key removed",
-    Action.BALANCE_REFRESHED: "Balance refreshed",
-    Action.BUDGET_CHANGED: "Budget changed",
-    Action.MEMBER_INVITED: "Member invited",
-    Action.MEMBER_REMOVED: "Member removed",
-    Action.ROLE_CHANGED: "Role changed",
-    "getNumber": "Upstream: getNumber",
-    "setStatus": "Upstream: setStatus",
-    "getBalance": "Upstream: getBalance",
-    "getStatus": "Upstream: getStatus",
-    "getServicesAndCost": "Upstream: getServicesAndCost",
-    "getCountryAndOperators": "Upstream: getCountryAndOperators",
-}
+ACTION_LABELS = dict(Action.choices)
 
 
 def action_label(action: str) -> str:
