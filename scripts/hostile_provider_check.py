@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import browse
 import httpx
-from faults_under_load import Load, control
+from page_load import Load, control
 from stack import Stack, Step, run_checks, wait_until
 
 PROVIDER = "Sandbox (hostile)"
@@ -114,7 +114,7 @@ class SignInSampler(threading.Thread):
 
 @dataclass
 class Buyers:
-    """One team's members buying through the buy page (faults_under_load's Load.buy), timed."""
+    """One team's members buying through the buy page (page_load's Load.buy), timed."""
 
     load: Load
     members: list[dict]
@@ -280,7 +280,7 @@ def by_team(members: list[dict], team: str) -> list[dict]:
 
 
 def team_load(web_url: str, buy_query: str) -> Load:
-    """faults_under_load's Load, for its purchase through the pages and its answer counts."""
+    """page_load's Load, for its purchase through the pages and its answer counts."""
     load = Load(web_url, [], buy_query, buy_every=0)
     load.phase = "reference"
     return load

@@ -32,7 +32,8 @@ sys.path.insert(0, str(HERE.parent))
 
 import browse  # noqa: E402
 from htmx_poll import poll_path  # noqa: E402
-from stack import VENV_BIN, Stack, Step, group_cpu_seconds, machine_cpu_seconds  # noqa: E402
+from processes import group_cpu_seconds, machine_cpu_seconds  # noqa: E402
+from stack import VENV_BIN, Stack, Step  # noqa: E402
 
 PROVIDER = "Sandbox (standalone)"
 PARTIAL = "activation partial"
