@@ -11,13 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from provider.client import _RedactKeys
+from provider.client import RedactApiKeys
 from provider.sandbox.rules import Sandbox
 
 # runserver logs request lines, and on GET the request line holds the API key.
 _server_log = logging.getLogger("django.server")
-if not any(isinstance(f, _RedactKeys) for f in _server_log.filters):
-    _server_log.addFilter(_RedactKeys())
+if not any(isinstance(f, RedactApiKeys) for f in _server_log.filters):
+    _server_log.addFilter(RedactApiKeys())
 
 
 _mounted_lock = threading.Lock()

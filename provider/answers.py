@@ -1,13 +1,14 @@
-"""What a handler_api provider may answer, read as untrusted input.
+"""What a handler_api provider may answer, read as untrusted input: the answer types and
+their parsers.
 
 The provider document (`provider-api-doc.txt`) says what each action answers; a provider may
 still send anything. Every parser here either returns a value that fits the database columns
-it ends up in, or raises `ProtocolError` naming the field (never the value, never the key).
-The catalog parsers drop only the rows they cannot read: they return a `Listing` whose
-`problems` name each row left out, so one bad row costs that row, not the whole answer.
+it ends up in (`provider.bounds`), or raises `ProtocolError` naming the field (never the value,
+never the key). The catalog parsers drop only the rows they cannot read: they return a
+`Listing` whose `problems` name each row left out, so one bad row costs that row, not the
+whole answer.
 
-Pure Python: no Django and no httpx, so the bounds below are the single statement of what
-an answer may hold; `provider.client` re-exports everything public from here.
+Pure Python: no Django and no httpx; `provider.client` re-exports everything public here.
 """
 
 from __future__ import annotations
@@ -20,221 +21,28 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 from typing import Any
 
-# --- Bounds (what the columns hold; the model each one fits is named) -----------------------
+from provider.bounds import (
+    CENT,
+    MAX_ACTIVATION_ID_LENGTH,
+    MAX_AMOUNT_INTEGER_DIGITS,
+    MAX_CODE_LENGTH,
+    MAX_COUNTRY_ID,
+    MAX_COUNTRY_NAME_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_LISTED_PROBLEMS,
+    MAX_OPERATOR_CODE_LENGTH,
+    MAX_PHONE_DIGITS,
+    MAX_QUANTITY,
+    MAX_SERVICE_CODE_LENGTH,
+    MAX_SERVICE_NAME_LENGTH,
+    ROW_NAME_LIMIT,
+    is_printable,
+    storable,
+)
+from provider.errors import InvalidNumber, ProtocolError
 
-# Activation ids: the document says "id integer" and its example is 234242; sibling
-# providers send digits too. Activation.provider_activation_id is CharField(64).
-MAX_ACTIVATION_ID_LENGTH = 64
-# Phones: digits with an optional leading "+". E.164 numbers have at most 15 digits; 20
-# leaves room for a provider's odd prefix and stays well under Activation.phone's 32.
-MAX_PHONE_DIGITS = 20
-# STATUS_OK:<code> and STATUS_WAIT_RETRY:<code>: printable, at most this many characters.
-MAX_CODE_LENGTH = 100
-# Catalog columns: Country.name CharField(100), Operator.code CharField(64),
-# Service.code CharField(32), Service.name CharField(200), Country.external_id IntegerField.
-MAX_COUNTRY_NAME_LENGTH = 100
-MAX_OPERATOR_CODE_LENGTH = 64
-MAX_SERVICE_CODE_LENGTH = 32
-MAX_SERVICE_NAME_LENGTH = 200
-MAX_COUNTRY_ID = 2**31 - 1
-# Prices and balances: DecimalField(max_digits=12, decimal_places=2), so at most 10 digits
-# before the point. More than 2 decimal places are rounded half-up to cents. Prices are
-# never negative (a negative price would lower the month's spend); a balance may be (some
-# providers give credit).
-MAX_AMOUNT_INTEGER_DIGITS = 10
-CENT = Decimal("0.01")
-# Offer.quantity is a PositiveIntegerField; no provider has a billion numbers in stock.
-MAX_QUANTITY = 10**9
-# The document's answers nest 3 deep (list, country, operators). Checked before parsing,
-# so a deeply nested answer never reaches json.loads's recursion.
-MAX_JSON_DEPTH = 16
-# Copies of an answer that leave the client: ProtocolError.raw, Banned.until,
-# Exchange.answer (the audit row), and the row names in Listing.problems.
-RAW_LIMIT = 200
-BAN_TEXT_LIMIT = 100
-ANSWER_LIMIT = 2000
-ROW_NAME_LIMIT = 40
-# A catalog answer lists at most this many problems, then one line counting the rest.
-MAX_LISTED_PROBLEMS = 100
-
-# Control characters (C0 but tab, newline and carriage return; DEL; C1) and lone surrogates
-# (a JSON "\ud800" escape): PostgreSQL text and jsonb refuse NUL and cannot encode surrogates.
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-# In a code, a name or an id, tab and newlines are not welcome either.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _AMOUNT_CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
 _AMOUNT_LIMIT = Decimal(10) ** MAX_AMOUNT_INTEGER_DIGITS
-
-
-def storable(text: str, limit: int) -> str:
-    """`text` truncated to `limit` characters with unstorable characters replaced by U+FFFD.
-    Scrub the key first: truncating before scrubbing could leave half a key."""
-    return _UNSTORABLE.sub("\ufffd", text[:limit])
-
-
-def is_printable(text: str) -> bool:
-    return _UNPRINTABLE.search(text) is None
-
-
-# --- Errors ---------------------------------------------------------------------------------
-
-
-class ProviderError(Exception):
-    """Any failure talking to a provider. `answer` is the provider's word, when there is one."""
-
-    answer: str = ""
-    default_message = "The provider answered with an error."
-    # True when asking again later may well succeed (the poller backs off and retries).
-    retryable = False
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.default_message)
-
-
-class BadKey(ProviderError):
-    answer = "BAD_KEY"
-    default_message = "BAD_KEY: the provider rejected the API key."
-
-
-class BadAction(ProviderError):
-    answer = "BAD_ACTION"
-    default_message = "BAD_ACTION: the provider did not understand the request."
-
-
-class BadLang(ProviderError):
-    answer = "BAD_LANG"
-    default_message = "BAD_LANG: the provider accepts only lang=ru or lang=en."
-
-
-class NoActivation(ProviderError):
-    answer = "NO_ACTIVATION"
-    default_message = "NO_ACTIVATION: the provider does not know this activation id."
-
-
-class NoBalance(ProviderError):
-    answer = "NO_BALANCE"
-    default_message = "NO_BALANCE: the provider account has too little balance."
-
-
-class NoNumbers(ProviderError):
-    answer = "NO_NUMBERS"
-    default_message = "NO_NUMBERS: no numbers for this service, country and operator right now."
-
-
-class ProviderSqlError(ProviderError):
-    answer = "ERROR_SQL"
-    default_message = "ERROR_SQL: the provider's database failed."
-    retryable = True
-
-
-class EarlyCancelDenied(ProviderError):
-    """Cancel asked too soon after the purchase; the provider allows it a little later."""
-
-    answer = "EARLY_CANCEL_DENIED"
-    default_message = "EARLY_CANCEL_DENIED: too soon after the purchase to cancel."
-    retryable = True
-
-
-class BadStatus(ProviderError):
-    """The status change is not allowed now (for example cancel after a code: complete instead)."""
-
-    answer = "BAD_STATUS"
-    default_message = "BAD_STATUS: the provider refused this status change."
-
-
-class BadService(ProviderError):
-    answer = "BAD_SERVICE"
-    default_message = "BAD_SERVICE: the provider does not know this service."
-
-
-class WrongActivationId(ProviderError):
-    answer = "WRONG_ACTIVATION_ID"
-    default_message = "WRONG_ACTIVATION_ID: the activation id is malformed or not yours."
-
-
-class Banned(ProviderError):
-    """The account is banned until `until` (the provider's text, storable and truncated)."""
-
-    answer = "BANNED"
-    default_message = "BANNED: the provider account is banned."
-
-    def __init__(self, until: str = "") -> None:
-        self.until = storable(until, BAN_TEXT_LIMIT)
-        super().__init__(
-            f"BANNED: the provider account is banned until {self.until}." if self.until else None
-        )
-
-
-class ProviderUnavailable(ProviderError):
-    """Timeouts, refused connections and HTTP 5xx: nothing was decided, ask again later."""
-
-    default_message = "The provider is unavailable."
-    retryable = True
-
-    def __init__(self, message: str | None = None, *, http_status: int | None = None) -> None:
-        self.http_status = http_status
-        super().__init__(message)
-
-
-class ProviderUnanswered(ProviderUnavailable):
-    """The request went out but no whole answer came (a read timeout, the call's deadline, a
-    connection dropped mid-answer): unlike a refused connection, the provider may have acted
-    on it (for getNumber: sold a number nobody saw)."""
-
-    default_message = "The provider did not answer in time; it may have acted on the request."
-
-
-class RateLimited(ProviderUnavailable):
-    """HTTP 429: too many requests; wait `retry_after` seconds (when the provider said)."""
-
-    default_message = "The provider is rate limiting requests (HTTP 429)."
-
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, http_status=429)
-
-
-class ProtocolError(ProviderError):
-    """An answer the parser does not understand or the database could not hold. `reason`
-    names the field; `raw` holds the answer, storable, truncated (the client removes the key)."""
-
-    default_message = "The provider sent an answer this client does not understand."
-
-    def __init__(self, message: str | None = None, *, raw: str = "") -> None:
-        self.reason = message or self.default_message
-        self.raw = storable(raw, RAW_LIMIT)
-        super().__init__(f"{self.reason} Answer: {self.raw!r}")
-
-
-class InvalidNumber(ProtocolError):
-    """A getNumber answer naming a number that cannot be recorded (an over-long phone, a
-    malformed id). The provider may have charged for it: `activation_id` is its id when
-    that is usable in a setStatus request (so the caller can cancel it), else None."""
-
-    def __init__(
-        self, message: str | None = None, *, raw: str = "", activation_id: str | None = None
-    ) -> None:
-        self.activation_id = activation_id
-        super().__init__(message, raw=raw)
-
-
-# The document's error words and those of sibling providers, answered as the whole body.
-ERROR_WORDS: dict[str, type[ProviderError]] = {
-    cls.answer: cls
-    for cls in (
-        BadKey,
-        BadAction,
-        BadLang,
-        NoActivation,
-        NoBalance,
-        NoNumbers,
-        ProviderSqlError,
-        EarlyCancelDenied,
-        BadStatus,
-        BadService,
-        WrongActivationId,
-    )
-}
 
 
 # --- Answers --------------------------------------------------------------------------------
@@ -514,15 +322,6 @@ def clean_answer(body: bytes | str) -> str:
     """The answer text without a UTF-8 BOM and surrounding whitespace."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     return text.lstrip("\ufeff").strip()
-
-
-def raise_for_error_word(text: str) -> None:
-    """Raise the typed error when the whole answer is one of the known error words."""
-    error = ERROR_WORDS.get(text)
-    if error is not None:
-        raise error()
-    if text == "BANNED" or text.startswith("BANNED:"):
-        raise Banned(text.partition(":")[2])
 
 
 def parse_balance(text: str) -> Decimal:

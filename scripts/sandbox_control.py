@@ -35,14 +35,18 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from socketserver import TCPServer, ThreadingMixIn
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provider.sandbox import rules as sandbox_module
-from provider.sandbox.rules import HANDLER_PATH, Sandbox, request_params
+from provider.sandbox.annexes import COUNTRIES
+from provider.sandbox.rules import Sandbox
+from provider.sandbox.server import (
+    HANDLER_PATH,
+    LoopbackWSGIServer,
+    QuietRequestHandler,
+    request_params,
+)
 
 
 class ControlledSandbox:
@@ -140,20 +144,8 @@ def _send(start_response, status: int, data) -> list[bytes]:
     return [body]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format, *args):  # the request line holds the key on GET
-        pass
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackWSGIServer):
     request_queue_size = 256
-
-    def server_bind(self):
-        TCPServer.server_bind(self)  # no reverse DNS look-up of the host
-        self.server_name, self.server_port = self.server_address[:2]
-        self.setup_environ()
 
 
 def main() -> None:
@@ -172,13 +164,12 @@ def main() -> None:
         help="List only the first N countries of the annex (a catalog that syncs in a second).",
     )
     args = parser.parse_args()
-    if args.countries:
-        # getCountryAndOperators reads this module-level list; numbers of any country stay
-        # for sale, so only the catalog the dashboard syncs gets smaller.
-        sandbox_module.COUNTRIES = sandbox_module.COUNTRIES[: args.countries]
-
     sandbox = Sandbox(
-        code_delay=args.code_delay, lifetime=args.lifetime, rate_limit=args.rate_limit
+        code_delay=args.code_delay,
+        lifetime=args.lifetime,
+        rate_limit=args.rate_limit,
+        # Numbers of every country stay for sale: only the catalog the dashboard syncs shrinks.
+        countries=COUNTRIES[: args.countries] if args.countries else COUNTRIES,
     )
     if args.code_delay_max is not None:
         low, high = args.code_delay, args.code_delay_max
@@ -190,7 +181,7 @@ def main() -> None:
     for key in args.api_key:
         sandbox.add_account(key, Decimal(args.balance))
     controlled = ControlledSandbox(sandbox, args.api_key)
-    server = _Server(("127.0.0.1", args.port), _QuietHandler)
+    server = _Server(("127.0.0.1", args.port), QuietRequestHandler)
     server.set_app(controlled.app)
     port = server.server_address[1]
     print(f"http://127.0.0.1:{port}{HANDLER_PATH}", flush=True)

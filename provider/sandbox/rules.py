@@ -1,167 +1,68 @@
 """The sandbox provider: the handler_api protocol implemented in memory, for demos and tests.
 
 Faithful to the provider document: every action with its exact answers and error words, GET
-and POST, lang ru/en, and the document's annexes as its catalog (`sandbox_catalog`), with
-deterministic prices and stock. Accounts have balances; getNumber charges, a code "arrives"
-after `code_delay` seconds, setStatus 3 asks for another code, 6 completes, 8 cancels and
-refunds (only while no code arrived), and an activation not completed within `lifetime` is
-cancelled and refunded. Rules real providers enforce are configurable: a minimum age before a
-cancel (EARLY_CANCEL_DENIED), BAD_STATUS for a cancel after a code, a per-key request rate
-(HTTP 429). Faults can be injected per key or globally: latency, HTTP 500, timeouts, garbage,
-ERROR_SQL, and every hostile answer of issue 12 (NUL bytes, over-long fields, negative and absurd
-numbers, deep JSON, huge and trickling bodies, an absurd Retry-After): the table of fault kinds
-is `provider.sandbox.faults.FAULT_KINDS`.
+and POST, lang ru/en, and the document's annexes as its catalog (`provider.sandbox.catalog`),
+with deterministic prices and stock. Accounts have balances; getNumber charges, a code
+"arrives" after `code_delay` seconds, setStatus 3 asks for another code, 6 completes, 8
+cancels and refunds (only while no code arrived), and an activation not completed within
+`lifetime` is cancelled and refunded. Rules real providers enforce are configurable: a minimum
+age before a cancel (EARLY_CANCEL_DENIED), BAD_STATUS for a cancel after a code, a per-key
+request rate (HTTP 429). Faults can be injected per key or globally: latency, HTTP 500,
+timeouts, garbage, ERROR_SQL, and every hostile answer of issue 12 (NUL bytes, over-long
+fields, negative and absurd numbers, deep JSON, huge and trickling bodies, an absurd
+Retry-After): the table of fault kinds is `provider.sandbox.faults.FAULT_KINDS`.
 
 Pure Python: `Sandbox.handle(params)` answers one request, `Sandbox.wsgi_app` serves it over
-WSGI, `SandboxServer` runs that on a threaded loopback HTTP server (tests, the
-`sandbox_provider` command), and the dashboard mounts it at /sandbox/stubs/handler_api
-(`mounted_sandbox()`, `catalog.sandbox_views`). State lives in the memory of one process;
-it is a development tool, thread-safe, never a provider for real money.
+WSGI, `SandboxServer` (`provider.sandbox.server`, importable from here too) runs that on a
+threaded loopback HTTP server, and the dashboard mounts it at /sandbox/stubs/handler_api
+(`catalog.sandbox_views`). State lives in the memory of one process; it is a development
+tool, thread-safe, never a provider for real money.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from enum import StrEnum
 from itertools import count
-from socketserver import TCPServer, ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from provider.sandbox import faults as hostile
-from provider.sandbox.annexes import (
-    COUNTRIES,
-    COUNTRIES_BY_ID,
-    SERVICE_NAMES_RU,
-    SERVICES,
-    SERVICES_BY_ID,
+from provider.sandbox.activation import (
+    OPEN_STATES,
+    WAITING_STATES,
+    SandboxActivation,
+    SandboxState,
+)
+from provider.sandbox.annexes import COUNTRIES, SERVICES_BY_ID, CatalogCountry
+from provider.sandbox.catalog import (
+    Offer,
+    catalog_offer,
+    country_rows,
+    phone_number,
+    sells,
+    service_rows,
+    sms_code,
+)
+from provider.sandbox.injector import FaultInjector
+from provider.sandbox.ratelimit import TokenBucket
+from provider.sandbox.server import (
+    Answer,
+    SandboxServer,
+    json_answer,
+    serve_wsgi,
 )
 
-HANDLER_PATH = "/stubs/handler_api"
+# SandboxServer and Answer are also importable from here, where the sandbox's users find them.
+__all__ = ["Answer", "Sandbox", "SandboxServer"]
+
 STATUS_RETRY, STATUS_COMPLETE, STATUS_CANCEL = 3, 6, 8
-
-
-class SandboxState(StrEnum):
-    WAIT_CODE = "wait_code"
-    CODE = "code"  # a code arrived, the activation is still open
-    WAIT_RETRY = "wait_retry"  # setStatus 3: waiting for another code
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-OPEN_STATES = frozenset({SandboxState.WAIT_CODE, SandboxState.CODE, SandboxState.WAIT_RETRY})
-WAITING_STATES = frozenset({SandboxState.WAIT_CODE, SandboxState.WAIT_RETRY})
-
-
-@dataclass
-class SandboxActivation:
-    """One number sold by the sandbox. Times are wall-clock seconds (the sandbox's clock)."""
-
-    id: int
-    api_key: str = field(repr=False)
-    service: str
-    country: int
-    operator: str
-    phone: str
-    price: Decimal
-    created_at: float
-    state: SandboxState = SandboxState.WAIT_CODE
-    codes: list[str] = field(default_factory=list)
-    # When each code became available at the provider (not when someone asked for it).
-    code_available_at: list[float] = field(default_factory=list)
-    waiting_since: float = 0.0  # when the current wait for a code began
-    code_due_at: float | None = None  # when the awaited code arrives
-    closed_at: float | None = None
-    refunded: bool = False
-    expired: bool = False
-
-    @property
-    def code(self) -> str | None:
-        return self.codes[-1] if self.codes else None
-
-    @property
-    def first_code_available_at(self) -> float | None:
-        return self.code_available_at[0] if self.code_available_at else None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One HTTP answer of the sandbox."""
-
-    status: int
-    body: str
-    content_type: str = "text/plain; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
-    padding: int = 0  # spaces sent before the body (the "huge" fault), never held in memory
-    trickle: hostile.Trickle | None = None  # the bytes sent one at a time (the "trickle" fault)
-
-    @property
-    def length(self) -> int:
-        """The Content-Length: bytes of the body and its padding."""
-        return self.padding + len(self.body.encode())
-
-    def chunks(self) -> Iterable[bytes]:
-        """The answer's bytes as a WSGI iterable (lazy when padded or trickled)."""
-        body = self.body.encode()
-        chunks = hostile.padded(body, self.padding) if self.padding else [body]
-        return hostile.trickled(chunks, self.trickle) if self.trickle else chunks
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    price: Decimal
-    quantity: int
-
-
-def _digest(*parts: object) -> int:
-    text = "|".join(str(part) for part in parts).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
-
-
-def catalog_offer(service: str, country: int, operator: str) -> Offer:
-    """The deterministic price and stock of a combination. About one in eight is out of stock
-    (price 0, quantity 0, as the document's example shows), except that every service is in
-    stock in Russia (country 0) with operator "any", so demos always have something to buy."""
-    h = _digest(service, country, operator)
-    if h % 100 < 12 and not (country == 0 and operator == "any"):
-        return Offer(Decimal(0), 0)
-    price = Decimal(50 + (h >> 8) % 14951) / 100  # 0.50 .. 150.00
-    quantity = 1 + (h >> 24) % 3000
-    return Offer(price, quantity)
-
-
-def _json_price(price: Decimal) -> int | float:
-    return int(price) if price == price.to_integral_value() else float(price)
-
-
-class _TokenBucket:
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+# setStatus 8 and 6 close an activation: the state each leaves it in and the answer.
+_CLOSING = {
+    STATUS_CANCEL: (SandboxState.CANCELLED, "ACCESS_CANCEL"),
+    STATUS_COMPLETE: (SandboxState.COMPLETED, "ACCESS_ACTIVATION"),
+}
 
 
 class Sandbox:
@@ -173,7 +74,9 @@ class Sandbox:
     `lifetime` (seconds), `min_cancel_age` (seconds), `rate_limit` (requests per second per
     key, None: off), `wait_retry_answers` (answer STATUS_WAIT_RETRY:<previous code> while
     waiting for another code, as sibling providers do, instead of the document's
-    STATUS_WAIT_CODE), `timeout_seconds` (how long a "timeout" fault holds a request).
+    STATUS_WAIT_CODE), `timeout_seconds` (how long a "timeout" fault holds a request),
+    `countries` (the annex countries getCountryAndOperators lists; numbers of every annex
+    country stay for sale, so a shorter list only makes the catalog smaller).
     """
 
     def __init__(
@@ -183,6 +86,7 @@ class Sandbox:
         lifetime: float = 1200.0,
         min_cancel_age: float = 0.0,
         rate_limit: float | None = None,
+        countries: Sequence[CatalogCountry] = COUNTRIES,
         clock: Callable[[], float] = time.time,
         seed: int = 0,
     ) -> None:
@@ -191,6 +95,7 @@ class Sandbox:
             "lifetime": lifetime,
             "min_cancel_age": min_cancel_age,
             "rate_limit": rate_limit,
+            "countries": tuple(countries),
         }
         self.clock = clock
         self._seed = seed
@@ -214,16 +119,14 @@ class Sandbox:
         # Open activation ids per key, oldest first (a dict keeps the order; values unused).
         self._open: dict[str, dict[int, None]] = {}
         self._offers: dict[tuple[str, int, str], Offer] = {}
-        self._faults: list[hostile.Fault] = []
-        self._buckets: dict[str, _TokenBucket] = {}
-        self._random = random.Random(self._seed)
-        self._wake = threading.Event()
+        self._injector = FaultInjector(self._seed)
+        self._buckets: dict[str, TokenBucket] = {}
         self.request_counts: Counter[str] = Counter()  # per action, every request answered
 
     def reset(self) -> None:
         """Forget accounts, activations, overrides and faults; restore the configuration."""
         with self._lock:
-            self._wake.set()  # let held "timeout" requests go
+            self._injector.clear()  # let held "timeout" requests go
             self._reset_state()
 
     def add_account(self, api_key: str, balance: Decimal | str | int = Decimal("1000")) -> None:
@@ -302,24 +205,15 @@ class Sandbox:
     ) -> None:
         """Inject a fault into a share (`probability`) of requests, of one key or of all.
 
-        `kind` is a name of `sandbox_hostile.FAULT_KINDS` (each with what it answers) or of
-        `FAULT_GROUPS` (several kinds at once). `seconds`: the wait of "latency" (default 1),
-        how long a "timeout" holds a request (default `timeout_seconds`), the interval of
-        "trickle" (default 1). `clear_faults()` ends every wait at once.
+        `kind` is a name of `provider.sandbox.faults.FAULT_KINDS` (each with what it answers)
+        or of `FAULT_GROUPS` (several kinds at once). `seconds`: the wait of "latency"
+        (default 1), how long a "timeout" holds a request (default `timeout_seconds`), the
+        interval of "trickle" (default 1). `clear_faults()` ends every wait at once.
         """
-        kinds = hostile.fault_kinds(kind)
-        if not 0.0 <= probability <= 1.0:
-            raise ValueError("probability is a share between 0 and 1.")
-        with self._lock:
-            self._faults.extend(
-                hostile.Fault(name, probability, api_key, seconds) for name in kinds
-            )
+        self._injector.add(kind, probability, api_key, seconds)
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults = []
-            self._wake.set()
-            self._wake = threading.Event()
+        self._injector.clear()
 
     # --- The protocol ------------------------------------------------------------------------
 
@@ -331,59 +225,17 @@ class Sandbox:
             if self.rate_limit:
                 bucket = self._buckets.get(api_key)
                 if bucket is None or bucket.rate != self.rate_limit:
-                    bucket = self._buckets[api_key] = _TokenBucket(self.rate_limit)
+                    bucket = self._buckets[api_key] = TokenBucket(self.rate_limit)
                 if not bucket.take():
                     return Answer(429, "Too Many Requests", headers=(("Retry-After", "1"),))
-            faults = [
-                fault
-                for fault in self._faults
-                if fault.api_key in (None, api_key) and self._random.random() < fault.probability
-            ]
-            wake = self._wake
-        for fault in faults:
-            if fault.kind == "latency":
-                wake.wait(fault.seconds if fault.seconds is not None else 1.0)
-        refusal = next((fault for fault in faults if fault.kind in hostile.REFUSALS), None)
+            faults = self._injector.draw(api_key)
+        faults.wait_latency()
+        refusal = faults.refusal(self.timeout_seconds)
         if refusal is not None:
-            return self._refuse(refusal, wake)
+            return refusal
         with self._lock:
             answer = self._dispatch(params)
-        return self._spoil(answer, params.get("action", ""), faults, wake)
-
-    def _refuse(self, fault: hostile.Fault, wake: threading.Event) -> Answer:
-        """The answer of a refusal fault (`hostile.FAULT_KINDS`): the request is not acted on."""
-        match fault.kind:
-            case "timeout":
-                wake.wait(fault.seconds if fault.seconds is not None else self.timeout_seconds)
-                return Answer(504, "Gateway Timeout")
-            case "http_500":
-                return Answer(500, "Internal Server Error")
-            case "garbage":
-                with self._lock:
-                    return Answer(200, self._random.choice(hostile.GARBAGE_ANSWERS))
-            case "error_sql":
-                return Answer(200, "ERROR_SQL")
-            case "retry_after":
-                retry_after = ("Retry-After", hostile.ABSURD_RETRY_AFTER)
-                return Answer(429, "Too Many Requests", headers=(retry_after,))
-        raise AssertionError(f"{fault.kind} is not a refusal")
-
-    @staticmethod
-    def _spoil(
-        answer: Answer, action: str, faults: list[hostile.Fault], wake: threading.Event
-    ) -> Answer:
-        """The honest `answer` (already acted on) as the rewrite and delivery faults send it."""
-        for fault in faults:
-            answer = replace(answer, body=hostile.rewrite(fault.kind, action, answer.body))
-        kinds = {fault.kind: fault for fault in faults}
-        if "huge" in kinds:
-            answer = replace(answer, padding=max(0, hostile.HUGE_BYTES - answer.length))
-        if "trickle" in kinds:
-            seconds = kinds["trickle"].seconds
-            answer = replace(
-                answer, trickle=hostile.Trickle(1.0 if seconds is None else seconds, wake)
-            )
-        return answer
+        return faults.spoil(answer, params.get("action", ""))
 
     def _dispatch(self, params: Mapping[str, str]) -> Answer:
         if params.get("api_key", "") not in self._accounts:
@@ -407,41 +259,19 @@ class Sandbox:
         return Answer(200, f"{self._accounts[params['api_key']]:.2f}")
 
     def _get_countries(self, params: Mapping[str, str]) -> Answer:
-        ru = params["lang"] == "ru"
-        data = [
-            {
-                "id": country.id,
-                "name": country.name_ru if ru else country.name,
-                "operators": {op: op for op in country.operators},
-            }
-            for country in COUNTRIES
-        ]
-        return _json_answer(data)
+        return json_answer(country_rows(self.countries, ru=params["lang"] == "ru"))
 
     def _get_services(self, params: Mapping[str, str]) -> Answer:
         country = _int(params.get("country"))
         if country is None:
             return Answer(200, "BAD_ACTION")
         operator = params.get("operator") or "any"
-        known = COUNTRIES_BY_ID.get(country)
-        if known is None or operator not in known.operators:
-            return _json_answer([])
-        ru = params["lang"] == "ru"
-        data = []
-        for service in SERVICES:
-            offer = self._offer(service.id, country, operator)
-            name = service.name
-            if ru:
-                name = SERVICE_NAMES_RU.get(service.id, name)
-            data.append(
-                {
-                    "id": service.id,
-                    "name": name,
-                    "price": _json_price(offer.price),
-                    "quantity": str(offer.quantity),
-                }
-            )
-        return _json_answer(data)
+        if not sells(country, operator):
+            return json_answer([])
+        rows = service_rows(
+            lambda service: self._offer(service, country, operator), ru=params["lang"] == "ru"
+        )
+        return json_answer(rows)
 
     def _get_number(self, params: Mapping[str, str]) -> Answer:
         service, country = params.get("service"), _int(params.get("country"))
@@ -450,8 +280,7 @@ class Sandbox:
         if service not in SERVICES_BY_ID:
             return Answer(200, "BAD_SERVICE")
         operator = params.get("operator") or "any"
-        known = COUNTRIES_BY_ID.get(country)
-        if known is None or operator not in known.operators:
+        if not sells(country, operator):
             return Answer(200, "NO_NUMBERS")
         offer = self._offer(service, country, operator)
         if offer.quantity <= 0:
@@ -469,7 +298,7 @@ class Sandbox:
             service=service,
             country=country,
             operator=operator,
-            phone=_phone(activation_id, country),
+            phone=phone_number(activation_id, country),
             price=offer.price,
             created_at=now,
         )
@@ -512,49 +341,46 @@ class Sandbox:
             return activation
         status = _int(params.get("status"))
         now = self.clock()
-        state = activation.state
-        if status == STATUS_CANCEL:
-            if state == SandboxState.CANCELLED:
-                return Answer(200, "ACCESS_CANCEL")  # a repeat after a lost answer
-            if state not in OPEN_STATES or activation.codes:
-                return Answer(200, "BAD_STATUS")  # a code arrived: complete it instead
-            if now - activation.created_at < self.min_cancel_age:
-                return Answer(200, "EARLY_CANCEL_DENIED")
-            self._close(activation, now, SandboxState.CANCELLED, refund=True)
-            return Answer(200, "ACCESS_CANCEL")
-        if status == STATUS_COMPLETE:
-            if state == SandboxState.COMPLETED:
-                return Answer(200, "ACCESS_ACTIVATION")
-            if state not in OPEN_STATES or not activation.codes:
-                return Answer(200, "BAD_STATUS")
-            self._close(activation, now, SandboxState.COMPLETED, refund=False)
-            return Answer(200, "ACCESS_ACTIVATION")
+        if status in _CLOSING:
+            return self._end(activation, status, now)
         if status == STATUS_RETRY:
-            if state == SandboxState.WAIT_RETRY:
-                return Answer(200, "ACCESS_RETRY_GET")
-            if state != SandboxState.CODE:
+            if activation.state == SandboxState.WAIT_RETRY:
+                return Answer(200, "ACCESS_RETRY_GET")  # a repeat after a lost answer
+            if activation.state != SandboxState.CODE:
                 return Answer(200, "BAD_STATUS")
             activation.state = SandboxState.WAIT_RETRY
             self._wait_for_code(activation, now)
             return Answer(200, "ACCESS_RETRY_GET")
         return Answer(200, "BAD_STATUS")
 
+    def _end(self, activation: SandboxActivation, status: int, now: float) -> Answer:
+        """setStatus 8 (cancel: only while no code arrived, refunded) or 6 (complete: only
+        after a code). Asked again once done, it answers the same (the first answer may have
+        been lost)."""
+        closed_state, done = _CLOSING[status]
+        cancel = status == STATUS_CANCEL
+        if activation.state == closed_state:
+            return Answer(200, done)
+        if not activation.is_open or bool(activation.codes) == cancel:
+            return Answer(200, "BAD_STATUS")  # a cancel after a code: complete it instead
+        if cancel and now - activation.created_at < self.min_cancel_age:
+            return Answer(200, "EARLY_CANCEL_DENIED")
+        self._close(activation, now, closed_state, refund=cancel)
+        return Answer(200, done)
+
     # --- Time: codes arriving, lifetimes ending ----------------------------------------------
 
     def _wait_for_code(self, activation: SandboxActivation, now: float) -> None:
         n = len(activation.codes)
-        delay = self.code_delay_fn(activation, n) if self.code_delay_fn else self.code_delay
-        activation.waiting_since = now
-        activation.code_due_at = now + max(0.0, float(delay))
+        activation.wait_for_code(
+            now, self.code_delay_fn(activation, n) if self.code_delay_fn else self.code_delay
+        )
 
     def _arrive(self, activation: SandboxActivation, at: float, code: str | None = None) -> None:
         n = len(activation.codes)
         if code is None:
-            code = self.code_fn(activation, n) if self.code_fn else _code(activation.id, n)
-        activation.codes.append(code)
-        activation.code_available_at.append(at)
-        activation.code_due_at = None
-        activation.state = SandboxState.CODE
+            code = self.code_fn(activation, n) if self.code_fn else sms_code(activation.id, n)
+        activation.receive(code, at)
 
     def _advance(self, activation: SandboxActivation, now: float) -> None:
         if activation.state not in OPEN_STATES:
@@ -588,10 +414,8 @@ class Sandbox:
     def _close(
         self, activation: SandboxActivation, at: float, state: SandboxState, *, refund: bool
     ) -> None:
-        activation.state = state
-        activation.closed_at = at
+        activation.close(state, at)
         self._open.get(activation.api_key, {}).pop(activation.id, None)
-        activation.code_due_at = None
         if refund and not activation.refunded:
             activation.refunded = True
             self._accounts[activation.api_key] = (
@@ -606,127 +430,9 @@ class Sandbox:
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         """Serve the handler at any path ending in /stubs/handler_api, GET or POST."""
-        path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET")
-        if not path.rstrip("/").endswith(HANDLER_PATH):
-            answer = Answer(404, "Not Found")
-        elif method not in ("GET", "POST"):
-            answer = Answer(405, "Method Not Allowed", headers=(("Allow", "GET, POST"),))
-        else:
-            answer = self.handle(request_params(environ))
-        headers = [
-            ("Content-Type", answer.content_type),
-            ("Content-Length", str(answer.length)),
-            *answer.headers,
-        ]
-        start_response(f"{answer.status} {_REASONS.get(answer.status, 'OK')}", headers)
-        return answer.chunks()
-
-
-_REASONS = {
-    200: "OK",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    504: "Gateway Timeout",
-}
-
-
-def request_params(environ: dict[str, Any]) -> dict[str, str]:
-    """Query string and form body parameters (the body wins), first value of each."""
-    params = _first_values(environ.get("QUERY_STRING", ""))
-    content_type = environ.get("CONTENT_TYPE", "")
-    if environ.get("REQUEST_METHOD") == "POST" and "form-urlencoded" in content_type:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        body = environ["wsgi.input"].read(length).decode("utf-8", errors="replace")
-        params.update(_first_values(body))
-    return params
-
-
-def _first_values(query: str) -> dict[str, str]:
-    parsed = parse_qs(query, keep_blank_values=True, encoding="utf-8", errors="replace")
-    return {key: values[0] for key, values in parsed.items()}
-
-
-def _json_answer(data: Any) -> Answer:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Answer(200, body, content_type="application/json; charset=utf-8")
+        return serve_wsgi(self.handle, environ, start_response)
 
 
 def _int(value: str | None) -> int | None:
     value = (value or "").strip()
     return int(value) if value.isdigit() else None
-
-
-def _phone(activation_id: int, country: int) -> str:
-    """A plausible mobile number in the country's format, with its calling code."""
-    info = COUNTRIES_BY_ID[country]
-    rng = random.Random(activation_id)
-    national = info.mobile_prefix or str(rng.randint(2, 9))
-    while len(national) < info.national_digits:
-        national += str(rng.randint(0, 9))
-    return info.dial_code + national
-
-
-def _code(activation_id: int, n: int) -> str:
-    """A six-digit code (leading zeros happen, as they do in real SMS)."""
-    return f"{_digest('code', activation_id, n) % 1_000_000:06d}"
-
-
-# --- Serving over HTTP ------------------------------------------------------------------------
-
-
-class _QuietHandler(WSGIRequestHandler):
-    # The request line holds the API key on GET: never print it.
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host name up (slow without DNS); not needed here.
-        TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-        self.setup_environ()
-
-
-class SandboxServer:
-    """The sandbox's WSGI app on a threaded HTTP server (port 0: a free port)."""
-
-    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sandbox = sandbox
-        self.host = host
-        self._server = _ThreadingWSGIServer((host, port), _QuietHandler)
-        self._server.set_app(sandbox.wsgi_app)
-        self.port = self._server.server_address[1]
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}{HANDLER_PATH}"
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever(poll_interval=0.2)
-
-    def start(self) -> SandboxServer:
-        """Serve in a daemon thread; returns self."""
-        self._thread = threading.Thread(
-            target=self.serve_forever, name=f"sandbox-{self.port}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.sandbox.clear_faults()  # release held requests
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-        self._server.server_close()

@@ -12,7 +12,8 @@ from django.test import Client
 
 from catalog.sandbox_views import mounted_sandbox
 from provider.sandbox.annexes import COUNTRIES, COUNTRIES_BY_ID, SERVICES, SERVICES_BY_ID
-from provider.sandbox.rules import Sandbox, catalog_offer
+from provider.sandbox.catalog import catalog_offer
+from provider.sandbox.rules import Sandbox
 from tests.provider.client_support import DOC_BALANCE, DOC_COUNTRIES, DOC_NUMBER, DOC_SERVICES
 
 KEY = "sandbox-unit-key-0001"

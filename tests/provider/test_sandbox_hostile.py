@@ -22,7 +22,7 @@ import pytest
 from django.core.management import call_command
 
 from provider.sandbox.faults import FAULT_GROUPS, FAULT_KINDS, HUGE_BYTES
-from provider.sandbox.rules import SandboxServer
+from provider.sandbox.server import SandboxServer
 
 OTHER_KEY = "sandbox-honest-key-0002"
 
@@ -350,7 +350,7 @@ def control():
     keys = ["control-key-zero", "control-key-one"]
     for key in keys:
         sandbox.add_account(key)
-    server = script._Server(("127.0.0.1", 0), script._QuietHandler)
+    server = script._Server(("127.0.0.1", 0), script.QuietRequestHandler)
     server.set_app(script.ControlledSandbox(sandbox, keys).app)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from provider.sandbox.faults import FAULT_GROUPS, FAULT_KINDS, fault_help
-from provider.sandbox.rules import Sandbox, SandboxServer
+from provider.sandbox.rules import Sandbox
+from provider.sandbox.server import SandboxServer
 
 
 def _amount(value: str) -> Decimal:
