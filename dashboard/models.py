@@ -81,6 +81,12 @@ class Membership(models.Model):
     def can_buy(self) -> bool:
         return self.role in BUYERS
 
+    @property
+    def sees_reports(self) -> bool:
+        """Owners, managers and viewers see the team's reports; members when the team allows it
+        (the reports' pages and the nav link both ask this)."""
+        return self.role != Role.MEMBER or self.team.members_see_reports
+
 
 def new_invitation_token() -> str:
     return secrets.token_urlsafe(32)

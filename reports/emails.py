@@ -22,8 +22,9 @@ from django.utils import timezone
 from activations.budgets import month_budget
 from dashboard.models import MANAGERS, Team
 from dashboard.teams import team_zone
-from reports import queries
-from reports.queries import Scope
+from reports.engine import Scope
+from reports.series import period_series, totals_of
+from reports.usage import usage_breakdown, usage_totals
 
 SERVICES_IN_EMAIL = 10
 SENT_KEY = "weekly-report:{team}:{week}"
@@ -38,6 +39,8 @@ def last_week(team: Team, now: datetime) -> Scope:
 
 
 def recipients(team: Team) -> list[User]:
+    """The team's active owners and managers with an email address (all of them see the
+    reports; viewers and members get no email)."""
     return list(
         User.objects.filter(memberships__team=team, memberships__role__in=MANAGERS, is_active=True)
         .exclude(email="")
@@ -58,10 +61,10 @@ def weekly_report(team: Team, now: datetime) -> dict:
     week_before = Scope(
         team=team, start=scope.start - timedelta(days=7), end=scope.end - timedelta(days=7)
     )
-    spent = queries.totals_of(queries.period_series(scope, "week"))
-    previous = queries.totals_of(queries.period_series(week_before, "week"))
-    usage = queries.usage_totals(scope)
-    services = queries.usage_breakdown(scope, "service", "-bought")[:SERVICES_IN_EMAIL]
+    spent = totals_of(period_series(scope, "week"))
+    previous = totals_of(period_series(week_before, "week"))
+    usage = usage_totals(scope)
+    services = usage_breakdown(scope, "service", "-bought")[:SERVICES_IN_EMAIL]
     return {
         "team": team,
         "scope": scope,

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 
 from catalog.models import Country, Service
 from dashboard.models import Team
-from reports.queries import GRAINS, Scope, auto_grain
+from reports.engine import GRAINS, Scope, auto_grain
 
 RANGES = [
     ("today", "Today"),

@@ -1,8 +1,9 @@
 """Every table of the two reports, defined once for the page and for its CSV export.
 
 A table is a list of columns (title, how a value shows on the page, how it goes into CSV) and
-the rows from one query in ``queries``. The page and the CSV of a table always hold the same
-rows in the same order, because both come from the same builder with the same filters.
+the rows from one query of the report (``series``, ``spending``, ``usage``, ``price_trend``).
+The page and the CSV of a table always hold the same rows in the same order, because both
+come from the same builder with the same filters.
 """
 
 from __future__ import annotations
@@ -10,46 +11,40 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from activations.budgets import month_budget
-from reports import queries
-from reports.queries import NOTHING, Scope
+from reports.breakdowns import DIMENSIONS
+from reports.engine import Scope, Sorting
+from reports.formats import (
+    dash,
+    format_wait,
+    percent_shown,
+    period_label,
+    plain,
+    text,
+    wait_seconds,
+)
+from reports.price_trend import price_trend
+from reports.series import period_series, totals_of
+from reports.spending import (
+    SPEND_SORTING,
+    SPENDING_DIMENSIONS,
+    spending_breakdown,
+    spending_breakdowns,
+)
+from reports.usage import (
+    USAGE_DIMENSIONS,
+    USAGE_SORTING,
+    UsageRow,
+    usage_breakdown,
+    usage_breakdowns,
+)
 
 PAGE_ROWS = 100  # rows of a table shown on its page, in its order; its CSV has every row
-
-
-def plain(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def text(value: Any) -> str:
-    """A name for CSV; one that a spreadsheet would run as a formula is quoted."""
-    value = plain(value)
-    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
-def dash(value: Any) -> str:
-    return NOTHING if value is None else str(value)
-
-
-def percent_shown(value: Decimal | None) -> str:
-    return NOTHING if value is None else f"{value}\u00a0%"
-
-
-def period_label(grain: str) -> Callable[[date], str]:
-    def label(day: date) -> str:
-        if grain == "month":
-            return day.strftime("%b %Y")
-        if grain == "week":
-            return f"Week of {day:%d %b %Y}"
-        return day.strftime("%a %d %b %Y")
-
-    return label
 
 
 @dataclass(frozen=True)
@@ -161,8 +156,8 @@ def usage_columns(title: str) -> list[Column]:
             "median_wait",
             "Median time to first code",
             csv_title="Median seconds to first code",
-            show=queries.format_wait,
-            export=queries.wait_seconds,
+            show=format_wait,
+            export=wait_seconds,
         ),
         Column("spent", "Spent"),
         Column("cost_per_success", "Cost per success"),
@@ -239,12 +234,38 @@ TREND_COLUMNS = [
 # Builders: (scope, grain, sort) -> Table ----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Breakdowns:
+    """The tables of one report's breakdowns: their columns, sorts and rows."""
+
+    columns: Callable[[str], list[Column]]
+    sorting: Sorting
+    rows: Callable[[Scope, str, str | None], list]  # (scope, dimension, sort) -> sorted rows
+
+    def table(self, dimension: str, rows: list, sort: str | None) -> Table:
+        dim = DIMENSIONS[dimension]
+        title = dim.title
+        return Table(
+            dimension, f"By {title.lower()}", self.columns(title), rows, self.sorting.chosen(sort)
+        )
+
+    def builder(self, dimension: str) -> Callable[..., Table]:
+        def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
+            return self.table(dimension, self.rows(scope, dimension, sort), sort)
+
+        return build
+
+
+SPENDING_BREAKDOWNS = Breakdowns(spend_columns, SPEND_SORTING, spending_breakdown)
+USAGE_BREAKDOWNS = Breakdowns(usage_columns, USAGE_SORTING, usage_breakdown)
+
+
 def spending_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
-    return spend_period_table(grain, queries.period_series(scope, grain))
+    return spend_period_table(grain, period_series(scope, grain))
 
 
 def spend_period_table(grain: str, series: list) -> Table:
-    totals = queries.totals_of(series)
+    totals = totals_of(series)
     return Table(
         "by_period",
         "Spending by " + grain,
@@ -254,25 +275,12 @@ def spend_period_table(grain: str, series: list) -> Table:
     )
 
 
-def spend_table(dimension: str, rows: list, sort: str | None) -> Table:
-    dim = queries.DIMENSIONS[dimension]
-    sort = queries.chosen_sort(sort, queries.SPEND_SORTS, "-spent")
-    return Table(dimension, f"By {dim.title.lower()}", spend_columns(dim.title), rows, sort)
-
-
-def spending_by(dimension: str) -> Callable[..., Table]:
-    def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
-        return spend_table(dimension, queries.spending_breakdown(scope, dimension, sort), sort)
-
-    return build
-
-
 def spending_tables(scope: Scope, grain: str, sorts: Mapping[str, str | None]) -> dict:
     """Every table of the spending page but the budget: one query on PostgreSQL."""
-    found = queries.spending_breakdowns(scope, queries.SPENDING_DIMENSIONS, sorts, grain)
+    found = spending_breakdowns(scope, SPENDING_DIMENSIONS, sorts, grain)
     built = {"by_period": spend_period_table(grain, found.pop("period"))}
     for name, rows in found.items():
-        built[name] = spend_table(name, rows, sorts.get(name))
+        built[name] = SPENDING_BREAKDOWNS.table(name, rows, sorts.get(name))
     return built
 
 
@@ -295,41 +303,28 @@ def budget_table(team, now: datetime) -> Table:
 
 
 def usage_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
-    return usage_period_table(grain, queries.period_series(scope, grain))
+    return usage_period_table(grain, period_series(scope, grain))
 
 
 def usage_period_table(grain: str, series: list) -> Table:
     return Table("by_period", "Activations by " + grain, usage_period_columns(grain), series)
 
 
-def usage_table(dimension: str, rows: list, sort: str | None) -> Table:
-    dim = queries.DIMENSIONS[dimension]
-    sort = queries.chosen_sort(sort, queries.USAGE_SORTS, "-bought")
-    return Table(dimension, f"By {dim.title.lower()}", usage_columns(dim.title), rows, sort)
-
-
-def usage_by(dimension: str) -> Callable[..., Table]:
-    def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
-        return usage_table(dimension, queries.usage_breakdown(scope, dimension, sort), sort)
-
-    return build
-
-
 def usage_tables(
     scope: Scope, grain: str, sorts: Mapping[str, str | None]
-) -> tuple[dict, queries.UsageRow]:
+) -> tuple[dict, UsageRow]:
     """Every table of the usage page but the price trend, and the totals: one query on
     PostgreSQL."""
-    found = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, sorts, True, grain)
+    found = usage_breakdowns(scope, USAGE_DIMENSIONS, sorts, True, grain)
     built = {"by_period": usage_period_table(grain, found.pop("period"))}
     totals = found.pop("")[0]
     for name, rows in found.items():
-        built[name] = usage_table(name, rows, sorts.get(name))
+        built[name] = USAGE_BREAKDOWNS.table(name, rows, sorts.get(name))
     return built, totals
 
 
 def trend_table(scope: Scope, service) -> Table:
-    rows = queries.price_trend(scope, service) if service else []
+    rows = price_trend(scope, service) if service else []
     return Table(
         "price_trend",
         f"Catalog price of {service}" if service else "Catalog price",
@@ -340,9 +335,9 @@ def trend_table(scope: Scope, service) -> Table:
 
 SPENDING_TABLES: dict[str, Callable[..., Table]] = {
     "by_period": spending_by_period,
-    **{name: spending_by(name) for name in queries.SPENDING_DIMENSIONS},
+    **{name: SPENDING_BREAKDOWNS.builder(name) for name in SPENDING_DIMENSIONS},
 }
 USAGE_TABLES: dict[str, Callable[..., Table]] = {
     "by_period": usage_by_period,
-    **{name: usage_by(name) for name in queries.USAGE_DIMENSIONS},
+    **{name: USAGE_BREAKDOWNS.builder(name) for name in USAGE_DIMENSIONS},
 }

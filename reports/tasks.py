@@ -1,4 +1,4 @@
-"""django-q2 tasks of the dashboard app (queued by dotted path; see dashboard/schedules.py)."""
+"""django-q2 tasks of the reports app (queued by dotted path; see reports/schedules.py)."""
 
 import logging
 

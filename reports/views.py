@@ -1,7 +1,7 @@
 """The spending and usage report pages and the CSV export of each of their tables.
 
-Owners, managers and viewers see a team's reports; members only when the team allows it
-(``Team.members_see_reports``); anyone else gets 404 from ``membership_for``.
+Who sees a team's reports is ``Membership.sees_reports`` (owners, managers and viewers;
+members when the team allows it); anyone else gets 404 from ``membership_for``.
 """
 
 import csv
@@ -15,24 +15,24 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
 from dashboard.access import AuthenticatedHttpRequest, membership_for
-from dashboard.models import Membership, Role
+from dashboard.models import Membership
 from dashboard.teams import team_zone
-from reports import queries, tables
+from reports import tables
 from reports.forms import ReportFilterForm, default_form
+from reports.price_trend import trend_service
+from reports.series import totals_of
+from reports.spending import SPENDING_DIMENSIONS
 from reports.tables import Header, Table
+from reports.usage import USAGE_DIMENSIONS, usage_breakdown
 
 REPORTS = {"spending": tables.SPENDING_TABLES, "usage": tables.USAGE_TABLES}
 EXTRA_TABLES = {"spending": ("budget",), "usage": ("price_trend",)}
 CHART_TOP = 10  # bars in a breakdown chart; the table beside it has every row
 
 
-def can_see_reports(membership: Membership) -> bool:
-    return membership.role != Role.MEMBER or membership.team.members_see_reports
-
-
 def report_membership(request: AuthenticatedHttpRequest, team_slug: str) -> Membership:
     membership = membership_for(request, team_slug)
-    if not can_see_reports(membership):
+    if not membership.sees_reports:
         raise PermissionDenied("This team shows its reports to managers and viewers only.")
     return membership
 
@@ -118,9 +118,9 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
         "form": form,
         "report": "spending",
         "series": series_table,
-        "breakdowns": [built[name] for name in queries.SPENDING_DIMENSIONS],
+        "breakdowns": [built[name] for name in SPENDING_DIMENSIONS],
         "budget": budget,
-        "totals": queries.totals_of(series_table.rows),
+        "totals": totals_of(series_table.rows),
         "spend_chart": chart(
             "bar",
             "money",
@@ -145,7 +145,7 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
     built, totals = tables.usage_tables(scope, grain, sorts_asked(request, "usage"))
     for table in built.values():
         with_headers(request, table, "usage", team_slug)
-    service = queries.trend_service(scope, built["service"].rows)
+    service = trend_service(scope, built["service"].rows)
     trend = with_headers(request, tables.trend_table(scope, service), "usage", team_slug)
     series = built["by_period"].rows
     label = tables.period_label(grain)
@@ -154,7 +154,7 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
         "form": form,
         "report": "usage",
         "series": built["by_period"],
-        "breakdowns": [built[name] for name in queries.USAGE_DIMENSIONS],
+        "breakdowns": [built[name] for name in USAGE_DIMENSIONS],
         "totals": totals,
         "trend": trend,
         "trend_service": service,
@@ -197,8 +197,8 @@ def table_for_export(
     if report == "spending" and name == "budget":
         return tables.budget_table(membership.team, timezone.now())
     if report == "usage" and name == "price_trend":
-        by_service = [] if scope.service_id else queries.usage_breakdown(scope, "service")
-        return tables.trend_table(scope, queries.trend_service(scope, by_service))
+        by_service = [] if scope.service_id else usage_breakdown(scope, "service")
+        return tables.trend_table(scope, trend_service(scope, by_service))
     raise Http404("No such table")
 
 

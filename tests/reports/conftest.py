@@ -6,7 +6,7 @@ worked out by hand in the tests.
 """
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,9 +15,15 @@ from django.contrib.auth.models import User
 from activations.models import Activation
 from catalog.models import Country, Operator, Provider, ProviderAccount, Service
 from dashboard.models import Membership, Role, Team
+from reports.engine import Scope
 
 State = Activation.State
 _ids = itertools.count(1)
+
+
+def march_scope(team: Team, **filters) -> Scope:
+    """March 2026 in the team's time zone, maybe filtered (user_id=..., service_id=...)."""
+    return Scope(team=team, start=date(2026, 3, 1), end=date(2026, 3, 31), **filters)
 
 
 def at(text: str) -> datetime:

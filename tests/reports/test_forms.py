@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from reports.engine import auto_grain
 from reports.forms import ReportFilterForm, preset_period
-from reports.queries import auto_grain
 
 
 @pytest.mark.parametrize(

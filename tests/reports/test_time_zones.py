@@ -5,8 +5,10 @@ from decimal import Decimal
 
 from activations.budgets import month_budget
 from dashboard.teams import team_zone
-from reports import queries
-from reports.queries import Scope
+from reports.engine import Scope
+from reports.series import period_series, totals_of
+from reports.spending import SPENDING_DIMENSIONS, spending_breakdowns
+from reports.usage import USAGE_DIMENSIONS, usage_breakdowns
 
 from .conftest import State, at
 
@@ -21,7 +23,7 @@ def test_an_evening_in_new_york_belongs_to_that_day(alice_team, alice, make_acti
     # 03:30 UTC on January 15th is 22:30 on January 14th in New York (UTC-5).
     make_activation("2026-01-15 03:30", alice, price="4.00")
     make_activation("2026-01-15 05:30", alice, price="6.00")  # 00:30 on the 15th
-    series = queries.period_series(
+    series = period_series(
         Scope(team=alice_team, start=date(2026, 1, 14), end=date(2026, 1, 15)), "day"
     )
     assert [(row.start, row.spent) for row in series] == [
@@ -29,7 +31,7 @@ def test_an_evening_in_new_york_belongs_to_that_day(alice_team, alice, make_acti
         (date(2026, 1, 15), Decimal("6.00")),
     ]
     only_15th = Scope(team=alice_team, start=date(2026, 1, 15), end=date(2026, 1, 15))
-    assert queries.totals_of(queries.period_series(only_15th, "day")).spent == Decimal("6.00")
+    assert totals_of(period_series(only_15th, "day")).spent == Decimal("6.00")
 
 
 def test_days_stay_whole_across_the_change_to_summer_time(alice_team, alice, make_activation):
@@ -41,12 +43,12 @@ def test_days_stay_whole_across_the_change_to_summer_time(alice_team, alice, mak
     make_activation("2026-03-09 03:30", alice)  # Sunday 8th, 23:30 EDT
     make_activation("2026-03-09 04:30", alice)  # Monday 9th, 00:30 EDT
     scope = Scope(team=alice_team, start=date(2026, 3, 7), end=date(2026, 3, 9))
-    assert day_counts(queries.period_series(scope, "day")) == {
+    assert day_counts(period_series(scope, "day")) == {
         date(2026, 3, 7): 1,
         date(2026, 3, 8): 2,
         date(2026, 3, 9): 1,
     }
-    assert day_counts(queries.period_series(scope, "week")) == {
+    assert day_counts(period_series(scope, "week")) == {
         date(2026, 3, 2): 3,
         date(2026, 3, 9): 1,
     }
@@ -58,7 +60,7 @@ def test_months_end_at_local_midnight(alice_team, alice, make_activation):
     make_activation("2026-03-31 14:59", alice)  # 23:59 on March 31st in Tokyo
     make_activation("2026-03-31 15:00", alice)  # 00:00 on April 1st in Tokyo
     scope = Scope(team=alice_team, start=date(2026, 3, 1), end=date(2026, 4, 30))
-    assert day_counts(queries.period_series(scope, "month")) == {
+    assert day_counts(period_series(scope, "month")) == {
         date(2026, 3, 1): 1,
         date(2026, 4, 1): 1,
     }
@@ -90,9 +92,9 @@ def test_a_pages_series_from_one_pass_keeps_the_teams_days(alice_team, alice, ma
     make_activation("2026-03-09 03:30", alice)  # Sunday 8th, 23:30 EDT
     make_activation("2026-03-09 04:30", alice, price="2.50")  # Monday 9th, 00:30 EDT
     scope = Scope(team=alice_team, start=date(2026, 3, 7), end=date(2026, 3, 9))
-    alone = queries.period_series(scope, "day")
-    spending = queries.spending_breakdowns(scope, queries.SPENDING_DIMENSIONS, grain="day")
-    usage = queries.usage_breakdowns(scope, queries.USAGE_DIMENSIONS, total=True, grain="day")
+    alone = period_series(scope, "day")
+    spending = spending_breakdowns(scope, SPENDING_DIMENSIONS, grain="day")
+    usage = usage_breakdowns(scope, USAGE_DIMENSIONS, total=True, grain="day")
     assert spending["period"] == usage["period"] == alone
     assert [(row.start, row.bought, row.spent) for row in alone] == [
         (date(2026, 3, 7), 1, Decimal("10.00")),

@@ -1,10 +1,11 @@
 """The spending and usage pages: access rules, figures on the page, filters and sorting."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils.html import escape
 
 from dashboard.models import Membership, Role
-from reports.queries import NOTHING
+from reports.formats import NOTHING
 
 from .conftest import MARCH
 
@@ -61,6 +62,25 @@ def test_the_nav_links_to_the_reports_for_those_who_may_see_them(client, alice, 
     alice_team.save()
     home = client.get(f"/t/{alice_team.slug}/").content.decode()
     assert f'href="/t/{alice_team.slug}/reports/"' in home
+
+
+@pytest.mark.parametrize("members_see_reports", [False, True])
+@pytest.mark.parametrize("role", list(Role))
+def test_the_nav_link_and_the_pages_agree_on_who_sees_the_reports(
+    client, alice_team, role, members_see_reports
+):
+    alice_team.members_see_reports = members_see_reports
+    alice_team.save()
+    user = User.objects.create_user("someone", "someone@example.org", "password")
+    Membership.objects.create(team=alice_team, user=user, role=role)
+    client.force_login(user)
+    home = client.get(f"/t/{alice_team.slug}/")
+    assert home.status_code == 200
+    linked = f'href="/t/{alice_team.slug}/reports/"' in home.content.decode()
+    statuses = {client.get(url(alice_team, page)).status_code for page in PAGES}
+    expected = role != Role.MEMBER or members_see_reports
+    assert linked is expected
+    assert statuses == ({200} if expected else {403})
 
 
 def test_it_shows_the_spending_figures(client, alice, alice_team, march):
