@@ -58,14 +58,21 @@ def floor_for(priority: Priority, capacity: float) -> float:
     return min(capacity, 1.0 + RESERVE[priority] * capacity)
 
 
-class TokenBucket:
-    """The in-process bucket of one provider (thread-safe)."""
+class Bucket:
+    """One provider's bucket: `rate` requests per second, `capacity` at most in a burst."""
 
     def __init__(self, rate: float) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
         self.capacity = capacity_for(rate)
+
+
+class TokenBucket(Bucket):
+    """The in-process bucket of one provider (thread-safe)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self.waiting_until = {p: 0.0 for p in Priority}  # marks of waiting priorities
@@ -137,14 +144,11 @@ return tostring(wait)
 """
 
 
-class RedisBucket:
+class RedisBucket(Bucket):
     """One provider's bucket in Redis; `try_take` behaves as TokenBucket.try_take."""
 
     def __init__(self, client, key: str, rate: float) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.capacity = capacity_for(rate)
+        super().__init__(rate)
         self.key = key
         self.script = take_script(client)
 

@@ -4,13 +4,8 @@ are stored in the broker signed but not encrypted."""
 from django_q.tasks import async_task
 
 from catalog.models import Provider, SyncRun
-from catalog.services import (
-    SYNC_CLAIM,
-    mark_sync_queued,
-    summary,
-    sync_provider,
-    unmark_sync_queued,
-)
+from catalog.sync.claims import SYNC_CLAIM, mark_sync_queued, unmark_sync_queued
+from catalog.sync.run import summary, sync_provider
 
 SYNC_TASK = "catalog.tasks.sync_provider_catalog"
 # A full sync within a real provider's few requests per second can take longer than the

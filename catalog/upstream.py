@@ -4,7 +4,8 @@ Every service that talks to a provider gets its client here, never by constructi
 - the key is decrypted at the last moment and handed only to the client (never logged, never
   returned, never put in a task's arguments);
 - every request first takes a slot from the provider's request budget (`catalog.ratelimit`;
-  user actions at `Priority.USER`, the poller at `Priority.POLL`);
+  user actions at `Priority.USER`, the poller at `Priority.POLL`, the catalog sync at
+  `Priority.SYNC`);
 - every call that can change money or state (getNumber, setStatus, getBalance) and every
   error is written to the audit log with its action, parameters without the key, the answer,
   HTTP status, latency and outcome. Status polls that change nothing are not logged.
@@ -17,6 +18,7 @@ PROVIDER_WEB_CONCURRENCY of them talk to one provider at once per process
 
 import time
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +36,7 @@ from dashboard.db import retry_when_locked
 from dashboard.encryption import decrypt_key
 from provider.client import (
     AsyncProviderClient,
+    Listing,
     ProviderClient,
     ProviderError,
     ProviderUnavailable,
@@ -114,6 +117,38 @@ def _sent(waiting_since: float) -> None:
     _sent_at.set(timezone.now())
 
 
+@dataclass(frozen=True)
+class BudgetShare:
+    """A caller's way into one provider's request budget (`catalog.ratelimit`): the
+    provider's bucket and the caller's priority in it."""
+
+    provider_id: int
+    rate: float
+    priority: Priority
+
+    @classmethod
+    def of(cls, provider: Provider, priority: Priority) -> "BudgetShare":
+        return cls(provider.pk, provider.max_requests_per_second, priority)
+
+    async def wait(self) -> None:
+        await ratelimit.acquire(self.provider_id, self.rate, self.priority)
+
+    def wait_blocking(self, max_wait: float) -> bool:
+        return ratelimit.acquire_blocking(
+            self.provider_id, self.rate, self.priority, max_wait=max_wait
+        )
+
+
+def endpoint_options(provider: Provider) -> dict[str, Any]:
+    """What every client of the provider is built with: its handler URL, language and
+    request method."""
+    return {
+        "base_url": provider.handler_url,
+        "lang": provider.lang,
+        "method": provider.request_method,
+    }
+
+
 def last_sent_at() -> datetime | None:
     """When this context's (thread's or task's) last provider request left, after waiting
     for its budget slot: the moment the provider saw it, give or take the transit."""
@@ -139,9 +174,7 @@ class WebCallTransport(httpx.HTTPTransport):
         **options: Any,
     ) -> None:
         super().__init__(**options)
-        self.provider_id = provider.pk
-        self.rate = provider.max_requests_per_second
-        self.priority = priority
+        self.budget = BudgetShare.of(provider, priority)
         self.max_wait = max_wait
         self.slots = slots_for(provider.pk, slots)
 
@@ -149,9 +182,7 @@ class WebCallTransport(httpx.HTTPTransport):
         started = time.perf_counter()
         remaining = deadline_remaining()
         max_wait = self.max_wait if remaining is None else min(self.max_wait, remaining)
-        if not ratelimit.acquire_blocking(
-            self.provider_id, self.rate, self.priority, max_wait=max_wait
-        ):
+        if not self.budget.wait_blocking(max_wait):
             raise httpx.PoolTimeout(
                 "The provider's request budget has no slot within the deadline.", request=request
             )
@@ -166,13 +197,11 @@ class WebCallTransport(httpx.HTTPTransport):
 class AsyncBudgetedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, provider: Provider, priority: Priority, **options: Any) -> None:
         super().__init__(**options)
-        self.provider_id = provider.pk
-        self.rate = provider.max_requests_per_second
-        self.priority = priority
+        self.budget = BudgetShare.of(provider, priority)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
-        await ratelimit.acquire(self.provider_id, self.rate, self.priority)
+        await self.budget.wait()
         _sent(started)
         return await super().handle_async_request(request)
 
@@ -189,10 +218,8 @@ def web_request_client(
     deadline) and in number (the provider's slots in this process)."""
     deadline = settings.PROVIDER_WEB_DEADLINE_SECONDS
     return ProviderClient(
-        provider.handler_url,
-        api_key,
-        lang=provider.lang,
-        method=provider.request_method,
+        api_key=api_key,
+        **endpoint_options(provider),
         timeout=min(timeout, deadline),
         deadline=deadline,
         on_exchange=on_exchange,
@@ -242,10 +269,8 @@ def async_provider_client(
     provider = account.provider
     options = {"limits": limits} if limits is not None else {}
     return AsyncProviderClient(
-        provider.handler_url,
-        decrypt_key(account.key_ciphertext),
-        lang=provider.lang,
-        method=provider.request_method,
+        api_key=decrypt_key(account.key_ciphertext),
+        **endpoint_options(provider),
         timeout=timeout,
         deadline=deadline,
         on_exchange=AsyncCallAuditor(team=account.team, account=account, actions=audit_actions),
@@ -258,3 +283,46 @@ def key_check_client(provider: Provider, api_key: str, *, team, user=None) -> Pr
     return web_request_client(
         provider, api_key, on_exchange=CallAuditor(team=team, user=user, obj=provider)
     )
+
+
+class CatalogLister:
+    """The catalog sync's client (`async with` it): getCountryAndOperators and
+    getServicesAndCost, each first waiting for a token of the provider's request budget at
+    `Priority.SYNC`, and audited like every other call (errors only: a listing changes
+    nothing). The budget wait comes before the call's deadline starts, not inside it: the
+    sync yields to users and the poller for as long as they need the budget, and only the
+    provider's own slowness counts against its answer's `timeout`."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        api_key: str,
+        *,
+        account: ProviderAccount | None = None,
+        timeout: float = USER_TIMEOUT,
+    ) -> None:
+        self.budget = BudgetShare.of(provider, Priority.SYNC)
+        self.client = AsyncProviderClient(
+            api_key=api_key,
+            **endpoint_options(provider),
+            timeout=timeout,
+            on_exchange=AsyncCallAuditor(
+                team=account.team if account is not None else None,
+                account=account,
+                obj=provider if account is None else None,
+            ),
+        )
+
+    async def __aenter__(self) -> "CatalogLister":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.client.aclose()
+
+    async def get_countries(self) -> Listing:
+        await self.budget.wait()
+        return await self.client.get_countries()
+
+    async def get_services(self, country: int, operator: str) -> Listing:
+        await self.budget.wait()
+        return await self.client.get_services(country, operator)

@@ -182,10 +182,11 @@ def measure(label: str, provider, api_key: str, concurrency: int | None):
     """One sync of the provider; returns its run and the fetch and total seconds."""
     from django.conf import settings
 
-    from catalog import services
+    from catalog.sync import fetch as sync_fetch
+    from catalog.sync import run as sync_run
 
     fetch_seconds = 0.0
-    fetch = services.fetch_catalog
+    fetch = sync_run.fetch_catalog
 
     async def timed_fetch(*args, **kwargs):
         nonlocal fetch_seconds
@@ -195,14 +196,14 @@ def measure(label: str, provider, api_key: str, concurrency: int | None):
         finally:
             fetch_seconds = time.perf_counter() - started
 
-    services.fetch_catalog = timed_fetch
+    sync_run.fetch_catalog = timed_fetch
     configured_key, settings.SANDBOX_API_KEY = settings.SANDBOX_API_KEY, api_key
     try:
         started = time.perf_counter()
-        run = services.sync_provider(provider, concurrency=concurrency or services.CONCURRENCY)
+        run = sync_run.sync_provider(provider, concurrency=concurrency or sync_fetch.CONCURRENCY)
         total_seconds = time.perf_counter() - started
     finally:
-        services.fetch_catalog = fetch
+        sync_run.fetch_catalog = fetch
         settings.SANDBOX_API_KEY = configured_key
     if run.error_count:
         raise RuntimeError(f"{label}: the sync had errors: {run.errors[:3]}")

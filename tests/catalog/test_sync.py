@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from catalog import ratelimit, services
+from catalog import ratelimit
 from catalog.models import (
     Country,
     Offer,
@@ -16,7 +16,9 @@ from catalog.models import (
     Service,
     SyncRun,
 )
-from catalog.services import sync_provider
+from catalog.sync import fetch
+from catalog.sync import run as sync_run
+from catalog.sync.run import sync_provider
 from dashboard.encryption import encrypt_key
 from provider.sandbox.annexes import COUNTRIES, SERVICES
 from tests.fixtures.catalog import seed_pairs
@@ -27,7 +29,7 @@ RUSSIA = 0
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch):
-    monkeypatch.setattr(services, "RETRY_DELAY", 0.001)
+    monkeypatch.setattr(fetch, "RETRY_DELAY", 0.001)
 
 
 def offer(provider, service, country, operator) -> Offer:
@@ -101,11 +103,11 @@ def test_a_prices_sync_asks_only_for_the_stored_pairs(catalog_sandbox):
 def test_a_prices_sync_without_countries_does_the_full_sync(catalog_sandbox, monkeypatch):
     asked = []
 
-    async def fake_fetch(provider, api_key, *, pairs, **options):
+    async def fake_fetch(provider, key, *, pairs, **options):
         asked.append(pairs)
-        return services.Fetched(countries=[])
+        return fetch.Fetched(countries=[])
 
-    monkeypatch.setattr(services, "fetch_catalog", fake_fetch)
+    monkeypatch.setattr(sync_run, "fetch_catalog", fake_fetch)
     sync_provider(catalog_sandbox, PRICES)
     assert asked == [None]  # None: ask for the countries first
 
@@ -219,7 +221,7 @@ def test_a_provider_that_is_down_leaves_the_catalog_as_it_was(catalog_sandbox, s
     run = sync_provider(catalog_sandbox, PRICES)
 
     assert run.error_count == 3
-    assert run.calls == 3 * services.ATTEMPTS  # each pair retried with backoff
+    assert run.calls == 3 * fetch.ATTEMPTS  # each pair retried with backoff
     assert all("ProviderUnavailable" in error["error"] for error in run.errors)
     assert Offer.objects.filter(available=True).count() == 3 * 224
     assert PriceChange.objects.count() == 3 * 224
@@ -285,7 +287,7 @@ def test_the_claim_is_released_when_the_sync_crashes(catalog_sandbox, monkeypatc
     def crash(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "run_sync", crash)
+    monkeypatch.setattr(sync_run, "run_sync", crash)
     with pytest.raises(RuntimeError):
         sync_provider(catalog_sandbox)
     catalog_sandbox.refresh_from_db()

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from django.db import IntegrityError, transaction
 
-from catalog import services
+from catalog import upstream
 from catalog.models import Country, Offer, PriceChange, Provider
-from catalog.services import sync_provider
+from catalog.sync import fetch
+from catalog.sync.run import sync_provider
 from provider import client as protocol
 from provider.client import MAX_RETRY_AFTER_SECONDS, Listing, RateLimited, ServiceOffer
 
@@ -49,8 +50,8 @@ def fake(db, settings, monkeypatch) -> FakeProvider:
     fake = FakeProvider()
     settings.SANDBOX_API_KEY = KEY
     client = partial(protocol.AsyncProviderClient, transport=httpx.MockTransport(fake))
-    monkeypatch.setattr(services, "AsyncProviderClient", client)
-    monkeypatch.setattr(services, "RETRY_DELAY", 0.001)
+    monkeypatch.setattr(upstream, "AsyncProviderClient", client)
+    monkeypatch.setattr(fetch, "RETRY_DELAY", 0.001)
     return fake
 
 
@@ -241,7 +242,7 @@ def test_the_pages_say_what_the_last_sync_could_not_read(fake, hostile, client, 
 def test_an_absurd_retry_after_does_not_stall_the_sync(fake, hostile, monkeypatch):
     # The budget stands for the sync's own: less than the longest wait a Retry-After may ask.
     monkeypatch.setattr(
-        services, "FETCH_BUDGET", timedelta(seconds=MAX_RETRY_AFTER_SECONDS / 2), raising=False
+        fetch, "FETCH_BUDGET", timedelta(seconds=MAX_RETRY_AFTER_SECONDS / 2), raising=False
     )
     fake.status, fake.headers = 429, {"Retry-After": "100000000"}
 
@@ -255,14 +256,12 @@ def test_an_absurd_retry_after_does_not_stall_the_sync(fake, hostile, monkeypatc
 
 @pytest.mark.parametrize("asked", [100_000_000, float("inf"), float("nan"), -5])
 def test_no_retry_waits_longer_than_the_bound(asked):
-    from catalog.services import retry_delay
-
-    delay = retry_delay(0, RateLimited(retry_after=asked))
+    delay = fetch.retry_delay(0, RateLimited(retry_after=asked))
     assert 0 < delay <= MAX_RETRY_AFTER_SECONDS
 
 
 def test_no_call_starts_after_the_budget(fake, hostile, monkeypatch):
-    monkeypatch.setattr(services, "FETCH_BUDGET", timedelta(0))
+    monkeypatch.setattr(fetch, "FETCH_BUDGET", timedelta(0))
     run = sync_provider(hostile)
     assert run.calls == 0
     assert "ran out of time" in run.errors[0]["error"]

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from catalog.models import Provider, ProviderAccount
-from catalog.services import sync_provider
+from catalog.sync.run import sync_provider
 from dashboard.encryption import encrypt_key
 from tests.fixtures.catalog import seed_pairs
 

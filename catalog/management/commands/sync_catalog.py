@@ -4,7 +4,7 @@ foreground and print one summary line per provider."""
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.models import Provider, SyncRun
-from catalog.services import summary, sync_provider
+from catalog.sync.run import summary, sync_provider
 
 
 class Command(BaseCommand):

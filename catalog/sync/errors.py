@@ -22,6 +22,11 @@ def printable(text: str, secret: str = "") -> str:
     return storable(text, TEXT_LIMIT)
 
 
+def describe(exc: BaseException) -> str:
+    """An error as the run records it: its kind and its message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 class ErrorLog:
     """Errors recorded during a sync: `entries` (the first ERROR_LIMIT) and `count` (all)."""
 
