@@ -118,16 +118,7 @@ def record_action(
     **details: Any,
 ) -> AuditEvent:
     """One user action: who did what to which object, from where, with its details."""
-    return AuditEvent.objects.create(
-        kind=AuditEvent.Kind.ACTION,
-        action=action,
-        team=team,
-        user=user if user is not None and user.is_authenticated else None,
-        params=redact(details),
-        outcome=storable_text(outcome, 64),
-        ip=ip,
-        **_object_fields(obj),
-    )
+    return _record(AuditEvent.Kind.ACTION, action, team, user, obj, details, outcome, ip=ip)
 
 
 def record_call(
@@ -144,17 +135,31 @@ def record_call(
     obj: models.Model | None = None,
 ) -> AuditEvent:
     """One upstream call: action, parameters without the key, the answer and how it went."""
-    return AuditEvent.objects.create(
-        kind=AuditEvent.Kind.CALL,
-        action=action,
-        team=team,
-        user=user if user is not None and user.is_authenticated else None,
-        params=redact(params or {}),
+    return _record(
+        AuditEvent.Kind.CALL,
+        action,
+        team,
+        user,
+        obj if obj is not None else account,
+        params or {},
+        outcome,
         answer=storable_text(answer or "", ANSWER_LIMIT),
         http_status=http_status,
         latency_ms=None if latency_ms is None else max(0, int(latency_ms)),
+    )
+
+
+def _record(kind, action, team, user, obj, params, outcome, **fields) -> AuditEvent:
+    """Every event is written here: a redacted copy of its parameters, bounded text."""
+    return AuditEvent.objects.create(
+        kind=kind,
+        action=action,
+        team=team,
+        user=user if user is not None and user.is_authenticated else None,
+        params=redact(params),
         outcome=storable_text(outcome or "", 64),
-        **_object_fields(obj if obj is not None else account),
+        **_object_fields(obj),
+        **fields,
     )
 
 

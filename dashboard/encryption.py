@@ -66,27 +66,28 @@ def encrypt_key(plaintext: str) -> str:
     return fernet().encrypt(plaintext.encode()).decode()
 
 
-def decrypt_key(ciphertext: str) -> str:
-    keys = fernet()  # outside the try: an unusable setting is reported as itself
+def _unlocked(ciphertext: str, use: str, refusal: str) -> str:
+    """`MultiFernet.<use>` of a ciphertext; KeyDecryptionError (with `refusal`) if no key reads
+    it. The setting is checked first, outside the try: an unusable setting is reported as
+    itself."""
+    keys = fernet()
     try:
-        return keys.decrypt(ciphertext.encode()).decode()
+        return getattr(keys, use)(ciphertext.encode()).decode()
     except (InvalidToken, ValueError, TypeError, AttributeError):
         raise KeyDecryptionError(
-            "The stored provider key cannot be decrypted with FIELD_ENCRYPTION_KEYS "
-            "(was the key that encrypted it removed?). Attach the key again."
+            f"The stored provider key cannot be decrypted with FIELD_ENCRYPTION_KEYS{refusal}"
         ) from None
+
+
+def decrypt_key(ciphertext: str) -> str:
+    return _unlocked(
+        ciphertext, "decrypt", " (was the key that encrypted it removed?). Attach the key again."
+    )
 
 
 def rotate(ciphertext: str) -> str:
     """The same key re-encrypted under the newest encryption key."""
-    keys = fernet()
-    try:
-        return keys.rotate(ciphertext.encode()).decode()
-    except (InvalidToken, ValueError, TypeError, AttributeError):
-        raise KeyDecryptionError(
-            "The stored provider key cannot be decrypted with FIELD_ENCRYPTION_KEYS, "
-            "so it cannot be rotated."
-        ) from None
+    return _unlocked(ciphertext, "rotate", ", so it cannot be rotated.")
 
 
 def last4(plaintext: str) -> str:
