@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from activations.models import Activation, WorkerHeartbeat
-from activations.poller import age_multiplier, backoff_seconds
+from activations.poller.schedule import age_multiplier, backoff_seconds
 from catalog.models import ProviderAccount
 from dashboard.models import AuditEvent
 from provider.client import ProviderClient
@@ -192,15 +192,15 @@ def test_a_code_for_an_activation_closed_meanwhile_is_kept_and_it_stays_closed(
     the code is still stored."""
     activation = buy()
     sandbox_server.sandbox.deliver_code(activation.provider_activation_id, "777777")
-    from activations import poller as poller_module
+    from activations.poller.flush import Flusher
 
-    original = poller_module.Poller._flush
+    original = Flusher.flush
 
     def close_first(self, results, now):
         Activation.objects.filter(pk=activation.pk).update(state=State.COMPLETED)
         return original(self, results, now)
 
-    monkeypatch.setattr(poller_module.Poller, "_flush", close_first)
+    monkeypatch.setattr(Flusher, "flush", close_first)
     one_pass()
     activation.refresh_from_db()
     assert activation.state == State.COMPLETED

@@ -18,7 +18,7 @@ def test_concurrent_claims_never_share_an_activation(buy, poll_provider):
     activations = [buy() for _ in range(40)]
     workers = [poller(worker_id=f"worker-{n}") for n in range(4)]
     claimed = run_in_threads(
-        lambda worker: [a.pk for a in worker.claim(poll_provider.pk, 40)],
+        lambda worker: [a.pk for a in worker.claims.claim(poll_provider.pk, 40)],
         [(worker,) for worker in workers],
     )
     for result in claimed:

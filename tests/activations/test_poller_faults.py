@@ -10,8 +10,11 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from activations import poller as poller_module
+from activations import states
 from activations.models import Activation
+from activations.poller import loop
+from activations.poller.claims import Claims
+from activations.poller.flush import Flusher
 from catalog.models import ProviderAccount
 from dashboard.models import AuditEvent
 from tests.activations.poller_support import one_pass, poller
@@ -156,7 +159,7 @@ def test_a_worker_killed_mid_poll_loses_its_claim_and_another_takes_over(buy, sa
     activation = buy()
     sandbox_server.sandbox.deliver_code(activation.provider_activation_id, "808080")
     dead = poller(claim_seconds=60)
-    assert [a.pk for a in dead.claim(activation.provider_id, 10)] == [activation.pk]
+    assert [a.pk for a in dead.claims.claim(activation.provider_id, 10)] == [activation.pk]
     # ... and the worker dies here, holding the claim.
 
     _, summary = one_pass()
@@ -176,7 +179,7 @@ def test_a_worker_killed_mid_poll_loses_its_claim_and_another_takes_over(buy, sa
 def test_the_loop_survives_the_database_being_briefly_unavailable(buy, sandbox_server, monkeypatch):
     activation = buy()
     sandbox_server.sandbox.deliver_code(activation.provider_activation_id, "171717")
-    original = poller_module.Poller._flush
+    original = Flusher.flush
     failures = {"left": 2}
 
     def flaky_flush(self, results, now):
@@ -185,8 +188,8 @@ def test_the_loop_survives_the_database_being_briefly_unavailable(buy, sandbox_s
             raise OperationalError("server closed the connection unexpectedly")
         return original(self, results, now)
 
-    monkeypatch.setattr(poller_module.Poller, "_flush", flaky_flush)
-    monkeypatch.setattr(poller_module, "_reset_connection", lambda: None)
+    monkeypatch.setattr(Flusher, "flush", flaky_flush)
+    monkeypatch.setattr(loop, "_reset_connection", lambda: None)
     _, summary = one_pass()
     assert summary.db_errors == 2
     activation.refresh_from_db()
@@ -197,7 +200,7 @@ def test_the_loop_survives_the_database_being_briefly_unavailable(buy, sandbox_s
 
 def test_the_loop_survives_claims_failing(buy, sandbox_server, monkeypatch):
     buy()
-    original = poller_module.Poller.claim
+    original = Claims.claim
     failures = {"left": 1}
 
     def flaky_claim(self, *args, **kwargs):
@@ -206,8 +209,8 @@ def test_the_loop_survives_claims_failing(buy, sandbox_server, monkeypatch):
             raise OperationalError("database is locked")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(poller_module.Poller, "claim", flaky_claim)
-    monkeypatch.setattr(poller_module, "_reset_connection", lambda: None)
+    monkeypatch.setattr(Claims, "claim", flaky_claim)
+    monkeypatch.setattr(loop, "_reset_connection", lambda: None)
     _, summary = one_pass()
     assert summary.db_errors == 1
     assert summary.polls == 1
@@ -217,14 +220,14 @@ def test_a_bug_storing_one_result_does_not_block_the_others(buy, sandbox_server,
     broken, fine = buy(), buy()
     for activation in (broken, fine):
         sandbox_server.sandbox.deliver_code(activation.provider_activation_id)
-    original = poller_module.states.record_code
+    original = states.record_code
 
     def record_code(activation, code):
         if activation.pk == broken.pk:
             raise RuntimeError("bug")
         return original(activation, code)
 
-    monkeypatch.setattr(poller_module.states, "record_code", record_code)
+    monkeypatch.setattr(states, "record_code", record_code)
     _, summary = one_pass()
     fine.refresh_from_db()
     broken.refresh_from_db()

@@ -9,8 +9,9 @@ import pytest
 from django.db import DataError, OperationalError, connection
 from django.utils import timezone
 
-from activations import poller as poller_module
+from activations import states
 from activations.models import Activation
+from activations.poller import loop
 from dashboard.audit import record_action, record_call
 from dashboard.models import AuditEvent, Team
 from provider.client import parse_number
@@ -107,14 +108,14 @@ def test_a_row_the_database_refuses_is_that_rows_error_and_backs_off(
     hostile, honest = buy(), other_team_activation
     for activation in (hostile, honest):
         sandbox_server.sandbox.deliver_code(activation.provider_activation_id)
-    original = poller_module.states.record_code
+    original = states.record_code
 
     def record_code(activation, code):
         if activation.pk == hostile.pk:
             raise DataError("invalid byte sequence for encoding UTF8: 0x00")
         return original(activation, code)
 
-    monkeypatch.setattr(poller_module.states, "record_code", record_code)
+    monkeypatch.setattr(states, "record_code", record_code)
     waits = []
     for _ in range(3):
         Activation.objects.filter(pk=hostile.pk).update(next_poll_at=timezone.now())
@@ -151,7 +152,7 @@ def test_a_database_outage_while_storing_a_row_is_not_that_rows_error(
 ):
     activation = buy()
     sandbox_server.sandbox.deliver_code(activation.provider_activation_id, "343434")
-    original = poller_module.states.record_code
+    original = states.record_code
     failures = {"left": 1}
 
     def record_code(activation, code):
@@ -160,8 +161,8 @@ def test_a_database_outage_while_storing_a_row_is_not_that_rows_error(
             raise OperationalError("server closed the connection unexpectedly")
         return original(activation, code)
 
-    monkeypatch.setattr(poller_module.states, "record_code", record_code)
-    monkeypatch.setattr(poller_module, "_reset_connection", lambda: None)
+    monkeypatch.setattr(states, "record_code", record_code)
+    monkeypatch.setattr(loop, "_reset_connection", lambda: None)
     summary = one_pass()
     assert summary.db_errors == 1
     activation.refresh_from_db()
