@@ -27,7 +27,7 @@ from activations.poller.results import (
 )
 from activations.poller.schedule import age_multiplier, backoff_seconds
 from catalog.models import ProviderAccount
-from dashboard.audit import record_action, record_call
+from dashboard.audit import Action, record_action, record_call
 from dashboard.db import REFUSED_ROW
 
 logger = logging.getLogger(__name__)
@@ -201,7 +201,9 @@ def _audit(result: Result, new_code: bool, closed: bool) -> None:
         record_action(
             team=activation.team,
             user=None,
-            action="expired" if result.close_as == State.EXPIRED else "completed_at_expiry",
+            action=Action.EXPIRED
+            if result.close_as == State.EXPIRED
+            else Action.COMPLETED_AT_EXPIRY,
             obj=activation,
             outcome="ok",
             by="poller",
