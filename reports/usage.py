@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 
 from activations.models import Activation
-from dashboard.teams import CENT, money, percent
+from dashboard.teams import money, percent
 from reports.breakdowns import Group, breakdowns, keys_of
 from reports.engine import Median, Scope, Sorting, medians_by, medians_in_database
 from reports.formats import format_wait
@@ -62,7 +62,7 @@ class UsageRow:
     def cost_per_success(self) -> Decimal | None:
         if not self.with_code:
             return None
-        return (self.spent / self.with_code).quantize(CENT, ROUND_HALF_UP)
+        return money(self.spent / self.with_code)
 
     @property
     def median_display(self) -> str:
