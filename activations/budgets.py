@@ -8,22 +8,28 @@ that was not cancelled or expired (`Activation.FREE_STATES` cost nothing), **and
 in flight**: a purchase reserves its price before it asks the provider, and the reservation
 counts until the purchase ends (recorded or refused) or `reservation_ttl` passes. Counting
 them is what keeps two members buying at once from spending the same money; the pages say so.
+
+`set_budgets` changes the team's budget and the members' limits (managers only).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from activations.models import Activation, Reservation
 from catalog.provider_slots import SLOT_WAIT_SECONDS
-from dashboard.models import Team
-from dashboard.teams import ZERO, money, month_bounds, percent, team_zone
+from dashboard.access import require_role
+from dashboard.audit import Action, record_action
+from dashboard.models import MANAGERS, Membership, Team
+from dashboard.teams import ZERO, lock_team, money, month_bounds, percent, team_zone
 
 # See reservation_ttl().
 MIN_RESERVATION_TTL = timedelta(minutes=5)
@@ -145,3 +151,59 @@ def month_budget(team: Team, now: datetime | None = None) -> MonthBudget:
     )
     first_day = month_bounds(team, now)[0].astimezone(team_zone(team)).date()
     return MonthBudget(month=first_day, team=team_line, members=members)
+
+
+def set_budgets(
+    *,
+    acting: Membership,
+    monthly_budget: Decimal | None,
+    member_limits: dict[int, Decimal | None],
+    ip: str | None = None,
+) -> list[dict[str, Any]]:
+    """Set the team's monthly budget and members' monthly limits (by membership id).
+
+    Returns the changes made, each also written to the audit log as "budget changed".
+    """
+    require_role(acting, MANAGERS)
+    team = acting.team
+    changes: list[dict[str, Any]] = []
+    with transaction.atomic():
+        locked = lock_team(team)
+        if locked.monthly_budget != monthly_budget:
+            changes.append(
+                {
+                    "target": "team",
+                    "before": locked.monthly_budget,
+                    "after": monthly_budget,
+                    "obj": locked,
+                }
+            )
+            Team.objects.filter(pk=locked.pk).update(monthly_budget=monthly_budget)
+            team.monthly_budget = monthly_budget
+        memberships = Membership.objects.filter(team=locked, pk__in=member_limits).select_related(
+            "user"
+        )
+        for membership in memberships:
+            limit = member_limits[membership.pk]
+            if membership.monthly_limit != limit:
+                changes.append(
+                    {
+                        "target": membership.user.get_username(),
+                        "before": membership.monthly_limit,
+                        "after": limit,
+                        "obj": membership,
+                    }
+                )
+                Membership.objects.filter(pk=membership.pk).update(monthly_limit=limit)
+        for change in changes:
+            record_action(
+                team=team,
+                user=acting.user,
+                action=Action.BUDGET_CHANGED,
+                obj=change["obj"],
+                ip=ip,
+                target=change["target"],
+                before=change["before"],
+                after=change["after"],
+            )
+    return [{k: v for k, v in change.items() if k != "obj"} for change in changes]

@@ -1,17 +1,18 @@
 """Forms of the activations pages: buying, filters, provider keys and budgets."""
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 
 from activations.models import Activation
 from catalog.models import Country, Offer, Operator, Provider, Service
 from dashboard.audit import ACTION_LABELS
 from dashboard.models import AuditEvent, Membership, Team
-from dashboard.teams import money
+from dashboard.teams import money, team_day_start
 
 
 def new_request_token() -> str:
@@ -131,8 +132,23 @@ class TeamRecordsFilterForm(forms.Form):
 
     def __init__(self, data, *, team: Team):
         super().__init__(data)
+        self.team = team
         self.fields["member"].queryset = team_people(team)
         self.fields["member"].label_from_instance = lambda user: user.get_username()
+
+    def filtered(self, rows: QuerySet) -> QuerySet:
+        """rows (with `user` and `created_at`) narrowed by the valid filters; all when none."""
+        if not self.is_valid():
+            return rows
+        data = self.cleaned_data
+        if data["member"]:
+            rows = rows.filter(user=data["member"])
+        if data["date_from"]:
+            rows = rows.filter(created_at__gte=team_day_start(self.team, data["date_from"]))
+        if data["date_to"]:
+            next_day = team_day_start(self.team, data["date_to"]) + timedelta(1)
+            rows = rows.filter(created_at__lt=next_day)
+        return rows
 
 
 def team_people(team: Team):
@@ -162,6 +178,19 @@ class ActivationFilterForm(TeamRecordsFilterForm):
             pk__in=Activation.objects.filter(team=team).values("service_id")
         )
 
+    def filtered(self, rows: QuerySet) -> QuerySet:
+        rows = super().filtered(rows)
+        if not self.is_valid():
+            return rows
+        state, service = self.cleaned_data["state"], self.cleaned_data["service"]
+        if state == "open":
+            rows = rows.filter(state__in=Activation.OPEN_STATES)
+        elif state:
+            rows = rows.filter(state=state)
+        if service:
+            rows = rows.filter(service=service)
+        return rows
+
 
 class AuditFilterForm(TeamRecordsFilterForm):
     action = forms.ChoiceField(required=False)
@@ -170,6 +199,12 @@ class AuditFilterForm(TeamRecordsFilterForm):
     def __init__(self, data, *, team: Team):
         super().__init__(data, team=team)
         self.fields["action"].choices = [("", "Any action"), *ACTION_LABELS.items()]
+
+    def filtered(self, rows: QuerySet) -> QuerySet:
+        rows = super().filtered(rows)
+        if self.is_valid() and self.cleaned_data["action"]:
+            rows = rows.filter(action=self.cleaned_data["action"])
+        return rows
 
 
 class AttachKeyForm(forms.Form):

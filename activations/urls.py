@@ -1,12 +1,13 @@
 from django.urls import path
 
-from activations import views
+from activations import home, views
 
 app_name = "activations"
 
 T = "t/<slug:team_slug>/"
 
 urlpatterns = [
+    path(T, home.team_home, name="home"),
     path(T + "activations/", views.activation_list, name="list"),
     path(T + "activations/open/", views.open_table, name="open"),
     path(T + "activations/<int:activation_id>/", views.activation_detail, name="detail"),

@@ -1,5 +1,6 @@
 """Pages of the activations app: buying, the activations list and page, provider accounts,
-budgets and the audit log. Thin: each view checks access, validates input and calls a service.
+budgets and the audit log (the team's home page is `activations.home`). Thin: each view gets
+the acting membership from `membership_for`, validates input and calls a service with it.
 
 Live parts (an activation's status, the open activations table) are partials of their page's
 template; htmx polls them every LIVE_REFRESH_SECONDS. They read only the database (the poller
@@ -9,7 +10,6 @@ unchanged.
 """
 
 import hashlib
-from datetime import timedelta
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -26,8 +26,9 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from activations import services
-from activations.budgets import month_budget
+from activations import moves
+from activations.budgets import month_budget, set_budgets
+from activations.buying import account_in_use, buy_number
 from activations.forms import (
     ActivationFilterForm,
     AttachKeyForm,
@@ -36,19 +37,29 @@ from activations.forms import (
     BuyForm,
 )
 from activations.models import Activation
-from activations.services import KeyRejected
+from catalog import accounts
 from catalog.models import Provider, ProviderAccount
+from catalog.provider_errors import Outcome
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import action_label, client_ip
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
-from dashboard.teams import team_day_start
 
 PAGE_SIZE = 25
+AUDIT_PAGE_SIZE = 50
 OPEN_TABLE_LIMIT = 50
 
 
 def _refresh() -> int:
     return settings.LIVE_REFRESH_SECONDS
+
+
+def _tell(request, outcome: Outcome) -> None:
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+
+
+def _page(request, rows, size: int):
+    """One page of rows, newest first; `templates/includes/pagination.html` links the others."""
+    return Paginator(rows.order_by("-created_at", "-pk"), size).get_page(request.GET.get("page"))
 
 
 # --- Activations list and the open activations table ---------------------------------------
@@ -80,29 +91,9 @@ def activation_list(request: AuthenticatedHttpRequest, team_slug: str):
     rows = Activation.objects.filter(team=team).select_related(
         "service", "country", "operator", "user"
     )
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["state"] == "open":
-            rows = rows.filter(state__in=Activation.OPEN_STATES)
-        elif data["state"]:
-            rows = rows.filter(state=data["state"])
-        if data["service"]:
-            rows = rows.filter(service=data["service"])
-        if data["member"]:
-            rows = rows.filter(user=data["member"])
-        if data["date_from"]:
-            rows = rows.filter(created_at__gte=team_day_start(team, data["date_from"]))
-        if data["date_to"]:
-            rows = rows.filter(created_at__lt=team_day_start(team, data["date_to"]) + timedelta(1))
-    page = Paginator(rows.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
-        "page": page,
-        "query": query.urlencode(),
+        "page": _page(request, form.filtered(rows), PAGE_SIZE),
         **open_table_context(team, membership),
     }
     return render(request, "activations/list.html", context)
@@ -122,15 +113,6 @@ def open_table(request: AuthenticatedHttpRequest, team_slug: str):
 # --- One activation -------------------------------------------------------------------------
 
 
-def allowed_moves(activation: Activation, role: str) -> dict[str, bool]:
-    can_act = role in BUYERS
-    return {
-        "retry": can_act and activation.state in services.RETRY.allowed_from,
-        "complete": can_act and activation.state in services.COMPLETE.allowed_from,
-        "cancel": can_act and activation.state in services.CANCEL.allowed_from,
-    }
-
-
 def status_version(activation: Activation, role: str) -> str:
     """A fingerprint of everything the status partial shows: state, codes, the provider's
     trouble and the time left (to the minute, as shown) while open, and the viewer's moves.
@@ -148,7 +130,7 @@ def status_context(activation: Activation, team: Team, role: str, seen: int) -> 
     return {
         "activation": activation,
         "team": team,
-        "allowed": allowed_moves(activation, role),
+        "allowed": moves.allowed_moves(activation, role),
         "refresh": _refresh(),
         "seen": seen,
         "shown": status_version(activation, role),
@@ -216,17 +198,17 @@ def _move_view(service_function):
     def view(request: AuthenticatedHttpRequest, team_slug: str, activation_id: int):
         membership = membership_for(request, team_slug, roles=BUYERS)
         activation = get_object_or_404(Activation, team=membership.team, pk=activation_id)
-        outcome = service_function(membership.team, request.user, activation, ip=client_ip(request))
-        (messages.success if outcome.ok else messages.error)(request, outcome.message)
+        outcome = service_function(acting=membership, activation=activation, ip=client_ip(request))
+        _tell(request, outcome)
         return redirect("activations:detail", team_slug, activation.pk)
 
     view.__name__ = service_function.__name__
     return view
 
 
-retry = _move_view(services.request_another_sms)
-complete = _move_view(services.complete)
-cancel = _move_view(services.cancel)
+retry = _move_view(moves.request_another_sms)
+complete = _move_view(moves.complete)
+cancel = _move_view(moves.cancel)
 
 
 # --- Buying ---------------------------------------------------------------------------------
@@ -250,9 +232,8 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
         if offer is None:
             messages.error(request, "Choose a service, a country and an operator.")
         else:
-            outcome = services.buy_number(
-                team,
-                request.user,
+            outcome = buy_number(
+                acting=membership,
                 offer=offer,
                 request_token=form.cleaned_data["token"],
                 ip=client_ip(request),
@@ -287,19 +268,17 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
 
 def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=MANAGERS)
-    team = membership.team
     if request.method == "POST":
         form = AttachKeyForm(request.POST)
         if form.is_valid():
             try:
-                account = services.attach_key(
-                    team,
-                    request.user,
-                    form.cleaned_data["provider"],
-                    form.cleaned_data["api_key"],
+                account = accounts.attach_key(
+                    acting=membership,
+                    provider=form.cleaned_data["provider"],
+                    api_key=form.cleaned_data["api_key"],
                     ip=client_ip(request),
                 )
-            except KeyRejected as error:
+            except accounts.KeyRejected as error:
                 form.add_error("api_key", str(error))
             else:
                 messages.success(
@@ -310,13 +289,8 @@ def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
                 return redirect("activations:accounts", team_slug)
     else:
         form = AttachKeyForm(initial={"provider": request.GET.get("provider")})
-    accounts = list(
-        ProviderAccount.objects.filter(team=team)
-        .exclude(key_ciphertext="")
-        .select_related("provider")
-    )
-    context = {"form": form, "accounts": accounts}
-    return render(request, "activations/accounts.html", context, status=200)
+    context = {"form": form, "accounts": list(accounts.keyed_accounts(membership.team))}
+    return render(request, "activations/accounts.html", context)
 
 
 @require_POST
@@ -325,8 +299,10 @@ def remove_account(request: AuthenticatedHttpRequest, team_slug: str, account_id
     account = get_object_or_404(
         ProviderAccount.objects.select_related("provider"), team=membership.team, pk=account_id
     )
-    outcome = services.remove_key(membership.team, request.user, account, ip=client_ip(request))
-    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    outcome = accounts.remove_account(
+        acting=membership, account=account, in_use=account_in_use, ip=client_ip(request)
+    )
+    _tell(request, outcome)
     return redirect("activations:accounts", team_slug)
 
 
@@ -338,16 +314,14 @@ def refresh_balance(request: AuthenticatedHttpRequest, team_slug: str, account_i
         team=membership.team,
         pk=account_id,
     )
-    outcome = services.refresh_balance(
-        membership.team, request.user, account, ip=client_ip(request)
-    )
-    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    outcome = accounts.refresh_balance(acting=membership, account=account)
+    _tell(request, outcome)
     back = request.POST.get("next", "")
     if back.startswith(f"/t/{team_slug}/"):
         return redirect(back)
     if membership.is_manager:
         return redirect("activations:accounts", team_slug)
-    return redirect("team_home", team_slug)
+    return redirect("activations:home", team_slug)
 
 
 # --- Budgets --------------------------------------------------------------------------------
@@ -361,9 +335,8 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
     )
     form = BudgetForm(request.POST or None, team=team, memberships=memberships)
     if request.method == "POST" and form.is_valid():
-        changes = services.set_budgets(
-            team,
-            request.user,
+        changes = set_budgets(
+            acting=membership,
             monthly_budget=form.cleaned_data["monthly_budget"],
             member_limits=form.member_limits(),
             ip=client_ip(request),
@@ -391,22 +364,8 @@ def audit_log(request: AuthenticatedHttpRequest, team_slug: str):
     team = membership.team
     form = AuditFilterForm(request.GET or None, team=team)
     events = AuditEvent.objects.filter(team=team).select_related("user")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["member"]:
-            events = events.filter(user=data["member"])
-        if data["action"]:
-            events = events.filter(action=data["action"])
-        if data["date_from"]:
-            events = events.filter(created_at__gte=team_day_start(team, data["date_from"]))
-        if data["date_to"]:
-            events = events.filter(
-                created_at__lt=team_day_start(team, data["date_to"]) + timedelta(1)
-            )
-    page = Paginator(events.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
+    page = _page(request, form.filtered(events), AUDIT_PAGE_SIZE)
     for event in page:
         event.label = action_label(event.action)
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "now": timezone.now()}
+    context = {"form": form, "page": page, "now": timezone.now()}
     return render(request, "activations/audit.html", context)

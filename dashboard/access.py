@@ -1,7 +1,9 @@
-"""The one access check every team-scoped view goes through.
+"""The one access check every team-scoped view goes through, and the role check of every
+service that acts for a person.
 
 A user who is not a member of the team gets 404 (the team's existence is not revealed); a
-member whose role is not allowed gets 403.
+member whose role is not allowed gets 403. Services take the acting `Membership` (keyword
+`acting`, which the view got from `membership_for`) and check its role with `require_role`.
 """
 
 from collections.abc import Iterable
@@ -27,10 +29,18 @@ def membership_for(
         )
     except Membership.DoesNotExist:
         raise Http404("No such team") from None
-    if membership.role not in roles:
-        raise PermissionDenied("Your role in this team does not allow this.")
+    require_role(membership, roles)
     # Remember the team for "/", without a session write on every (polled) request.
     if request.session.get("team_slug") != team_slug:
         request.session["team_slug"] = team_slug
     request.membership = membership
     return membership
+
+
+ROLE_REFUSED = "Your role in this team does not allow this."
+
+
+def require_role(acting: Membership, roles: Iterable[Role], why: str = ROLE_REFUSED) -> None:
+    """PermissionDenied (403) unless the acting membership has one of roles."""
+    if acting.role not in roles:
+        raise PermissionDenied(why)

@@ -18,6 +18,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard.access import require_role
 from dashboard.audit import Action, record_action
 from dashboard.models import MANAGERS, Invitation, Membership, Role, Team
 from dashboard.teams import lock_team
@@ -50,8 +51,37 @@ def _check_may_manage(acting: Membership, *roles: str) -> None:
     raise PermissionDenied("Only an owner may give or take away the owner and manager roles.")
 
 
-def _other_owners(team: Team, membership: Membership) -> bool:
-    return Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=membership.pk).exists()
+def _require_manager_of(acting: Membership, target, why: str) -> None:
+    """PermissionDenied unless acting is an owner or manager of target's team."""
+    if target.team_id != acting.team_id:
+        raise PermissionDenied(why)
+    require_role(acting, MANAGERS, why)
+
+
+def _lock_and_reload(acting: Membership, target: Membership) -> tuple[Team, Membership]:
+    """The team locked, and target as it is now that no one else can change it."""
+    team = lock_team(acting.team)
+    return team, Membership.objects.select_related("user").get(pk=target.pk)
+
+
+def _keep_an_owner(team: Team, membership: Membership, refusal: str) -> None:
+    """TeamRuleError(refusal) when membership is the team's last owner."""
+    if membership.role != Role.OWNER:
+        return
+    if not Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=membership.pk).exists():
+        raise TeamRuleError(refusal)
+
+
+def _audit_member_change(acting, team, action: str, target: Membership, ip, **details) -> None:
+    record_action(
+        team=team,
+        user=acting.user,
+        action=action,
+        obj=target,
+        ip=ip,
+        member=target.user.get_username(),
+        **details,
+    )
 
 
 def roles_grantable_by(membership: Membership) -> list[tuple[str, str]]:
@@ -72,8 +102,7 @@ def update_team(
     members_see_reports: bool,
     ip: str | None = None,
 ) -> Team:
-    if acting.role not in MANAGERS:
-        raise PermissionDenied("Only owners and managers change the team's details.")
+    require_role(acting, MANAGERS, "Only owners and managers change the team's details.")
     team = lock_team(acting.team)
     new = {"name": name, "time_zone": time_zone, "members_see_reports": members_see_reports}
     changed = {field: value for field, value in new.items() if getattr(team, field) != value}
@@ -90,8 +119,7 @@ def invite_member(
     *, acting: Membership, email: str, role: str, ip: str | None = None
 ) -> Invitation:
     """A new invitation link; a pending invitation to the same address is replaced."""
-    if acting.role not in MANAGERS:
-        raise PermissionDenied("Only owners and managers invite people.")
+    require_role(acting, MANAGERS, "Only owners and managers invite people.")
     _check_may_manage(acting, role)
     team = lock_team(acting.team)
     email = email.strip().lower()
@@ -140,8 +168,7 @@ def send_invitation_email(invitation: Invitation, link: str) -> bool:
 
 @transaction.atomic
 def revoke_invitation(*, acting: Membership, invitation: Invitation, ip: str | None = None) -> None:
-    if acting.role not in MANAGERS or invitation.team_id != acting.team_id:
-        raise PermissionDenied("Only owners and managers revoke invitations.")
+    _require_manager_of(acting, invitation, "Only owners and managers revoke invitations.")
     _check_may_manage(acting, invitation.role)
     lock_team(acting.team)
     updated = Invitation.objects.filter(
@@ -210,54 +237,34 @@ def accept_invitation(*, invitation: Invitation, user: User, ip: str | None = No
 def change_role(
     *, acting: Membership, target: Membership, role: str, ip: str | None = None
 ) -> Membership:
-    if acting.role not in MANAGERS or target.team_id != acting.team_id:
-        raise PermissionDenied("Only owners and managers change roles.")
+    _require_manager_of(acting, target, "Only owners and managers change roles.")
     _check_may_manage(acting, target.role, role)
-    team = lock_team(acting.team)
-    target = Membership.objects.select_related("user").get(pk=target.pk)
+    team, target = _lock_and_reload(acting, target)
     if target.role == role:
         return target
-    if target.role == Role.OWNER and not _other_owners(team, target):
-        raise TeamRuleError(
-            f"{target.user.get_username()} is the team's last owner. "
-            "Make someone else an owner first."
-        )
+    _keep_an_owner(
+        team,
+        target,
+        f"{target.user.get_username()} is the team's last owner. Make someone else an owner first.",
+    )
     old_role = target.role
     target.role = role
     target.save(update_fields=["role"])
-    record_action(
-        team=team,
-        user=acting.user,
-        action=Action.ROLE_CHANGED,
-        obj=target,
-        ip=ip,
-        member=target.user.get_username(),
-        old_role=old_role,
-        new_role=role,
+    _audit_member_change(
+        acting, team, Action.ROLE_CHANGED, target, ip, old_role=old_role, new_role=role
     )
     return target
 
 
 @transaction.atomic
 def remove_member(*, acting: Membership, target: Membership, ip: str | None = None) -> None:
-    if acting.role not in MANAGERS or target.team_id != acting.team_id:
-        raise PermissionDenied("Only owners and managers remove members.")
+    _require_manager_of(acting, target, "Only owners and managers remove members.")
     if target.pk == acting.pk:
         raise TeamRuleError("To leave the team yourself, use “Leave team”.")
     _check_may_manage(acting, target.role)
-    team = lock_team(acting.team)
-    target = Membership.objects.select_related("user").get(pk=target.pk)
-    if target.role == Role.OWNER and not _other_owners(team, target):
-        raise TeamRuleError(f"{target.user.get_username()} is the team's last owner.")
-    record_action(
-        team=team,
-        user=acting.user,
-        action=Action.MEMBER_REMOVED,
-        obj=target,
-        ip=ip,
-        member=target.user.get_username(),
-        role=target.role,
-    )
+    team, target = _lock_and_reload(acting, target)
+    _keep_an_owner(team, target, f"{target.user.get_username()} is the team's last owner.")
+    _audit_member_change(acting, team, Action.MEMBER_REMOVED, target, ip, role=target.role)
     target.delete()
 
 
@@ -265,11 +272,11 @@ def remove_member(*, acting: Membership, target: Membership, ip: str | None = No
 def leave_team(*, membership: Membership, ip: str | None = None) -> None:
     team = lock_team(membership.team)
     membership = Membership.objects.get(pk=membership.pk)
-    if membership.role == Role.OWNER and not _other_owners(team, membership):
-        raise TeamRuleError(
-            "You are the team's last owner, so you cannot leave it. "
-            "Make someone else an owner first."
-        )
+    _keep_an_owner(
+        team,
+        membership,
+        "You are the team's last owner, so you cannot leave it. Make someone else an owner first.",
+    )
     record_action(
         team=team,
         user=membership.user,

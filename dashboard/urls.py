@@ -6,7 +6,6 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.choose_team, name="home"),
-    path("t/<slug:team_slug>/", views.team_home, name="team_home"),
     path("t/<slug:team_slug>/settings/", views.team_settings, name="team_settings"),
     path("t/<slug:team_slug>/settings/team/", views.update_team, name="update_team"),
     path("t/<slug:team_slug>/settings/invite/", views.invite_member, name="invite_member"),

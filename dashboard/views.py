@@ -1,4 +1,7 @@
-"""Team-level pages: choosing a team, the team's home page, team settings and invitations."""
+"""Team-level pages: choosing a team, team settings and invitations (the team's home page is
+`activations.home`; its URL is named "activations:home")."""
+
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -34,16 +37,10 @@ def choose_team(request: AuthenticatedHttpRequest):
     slugs = {m.team.slug for m in memberships}
     wanted = request.GET.get("team") or request.session.get("team_slug")
     if wanted in slugs:
-        return redirect("team_home", team_slug=wanted)
+        return redirect("activations:home", team_slug=wanted)
     if len(memberships) == 1:
-        return redirect("team_home", team_slug=memberships[0].team.slug)
+        return redirect("activations:home", team_slug=memberships[0].team.slug)
     return render(request, "dashboard/choose_team.html", {"choices": memberships})
-
-
-@require_safe
-def team_home(request: AuthenticatedHttpRequest, team_slug: str):
-    membership = membership_for(request, team_slug)
-    return render(request, "dashboard/home.html", {"membership": membership})
 
 
 def _settings_page(request, membership: Membership, *, details_form=None, invite_form=None):
@@ -128,58 +125,71 @@ def invite_member(request: AuthenticatedHttpRequest, team_slug: str):
     return redirect("team_settings", team_slug=team_slug)
 
 
+def _carry_out[T](request, change: Callable[[], T], said: Callable[[T], str]) -> T | None:
+    """Make a change the team's rules may refuse; the refusal, or `said` of its result, is
+    the page's message. None when refused."""
+    try:
+        result = change()
+    except services.TeamRuleError as error:
+        messages.error(request, str(error))
+        return None
+    messages.success(request, said(result))
+    return result
+
+
+def _team_member(membership: Membership, membership_id: int) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, team=membership.team
+    )
+
+
 @require_POST
 def revoke_invitation(request: AuthenticatedHttpRequest, team_slug: str, invitation_id: int):
     membership = membership_for(request, team_slug, roles=MANAGERS)
     invitation = get_object_or_404(Invitation, pk=invitation_id, team=membership.team)
-    try:
-        services.revoke_invitation(acting=membership, invitation=invitation, ip=client_ip(request))
-    except services.TeamRuleError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"The invitation of {invitation.email} was revoked.")
+    _carry_out(
+        request,
+        lambda: services.revoke_invitation(
+            acting=membership, invitation=invitation, ip=client_ip(request)
+        ),
+        lambda _: f"The invitation of {invitation.email} was revoked.",
+    )
     return redirect("team_settings", team_slug=team_slug)
 
 
 @require_POST
 def change_role(request: AuthenticatedHttpRequest, team_slug: str, membership_id: int):
     membership = membership_for(request, team_slug, roles=MANAGERS)
-    target = get_object_or_404(
-        Membership.objects.select_related("user"), pk=membership_id, team=membership.team
-    )
+    target = _team_member(membership, membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
         return redirect("team_settings", team_slug=team_slug)
-    try:
-        target = services.change_role(
+    changed = _carry_out(
+        request,
+        lambda: services.change_role(
             acting=membership, target=target, role=form.cleaned_data["role"], ip=client_ip(request)
-        )
-    except services.TeamRuleError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(
-            request,
-            f"{target.user.get_username()} is now {target.get_role_display().lower()}.",
-        )
+        ),
+        lambda changed: (
+            f"{changed.user.get_username()} is now {changed.get_role_display().lower()}."
+        ),
+    )
+    target = changed or target
     if target.pk == membership.pk and target.role not in MANAGERS:
         # An owner who made themselves a member can no longer open the settings' forms.
-        return redirect("team_home", team_slug=team_slug)
+        return redirect("activations:home", team_slug=team_slug)
     return redirect("team_settings", team_slug=team_slug)
 
 
 @require_POST
 def remove_member(request: AuthenticatedHttpRequest, team_slug: str, membership_id: int):
     membership = membership_for(request, team_slug, roles=MANAGERS)
-    target = get_object_or_404(
-        Membership.objects.select_related("user"), pk=membership_id, team=membership.team
+    target = _team_member(membership, membership_id)
+    _carry_out(
+        request,
+        lambda: services.remove_member(acting=membership, target=target, ip=client_ip(request)),
+        lambda _: f"{target.user.get_username()} was removed from the team.",
     )
-    try:
-        services.remove_member(acting=membership, target=target, ip=client_ip(request))
-    except services.TeamRuleError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"{target.user.get_username()} was removed from the team.")
     return redirect("team_settings", team_slug=team_slug)
 
 
@@ -233,7 +243,7 @@ def accept_invitation(request: HttpRequest, token: str):
         if signup_form is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to {membership.team.name}.")
-        return redirect("team_home", team_slug=membership.team.slug)
+        return redirect("activations:home", team_slug=membership.team.slug)
 
     context["signup_form"] = signup_form
     context["login_url"] = f"{reverse('login')}?next={invitation.get_absolute_url()}"

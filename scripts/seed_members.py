@@ -6,12 +6,13 @@ Run by the load and fault scripts with the stack's environment (it sets Django u
         --key-file keys.txt --buy tg:0:any --out members.json
 
 Creates teams `load-01`...(the owner is their owner), attaches one key per team (from
---key-file, one per line, through `services.attach_key`, which checks it at the provider),
+--key-file, one per line, through `catalog.accounts.attach_key`, which checks it at the provider),
 syncs the provider's catalog if --sync is given (it lists prices with a team's key), then
 members `m-01-001`... with role member, a database session each (so the load starts
 signed in, without a password hash per member on the server's CPU), and buys each one number
-through `services.buy_number` (the buy page's service) when --buy is given. Writes a JSON list
-of {username, team, session, activation} to --out. Keys are read from a file, never argv.
+through `activations.buying.buy_number` (the buy page's service) when --buy is given. Writes
+a JSON list of {username, team, session, activation} to --out. Keys are read from a file,
+never argv.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 
-from activations import services  # noqa: E402
+from activations.buying import buy_number  # noqa: E402
 from activations.forms import new_request_token  # noqa: E402
+from catalog.accounts import attach_key  # noqa: E402
 from catalog.models import Offer, Provider  # noqa: E402
 from dashboard.models import Membership, Role, Team  # noqa: E402
 
@@ -82,8 +84,10 @@ def main() -> None:
     for t in range(1, args.teams + 1):
         slug = f"{args.prefix}-{t:02d}"
         team, _ = Team.objects.update_or_create(slug=slug, defaults={"name": f"Load team {t}"})
-        Membership.objects.get_or_create(team=team, user=owner, defaults={"role": Role.OWNER})
-        services.attach_key(team, owner, provider, keys[(t - 1) % len(keys)])
+        owning, _ = Membership.objects.get_or_create(
+            team=team, user=owner, defaults={"role": Role.OWNER}
+        )
+        attach_key(acting=owning, provider=provider, api_key=keys[(t - 1) % len(keys)])
         teams.append(team)
     if args.sync:
         call_command("sync_catalog", provider=provider.name)
@@ -112,20 +116,22 @@ def main() -> None:
             user, _ = User.objects.get_or_create(
                 username=f"m-{t:02d}-{m:03d}", defaults={"password": password}
             )
-            Membership.objects.update_or_create(
+            membership, _ = Membership.objects.update_or_create(
                 team=team,
                 user=user,
                 defaults={"role": Role.MEMBER, "monthly_limit": member_limit},
             )
-            people.append({"username": user.username, "team": team.slug, "user": user, "t": team})
+            people.append(
+                {"username": user.username, "team": team.slug, "user": user, "m": membership}
+            )
 
     def settle(person: dict) -> dict:
         try:
             person["session"] = session_for(person["user"])
             person["activation"] = None
             if offer is not None:
-                outcome = services.buy_number(
-                    person["t"], person["user"], offer=offer, request_token=new_request_token()
+                outcome = buy_number(
+                    acting=person["m"], offer=offer, request_token=new_request_token()
                 )
                 if not outcome.ok:
                     raise SystemExit(f"{person['username']} could not buy: {outcome.message}")

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from activations.budgets import reservation_ttl
+from activations.buying import buy_number
 from activations.models import Activation, Reservation
-from activations.services import buy_number
+from tests.activations.acting import acting
 
 SPENT = Decimal("18.00")  # 10.00 + 5.00 bought, 3.00 in flight; the rest does not count
 
@@ -42,7 +43,10 @@ def test_the_buy_rule_counts_what_the_pages_show(
     alice_team.monthly_budget = SPENT + sandbox_offer.price - Decimal("0.01")
     alice_team.save()
     outcome = buy_number(
-        alice_team, alice, offer=sandbox_offer, request_token="token-over-budget", ip=None
+        acting=acting(alice_team, alice),
+        offer=sandbox_offer,
+        request_token="token-over-budget",
+        ip=None,
     )
     assert not outcome.ok
     assert f"({SPENT} of {alice_team.monthly_budget} used;" in outcome.message

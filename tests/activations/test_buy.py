@@ -1,4 +1,4 @@
-"""services.buy_number against the sandbox over HTTP: every answer, budgets, double submits."""
+"""buy_number against the sandbox over HTTP: every answer, budgets, double submits."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -9,17 +9,18 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from activations.budgets import month_budget
+from activations.buying import buy_number
 from activations.models import Activation, Reservation
-from activations.services import buy_number
 from catalog.models import ProviderAccount
 from dashboard.encryption import encrypt_key
 from dashboard.models import AuditEvent, Membership
+from tests.activations.acting import acting
 
 TOKEN = "token-aaaaaaaaaaaa"
 
 
 def buy(team, user, offer, token=TOKEN):
-    return buy_number(team, user, offer=offer, request_token=token, ip="127.0.0.1")
+    return buy_number(acting=acting(team, user), offer=offer, request_token=token, ip="127.0.0.1")
 
 
 def test_it_buys_a_number(
@@ -186,9 +187,23 @@ def test_a_viewer_cannot_buy(victor, alice_team, sandbox_account, sandbox_offer)
     assert_nothing_bought()
 
 
-def test_charlie_cannot_buy_for_alices_team(charlie, alice_team, sandbox_account, sandbox_offer):
-    with pytest.raises(PermissionDenied):
-        buy(alice_team, charlie, sandbox_offer)
+def test_charlie_cannot_buy_for_alices_team(
+    client, charlie, alice_team, sandbox_account, sandbox_offer
+):
+    """Services act only for a membership, and Charlie has none in Alice's team: the buy
+    page (where a membership comes from) does not exist for him."""
+    client.force_login(charlie)
+    response = client.post(
+        f"/t/{alice_team.slug}/buy/",
+        {
+            "service": sandbox_offer.service_id,
+            "country": sandbox_offer.country_id,
+            "operator": sandbox_offer.operator_id,
+            "token": TOKEN,
+        },
+    )
+    assert response.status_code == 404
+    assert_nothing_bought()
 
 
 def test_a_member_can_buy(bob, alice_team, sandbox_account, sandbox_offer):

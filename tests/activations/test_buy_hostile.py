@@ -8,14 +8,15 @@ import pytest
 from django.db import DataError, IntegrityError
 from django.utils import timezone
 
-from activations import budgets, services
+from activations import budgets, buying
 from activations.budgets import month_budget
+from activations.buying import buy_number
 from activations.models import Activation, Reservation
-from activations.services import buy_number
 from catalog.models import ProviderAccount
 from dashboard.models import AuditEvent
 from provider import client as protocol
 from provider.sandbox.rules import Answer
+from tests.activations.acting import acting
 
 CANCELLED = "cannot record, so it was cancelled there: nothing is charged"
 NOT_CANCELLED = "could not be cancelled automatically"
@@ -30,7 +31,7 @@ HOSTILE_ANSWERS = {
 
 
 def buy(team, user, offer, token="token-hostile-0001"):
-    return buy_number(team, user, offer=offer, request_token=token, ip="127.0.0.1")
+    return buy_number(acting=acting(team, user), offer=offer, request_token=token, ip="127.0.0.1")
 
 
 def answer_get_number_with(sandbox, monkeypatch, make_answer) -> None:
@@ -134,7 +135,7 @@ def test_a_recording_the_database_refuses_is_cancelled_at_the_provider(
         raise error("value too long for type character varying(32)")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_record_purchase", refused)
+        patch.setattr(buying, "_record_purchase", refused)
         outcome = buy(alice_team, alice, sandbox_offer)
     assert not outcome.ok
     assert CANCELLED in outcome.message

@@ -3,9 +3,10 @@ outcome: never an exception, never a half-made activation, never a state moved b
 
 import pytest
 
-from activations import services
+from activations import buying, moves
 from activations.models import Activation, Reservation
 from provider import client as protocol
+from tests.activations.acting import acting
 
 State = Activation.State
 
@@ -49,7 +50,8 @@ class StubClient:
 @pytest.fixture
 def answer_with(monkeypatch):
     def set_answer(answer):
-        monkeypatch.setattr(services, "provider_client", lambda *a, **k: StubClient(answer))
+        for module in (buying, moves):
+            monkeypatch.setattr(module, "provider_client", lambda *a, **k: StubClient(answer))
 
     return set_answer
 
@@ -59,7 +61,9 @@ def test_every_error_on_buy_is_a_message(
     alice, alice_team, alice_account, tg_offer, answer_with, error
 ):
     answer_with(error)
-    outcome = services.buy_number(alice_team, alice, offer=tg_offer, request_token="every-error-1")
+    outcome = buying.buy_number(
+        acting=acting(alice_team, alice), offer=tg_offer, request_token="every-error-1"
+    )
     assert not outcome.ok
     assert "Test provider" in outcome.message or "No numbers" in outcome.message
     assert not Activation.objects.exists()
@@ -70,9 +74,9 @@ def test_every_error_on_buy_is_a_message(
 @pytest.mark.parametrize(
     ("move", "state", "codes"),
     [
-        (services.cancel, State.WAITING, []),
-        (services.complete, State.CODE_RECEIVED, ["1"]),
-        (services.request_another_sms, State.CODE_RECEIVED, ["1"]),
+        (moves.cancel, State.WAITING, []),
+        (moves.complete, State.CODE_RECEIVED, ["1"]),
+        (moves.request_another_sms, State.CODE_RECEIVED, ["1"]),
     ],
     ids=["cancel", "complete", "retry"],
 )
@@ -81,7 +85,7 @@ def test_every_error_on_a_move_is_a_message(
 ):
     activation = make_activation(state=state, codes=codes)
     answer_with(error)
-    outcome = move(alice_team, alice, activation)
+    outcome = move(acting=acting(alice_team, alice), activation=activation)
     assert not outcome.ok
     assert outcome.message
     activation.refresh_from_db()
@@ -96,9 +100,9 @@ def test_every_error_on_a_move_is_a_message(
 @pytest.mark.parametrize(
     ("move", "state", "codes"),
     [
-        (services.cancel, State.WAITING, []),
-        (services.complete, State.CODE_RECEIVED, ["1"]),
-        (services.request_another_sms, State.CODE_RECEIVED, ["1"]),
+        (moves.cancel, State.WAITING, []),
+        (moves.complete, State.CODE_RECEIVED, ["1"]),
+        (moves.request_another_sms, State.CODE_RECEIVED, ["1"]),
     ],
     ids=["cancel", "complete", "retry"],
 )
@@ -107,7 +111,7 @@ def test_every_access_answer_is_stored_as_the_provider_says(
 ):
     activation = make_activation(state=state, codes=codes)
     answer_with(result)
-    outcome = move(alice_team, alice, activation)
+    outcome = move(acting=acting(alice_team, alice), activation=activation)
     assert outcome.ok
     activation.refresh_from_db()
     expected = {

@@ -2,8 +2,9 @@
 
 import pytest
 
+from activations.buying import buy_number
 from activations.models import Activation
-from activations.services import buy_number
+from tests.activations.acting import acting
 
 State = Activation.State
 
@@ -11,7 +12,7 @@ State = Activation.State
 @pytest.fixture
 def bought(alice, alice_team, sandbox_account, sandbox_offer):
     return buy_number(
-        alice_team, alice, offer=sandbox_offer, request_token="token-view-move"
+        acting=acting(alice_team, alice), offer=sandbox_offer, request_token="token-view-move"
     ).activation
 
 

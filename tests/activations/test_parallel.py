@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from activations.buying import buy_number
 from activations.models import Activation, Reservation
-from activations.services import buy_number
 from dashboard.models import Membership, Team
+from tests.activations.acting import acting
 from tests.fixtures.activations import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +25,7 @@ def test_twenty_parallel_purchases_against_a_budget_for_five_buy_five(
     team = Team.objects.get(pk=alice_team.pk)
 
     def purchase(user, token):
-        return buy_number(team, user, offer=sandbox_offer, request_token=token)
+        return buy_number(acting=acting(team, user), offer=sandbox_offer, request_token=token)
 
     results = run_in_threads(
         purchase, [(alice if n % 2 else bob, f"parallel-token-{n:03d}") for n in range(20)]
@@ -48,7 +49,7 @@ def test_parallel_purchases_respect_a_members_limit(
     Membership.objects.filter(user=bob).update(monthly_limit=sandbox_offer.price * 2)
 
     def purchase(token):
-        return buy_number(alice_team, bob, offer=sandbox_offer, request_token=token)
+        return buy_number(acting=acting(alice_team, bob), offer=sandbox_offer, request_token=token)
 
     results = run_in_threads(purchase, [(f"member-token-{n:03d}",) for n in range(8)])
     assert sum(1 for r in results if not isinstance(r, Exception) and r.ok) == 2
@@ -60,7 +61,9 @@ def test_parallel_submissions_of_one_form_buy_one_number(
     alice, alice_team, sandbox_account, sandbox_offer, sandbox_server
 ):
     def purchase():
-        return buy_number(alice_team, alice, offer=sandbox_offer, request_token="same-token-123")
+        return buy_number(
+            acting=acting(alice_team, alice), offer=sandbox_offer, request_token="same-token-123"
+        )
 
     results = run_in_threads(purchase, [()] * 6)
     errors = [r for r in results if isinstance(r, Exception)]

@@ -1,19 +1,5 @@
-def test_it_requires_sign_in(client, alice_team):
-    response = client.get(f"/t/{alice_team.slug}/")
-    assert response.status_code == 302
-    assert response.url.startswith("/accounts/login/")
-
-
-def test_it_shows_the_team_home(client, alice, alice_team):
-    client.force_login(alice)
-    response = client.get(f"/t/{alice_team.slug}/")
-    assert response.status_code == 200
-    assert b"Alice&#x27;s Team" in response.content
-
-
-def test_it_checks_membership(client, charlie, alice_team):
-    client.force_login(charlie)
-    assert client.get(f"/t/{alice_team.slug}/").status_code == 404
+"""Choosing a team, the sign-in page's CSP and the session a team page keeps (the team's
+home page itself: tests/activations/test_home.py)."""
 
 
 def test_it_opens_the_only_team(client, alice, alice_team):

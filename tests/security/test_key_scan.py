@@ -7,7 +7,7 @@ tests/activations/test_secrets.py walks a key through every page, log and dump o
 
 import logging
 
-from activations.services import encrypt_key  # imported by name, as the services do
+from catalog.accounts import encrypt_key  # imported by name, as the services do
 from dashboard.audit import record_action
 from provider.sandbox.rules import Sandbox
 from tests.fixtures.key_scan import KeyScan, scan

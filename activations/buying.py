@@ -1,0 +1,282 @@
+"""Buying a number: within the budgets, once per form token, and never a number left
+unrecorded and uncancelled.
+
+A purchase reserves its price under the team's lock (`activations.budgets` counts the
+reservation), asks the provider outside any transaction (its answer is never rolled back),
+then records the activation and drops the reservation under the lock again. A number sold
+but impossible to record is cancelled at the provider when its id can be read.
+"""
+
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from activations.budgets import live_reservations, reservation_ttl, spending_by_user
+from activations.models import Activation, Reservation
+from catalog.accounts import account_with_key
+from catalog.models import Offer, ProviderAccount
+from catalog.provider_errors import BUYING, Outcome, audit_refusal
+from catalog.upstream import provider_client
+from dashboard.access import require_role
+from dashboard.audit import Action, record_action
+from dashboard.db import REFUSED_ROW, retry_when_locked
+from dashboard.encryption import KeyDecryptionError
+from dashboard.models import BUYERS, Membership
+from dashboard.teams import ZERO, lock_team
+from provider import client as protocol
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+ALREADY_BOUGHT = "already bought"
+
+
+@dataclass
+class Purchase(Outcome):
+    activation: Activation | None = None
+    duplicate: bool = False  # the form's token was used already: `activation` is its number
+
+
+def _already_bought(acting: Membership, token: str) -> Purchase | None:
+    existing = Activation.objects.filter(team=acting.team, request_token=token).first()
+    if existing is None:
+        return None
+    return Purchase(True, "This number was already bought.", existing, duplicate=True)
+
+
+def _reserve(acting: Membership, price: Decimal, token: str) -> str | None:
+    """Reserve the price for this purchase; the refusal message, or None when reserved.
+
+    Holds the team's lock, as does recording a purchase, so a token seen here is either
+    still reserved (the insert fails) or already recorded as an activation (found here).
+    """
+    with transaction.atomic():
+        locked = lock_team(acting.team)
+        if Activation.objects.filter(team=locked, request_token=token).exists():
+            return ALREADY_BOUGHT
+        now = timezone.now()
+        Reservation.objects.filter(team=locked, created_at__lt=now - reservation_ttl()).delete()
+        spent = spending_by_user(locked, now)
+        team_spent = sum(spent.values(), ZERO)
+        if locked.monthly_budget is not None and team_spent + price > locked.monthly_budget:
+            return (
+                f"This would go over the team's monthly budget "
+                f"({team_spent} of {locked.monthly_budget} used; this number costs {price})."
+            )
+        # The limit as stored now: a manager may have changed it since the page was loaded.
+        memberships = Membership.objects.filter(pk=acting.pk)
+        limit = memberships.values_list("monthly_limit", flat=True)[0]
+        user_spent = spent.get(acting.user_id, ZERO)
+        if limit is not None and user_spent + price > limit:
+            return (
+                f"This would go over your monthly limit "
+                f"({user_spent} of {limit} used; this number costs {price})."
+            )
+        Reservation.objects.create(
+            team=locked, user_id=acting.user_id, amount=price, request_token=token
+        )
+    return None
+
+
+def _release(acting: Membership, token: str) -> None:
+    retry_when_locked(
+        lambda: Reservation.objects.filter(team=acting.team, request_token=token).delete()
+    )
+
+
+def buy_number(
+    *, acting: Membership, offer: Offer, request_token: str, ip: str | None = None
+) -> Purchase:
+    """Buy a number for the offer, within the budgets, once per form token."""
+    require_role(acting, BUYERS)
+    team, user = acting.team, acting.user
+    token = (request_token or "").strip()
+    if not TOKEN_PATTERN.fullmatch(token):
+        return Purchase(False, "The form has expired. Please choose again and buy.")
+    if existing := _already_bought(acting, token):
+        return existing
+
+    provider = offer.provider
+    if not provider.enabled:
+        return Purchase(False, f"{provider.name} is switched off by the operator.")
+    if not offer.available:
+        return Purchase(False, "This offer is no longer listed by the provider.")
+    account = account_with_key(team, provider)
+    if account is None:
+        return Purchase(
+            False,
+            f"The team has no API key for {provider.name}. An owner or manager can attach "
+            "one on the provider accounts page.",
+        )
+
+    price = offer.price
+    if price < 0:
+        # Listed below zero: buying it would lower the month's spending and raise the
+        # stored balance, letting a member buy past the budget.
+        return Purchase(
+            False,
+            f"{provider.name} lists this offer at a price below zero ({price}), which SMS "
+            "Desk does not buy. Nothing was bought; ask an operator to check the catalog.",
+        )
+    try:
+        refusal = retry_when_locked(lambda: _reserve(acting, price, token))
+    except IntegrityError:
+        # The other click of a double submission holds the reservation.
+        return _already_bought(acting, token) or Purchase(
+            False, "This purchase is already in progress.", duplicate=True
+        )
+    except OperationalError:
+        log.warning("Database busy; purchase not started")
+        return Purchase(False, "SMS Desk is very busy right now. Nothing was bought; try again.")
+    if refusal == ALREADY_BOUGHT:
+        return _already_bought(acting, token)
+    if refusal:
+        record_action(
+            team=team,
+            user=user,
+            action=Action.BOUGHT,
+            obj=offer,
+            ip=ip,
+            outcome="over_budget",
+            price=price,
+        )
+        return Purchase(False, refusal)
+
+    try:
+        with provider_client(account, user=user, obj=offer) as client:
+            number = client.get_number(
+                offer.service.code, offer.country.external_id, offer.operator.code
+            )
+    except protocol.InvalidNumber as error:
+        # Sold (and maybe charged) but unrecordable: it goes back to the provider if it can.
+        return _not_recorded(acting, account, offer, token, ip, error.activation_id)
+    except KeyDecryptionError as error:
+        _release(acting, token)
+        return Purchase(False, BUYING.message(error, provider.name))
+    except protocol.ProviderError as error:
+        _release(acting, token)
+        audit_refusal(acting, Action.BOUGHT, offer, ip, error, price=price)
+        return Purchase(False, BUYING.message(error, provider.name))
+
+    try:
+        activation = retry_when_locked(
+            lambda: _record_purchase(acting, account, offer, price, number, token, ip)
+        )
+    except (*REFUSED_ROW, OperationalError) as error:
+        # A provider reusing an activation id, a number the columns cannot hold, or a database
+        # that stayed locked: a number we cannot track must not keep costing money.
+        log.warning("Could not record a number bought at %s (%s)", provider, type(error).__name__)
+        return _not_recorded(acting, account, offer, token, ip, number.activation_id)
+    return Purchase(True, f"Bought {activation.phone}.", activation)
+
+
+def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) -> Purchase:
+    """A number was sold but cannot be recorded: cancel it at the provider (when its id can
+    be read), release the reservation, and say which of the two happened."""
+    provider = account.provider
+    cancelled = activation_id is not None and _cancel_quietly(account, acting, activation_id)
+    # A database still locked must not hide the answer from the user: the reservation then
+    # goes stale after reservation_ttl().
+    with contextlib.suppress(OperationalError):
+        _release(acting, token)
+        retry_when_locked(
+            lambda: record_action(
+                team=acting.team,
+                user=acting.user,
+                action=Action.BOUGHT,
+                obj=offer,
+                ip=ip,
+                outcome="not_recorded_cancelled" if cancelled else "not_recorded",
+                activation_id=activation_id,
+                price=offer.price,
+            )
+        )
+    if cancelled:
+        return Purchase(
+            False,
+            f"{provider.name} returned a number SMS Desk cannot record, so it was cancelled "
+            "there: nothing is charged. Please try again.",
+        )
+    return Purchase(
+        False,
+        f"{provider.name}'s answer to the purchase could not be read, so a number it may "
+        f"have sold could not be cancelled automatically. Check your activations at "
+        f"{provider.name} and cancel it there if it is listed.",
+    )
+
+
+def _record_purchase(acting, account, offer, price, number, token, ip) -> Activation:
+    team = acting.team
+    now = timezone.now()
+    with transaction.atomic():
+        lock_team(team)
+        activation = Activation.objects.create(
+            team=team,
+            user=acting.user,
+            account=account,
+            provider=offer.provider,
+            service=offer.service,
+            country=offer.country,
+            operator=offer.operator,
+            phone=number.phone,
+            provider_activation_id=number.activation_id,
+            price=price,
+            request_token=token,
+            created_at=now,
+            updated_at=now,
+            next_poll_at=now,
+            expires_at=now + timedelta(minutes=settings.ACTIVATION_LIFETIME_MINUTES),
+        )
+        Reservation.objects.filter(team=team, request_token=token).delete()
+        # The price is never negative (refused before reserving, and the constraint), so a
+        # purchase never raises the stored balance.
+        ProviderAccount.objects.filter(pk=account.pk, balance__isnull=False).update(
+            balance=F("balance") - price
+        )
+        record_action(
+            team=team,
+            user=acting.user,
+            action=Action.BOUGHT,
+            obj=activation,
+            ip=ip,
+            service=offer.service.code,
+            country=offer.country.external_id,
+            operator=offer.operator.code,
+            phone=number.phone,
+            price=price,
+            provider=offer.provider.name,
+        )
+    return activation
+
+
+def _cancel_quietly(account, acting: Membership, activation_id: str) -> bool:
+    """Cancel at the provider (setStatus 8, audited by the client); True if it did."""
+    try:
+        with provider_client(account, user=acting.user) as client:
+            answer = client.set_status(activation_id, protocol.STATUS_CANCEL)
+    except (protocol.ProviderError, KeyDecryptionError):
+        return False
+    return answer == protocol.SetStatusResult.CANCEL
+
+
+def account_in_use(account: ProviderAccount) -> str | None:
+    """Why the account's key cannot be removed yet (`catalog.accounts.remove_account` asks
+    under the team's lock, so no purchase is between its reservation and its record):
+    activations on it still open, or purchases in flight; None when nothing uses it."""
+    open_count = account.activations.filter(state__in=Activation.OPEN_STATES).count()
+    in_flight = live_reservations(account.team, timezone.now()).exists()
+    if not (open_count or in_flight):
+        return None
+    return (
+        f"{open_count or 'Some'} activation(s) on this key are still open or being "
+        "bought. Complete or cancel them (or wait until they expire) before removing "
+        "the key."
+    )

@@ -1,0 +1,49 @@
+"""The team's home page: balances, this month's budget, the open activations and whether the
+background poller runs. The view gathers all of it (a fixed number of queries); the
+template only shows it."""
+
+from datetime import timedelta
+
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from activations.budgets import month_budget
+from activations.models import WorkerHeartbeat
+from activations.poller import HEARTBEAT_NAME
+from activations.views import open_table_context
+from catalog.accounts import keyed_accounts
+from dashboard.access import AuthenticatedHttpRequest, membership_for
+from dashboard.models import Membership
+
+# The loop writes its heartbeat every second; a minute of silence means no poller runs.
+POLLER_STALE_AFTER = timedelta(minutes=1)
+
+
+def poller_status() -> dict:
+    """When the poller last ran, and whether that is too long ago (codes stop arriving)."""
+    beat = WorkerHeartbeat.objects.filter(name=HEARTBEAT_NAME).first()
+    last_run = beat.last_seen_at if beat else None
+    ago = timezone.now() - last_run if last_run else None
+    return {
+        "last_run": last_run,
+        "seconds_ago": max(0, int(ago.total_seconds())) if ago is not None else None,
+        "stale": ago is None or ago > POLLER_STALE_AFTER,
+    }
+
+
+def home_context(membership: Membership) -> dict:
+    team = membership.team
+    return {
+        "membership": membership,
+        "accounts": list(keyed_accounts(team)),
+        "budget": month_budget(team).team,
+        "poller": poller_status(),
+        **open_table_context(team, membership),
+    }
+
+
+@require_safe
+def team_home(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug)
+    return render(request, "activations/home.html", home_context(membership))

@@ -1,0 +1,154 @@
+"""A team's provider accounts: checking and attaching a key, removing it, refreshing the
+balance. Each service acts for a person, the `acting` membership (its role is checked here);
+the provider is asked outside any database transaction, and the audit row is written with
+the change it describes.
+"""
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import ProtectedError, QuerySet
+from django.utils import timezone
+
+from catalog.models import Provider, ProviderAccount
+from catalog.provider_errors import CHANGING, KEY_CHECK, Outcome
+from catalog.upstream import key_check_client, provider_client
+from dashboard.access import require_role
+from dashboard.audit import Action, record_action
+from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
+from dashboard.models import BUYERS, MANAGERS, Membership, Team
+from dashboard.teams import lock_team
+from provider.client import ProviderError
+
+
+class KeyRejected(Exception):
+    """The key could not be checked or was refused; the message is meant for the form."""
+
+
+def keyed_accounts(team: Team) -> QuerySet[ProviderAccount]:
+    """The team's accounts that hold a key (a removed key leaves its account behind)."""
+    return (
+        ProviderAccount.objects.filter(team=team)
+        .exclude(key_ciphertext="")
+        .select_related("provider", "team")
+    )
+
+
+def account_with_key(team: Team, provider: Provider) -> ProviderAccount | None:
+    return keyed_accounts(team).filter(provider=provider).first()
+
+
+def _check_owned(acting: Membership, account: ProviderAccount) -> None:
+    if account.team_id != acting.team_id:
+        raise PermissionDenied("This account belongs to another team.")
+
+
+def check_key(*, acting: Membership, provider: Provider, api_key: str) -> Decimal:
+    """The balance behind a key not stored yet; KeyRejected with the form's message if not."""
+    try:
+        with key_check_client(provider, api_key, team=acting.team, user=acting.user) as client:
+            return client.get_balance()
+    except ProviderError as error:
+        raise KeyRejected(KEY_CHECK.message(error, provider.name)) from None
+
+
+def attach_key(
+    *, acting: Membership, provider: Provider, api_key: str, ip: str | None = None
+) -> ProviderAccount:
+    """Check a key with getBalance and store it encrypted (adding or replacing the team's)."""
+    require_role(acting, MANAGERS)
+    team, user = acting.team, acting.user
+    api_key = api_key.strip()
+    if not api_key:
+        raise KeyRejected("Enter the API key.")
+    try:
+        fernet()  # unusable encryption keys: say so before the provider is asked
+    except EncryptionKeysUnusable as error:
+        raise KeyRejected(str(error)) from None
+    balance = check_key(acting=acting, provider=provider, api_key=api_key)
+    now = timezone.now()
+    with transaction.atomic():
+        lock_team(team)  # two managers attaching at once: the second replaces the first
+        account = (
+            ProviderAccount.objects.select_for_update().filter(team=team, provider=provider).first()
+        )
+        replacing = account is not None and bool(account.key_ciphertext)
+        if account is None:
+            account = ProviderAccount(team=team, provider=provider, created_by=user)
+        account.key_ciphertext = encrypt_key(api_key)
+        account.key_last4 = api_key[-4:]
+        account.balance = balance
+        account.balance_checked_at = now
+        account.updated_at = now
+        account.save()
+        record_action(
+            team=team,
+            user=user,
+            action=Action.KEY_REPLACED if replacing else Action.KEY_ADDED,
+            obj=account,
+            ip=ip,
+            provider=provider.name,
+            masked_key=account.masked_key,
+        )
+    return account
+
+
+def remove_account(
+    *,
+    acting: Membership,
+    account: ProviderAccount,
+    in_use: Callable[[ProviderAccount], str | None],
+    ip: str | None = None,
+) -> Outcome:
+    """Forget the team's key for a provider, unless `in_use` (asked under the team's lock,
+    given by the layer that uses accounts) says why it cannot go yet. An account that past
+    activations still point at keeps its row; only the key goes."""
+    require_role(acting, MANAGERS)
+    _check_owned(acting, account)
+    provider_name = account.provider.name
+    with transaction.atomic():
+        lock_team(acting.team)
+        refusal = in_use(account)
+        if refusal:
+            return Outcome(False, refusal)
+        record_action(
+            team=acting.team,
+            user=acting.user,
+            action=Action.KEY_REMOVED,
+            obj=account,
+            ip=ip,
+            provider=provider_name,
+        )
+        try:
+            with transaction.atomic():
+                account.delete()
+        except ProtectedError:
+            ProviderAccount.objects.filter(pk=account.pk).update(
+                key_ciphertext="",
+                key_last4="",
+                balance=None,
+                balance_checked_at=None,
+                updated_at=timezone.now(),
+            )
+    return Outcome(True, f"The key for {provider_name} was removed.")
+
+
+def refresh_balance(*, acting: Membership, account: ProviderAccount) -> Outcome:
+    """Ask the provider for the account's balance and store it (the client audits the call)."""
+    require_role(acting, BUYERS)
+    _check_owned(acting, account)
+    provider = account.provider
+    if not account.has_key:
+        return Outcome(False, f"The team has no key for {provider.name}.")
+    try:
+        with provider_client(account, user=acting.user) as client:
+            balance = client.get_balance()
+    except (ProviderError, KeyDecryptionError) as error:
+        return Outcome(False, CHANGING.message(error, provider.name))
+    ProviderAccount.objects.filter(pk=account.pk).update(
+        balance=balance, balance_checked_at=timezone.now()
+    )
+    account.balance = balance
+    return Outcome(True, f"Balance at {provider.name}: {balance}.")

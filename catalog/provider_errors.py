@@ -1,0 +1,167 @@
+"""What a person is told when a provider call fails, and the audit row of the refusal.
+
+ONE table, `WHAT_PROVIDERS_DID`, says what each error means the provider did
+("{provider} is limiting requests right now.") and what the person can do about it. Each place
+that calls a provider (buying, the moves on an activation, the key check) is an
+`ErrorContext`: it adds what that means here ("Nothing was bought", "Nothing changed",
+"Nothing was stored") and words a few errors its own way. An error is looked up by its class,
+most specific first (walking the MRO), so a new subclass gets its parent's message.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from catalog.upstream import outcome_of
+from dashboard.audit import record_action
+from dashboard.encryption import KeyDecryptionError
+from dashboard.models import Membership
+from provider.client import (
+    BadKey,
+    BadService,
+    BadStatus,
+    Banned,
+    EarlyCancelDenied,
+    NoBalance,
+    NoNumbers,
+    ProtocolError,
+    ProviderError,
+    ProviderSqlError,
+    ProviderUnanswered,
+    ProviderUnavailable,
+    RateLimited,
+)
+
+
+@dataclass
+class Outcome:
+    """A service's answer to the person it acted for: done or not, and the message to show.
+    Expected refusals come back as an Outcome; only a wrong role raises PermissionDenied."""
+
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Said:
+    """`what` the provider did ("{provider} is not answering."; `{provider}` is its name,
+    `{answer}` its error word), `advice` for the person ("try again in a moment"; may be
+    empty), and `outcome`, which replaces the context's when this error means otherwise."""
+
+    what: str
+    advice: str = ""
+    outcome: str = ""
+
+
+WHAT_PROVIDERS_DID: dict[type[Exception], Said] = {
+    ProviderError: Said("{provider} refused the request ({answer})."),
+    BadKey: Said(
+        "{provider} rejected the team's API key.",
+        "an owner or manager should replace it on the provider accounts page",
+    ),
+    Banned: Said("{provider} has banned the team's account."),
+    NoBalance: Said(
+        "The team's balance at {provider} is too low.",
+        "top it up at the provider, then refresh the balance",
+    ),
+    NoNumbers: Said(
+        "No numbers available for this service, country and operator right now.",
+        "try another operator or country, or try again later",
+    ),
+    BadService: Said("{provider} does not sell this service any more."),
+    ProviderSqlError: Said("{provider}'s database failed.", "try again in a moment"),
+    EarlyCancelDenied: Said(
+        "{provider} does not allow cancelling this soon after buying.", "try again in a minute"
+    ),
+    BadStatus: Said("{provider} refused this status change."),
+    ProviderUnavailable: Said("{provider} is not answering.", "try again in a moment"),
+    RateLimited: Said("{provider} is limiting requests right now.", "try again in a few seconds"),
+    ProtocolError: Said("{provider} sent an answer SMS Desk cannot read."),
+    KeyDecryptionError: Said(
+        "The team's stored key cannot be read.",
+        "an owner or manager should attach it again on the provider accounts page",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """A place that calls a provider: what a failure there means (`outcome`), and the errors
+    it words its own way (`own`, preferred to the table for the same class)."""
+
+    outcome: str
+    own: Mapping[type[Exception], Said] = field(default_factory=dict)
+
+    def said(self, error: Exception) -> Said:
+        for kind in type(error).__mro__:
+            said = self.own.get(kind) or WHAT_PROVIDERS_DID.get(kind)
+            if said is not None:
+                return said
+        return WHAT_PROVIDERS_DID[ProviderError]
+
+    def message(self, error: Exception, provider_name: str) -> str:
+        said = self.said(error)
+        answer = getattr(error, "answer", "") or type(error).__name__
+        what = said.what.format(provider=provider_name, answer=answer)
+        advice = said.advice.format(provider=provider_name)
+        outcome = said.outcome or self.outcome
+        return f"{what} {outcome}; {advice}." if advice else f"{what} {outcome}."
+
+
+BUYING = ErrorContext(
+    "Nothing was bought",
+    {
+        # The request went out: the provider may have sold a number nobody saw.
+        ProviderUnanswered: Said(
+            "{provider} did not answer in time.",
+            "if it sold a number anyway, look for it in your activations at {provider} and "
+            "cancel it there",
+            outcome="Nothing was recorded here",
+        ),
+        ProtocolError: replace(
+            WHAT_PROVIDERS_DID[ProtocolError],
+            advice="if the provider charged you, its own expiry refunds it",
+            outcome="Nothing was bought here",
+        ),
+    },
+)
+CHANGING = ErrorContext("Nothing changed")
+RETRYING = ErrorContext(
+    "Nothing changed",
+    {BadStatus: Said("{provider} does not allow another SMS for this number now.")},
+)
+COMPLETING = ErrorContext(
+    "Nothing changed",
+    {BadStatus: Said("{provider} does not allow completing this number now.")},
+)
+CANCELLING = ErrorContext(
+    "Nothing changed",
+    {
+        BadStatus: Said(
+            "{provider} refused the cancel: a code has probably arrived.",
+            "complete the activation instead",
+        )
+    },
+)
+KEY_CHECK = ErrorContext(
+    "Nothing was stored",
+    {
+        BadKey: Said("{provider} rejected this key.", "check it and try again"),
+        ProviderUnavailable: replace(
+            WHAT_PROVIDERS_DID[ProviderUnavailable],
+            what="{provider} is not answering, so the key could not be checked.",
+        ),
+    },
+)
+
+
+def audit_refusal(acting: Membership, action: str, obj, ip, error: ProviderError, **details):
+    """The audit row of a change the provider refused, its outcome the provider's word."""
+    record_action(
+        team=acting.team,
+        user=acting.user,
+        action=action,
+        obj=obj,
+        ip=ip,
+        outcome=outcome_of(error),
+        **details,
+    )
