@@ -25,10 +25,6 @@ from dashboard.teams import lock_team
 
 log = logging.getLogger(__name__)
 
-MEMBER_LEFT = "member_left"
-MEMBER_JOINED = "member_joined"
-INVITATION_REVOKED = "invitation_revoked"
-TEAM_UPDATED = "team_updated"
 
 # The roles a manager (not an owner) may hand out or take away.
 MANAGER_GRANTABLE = frozenset({Role.MEMBER, Role.VIEWER})
@@ -110,7 +106,9 @@ def update_team(
         for field, value in changed.items():
             setattr(team, field, value)
         team.save(update_fields=list(changed))
-        record_action(team=team, user=acting.user, action=TEAM_UPDATED, obj=team, ip=ip, **changed)
+        record_action(
+            team=team, user=acting.user, action=Action.TEAM_UPDATED, obj=team, ip=ip, **changed
+        )
     return team
 
 
@@ -179,7 +177,7 @@ def revoke_invitation(*, acting: Membership, invitation: Invitation, ip: str | N
     record_action(
         team=acting.team,
         user=acting.user,
-        action=INVITATION_REVOKED,
+        action=Action.INVITATION_REVOKED,
         obj=invitation,
         ip=ip,
         email=invitation.email,
@@ -224,7 +222,7 @@ def accept_invitation(*, invitation: Invitation, user: User, ip: str | None = No
         record_action(
             team=team,
             user=user,
-            action=MEMBER_JOINED,
+            action=Action.MEMBER_JOINED,
             obj=membership,
             ip=ip,
             role=membership.role,
@@ -280,7 +278,7 @@ def leave_team(*, membership: Membership, ip: str | None = None) -> None:
     record_action(
         team=team,
         user=membership.user,
-        action=MEMBER_LEFT,
+        action=Action.MEMBER_LEFT,
         obj=membership,
         ip=ip,
         role=membership.role,
