@@ -27,7 +27,7 @@ from django.utils import timezone
 from activations.models import Activation, Reservation
 from catalog.provider_slots import SLOT_WAIT_SECONDS
 from dashboard.access import require_role
-from dashboard.audit import Action, record_action
+from dashboard.audit import Action, record_by
 from dashboard.models import MANAGERS, Membership, Team
 from dashboard.teams import ZERO, lock_team, money, month_bounds, percent, team_zone
 
@@ -196,10 +196,9 @@ def set_budgets(
                 )
                 Membership.objects.filter(pk=membership.pk).update(monthly_limit=limit)
         for change in changes:
-            record_action(
-                team=team,
-                user=acting.user,
-                action=Action.BUDGET_CHANGED,
+            record_by(
+                acting,
+                Action.BUDGET_CHANGED,
                 obj=change["obj"],
                 ip=ip,
                 target=change["target"],

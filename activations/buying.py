@@ -26,7 +26,7 @@ from catalog.models import Offer, ProviderAccount
 from catalog.provider_errors import BUYING, Outcome, audit_refusal
 from catalog.upstream import provider_client
 from dashboard.access import require_role
-from dashboard.audit import Action, record_action
+from dashboard.audit import Action, record_by
 from dashboard.db import REFUSED_ROW, retry_when_locked
 from dashboard.encryption import KeyDecryptionError
 from dashboard.models import BUYERS, Membership
@@ -139,10 +139,9 @@ def buy_number(
     if refusal == ALREADY_BOUGHT:
         return _already_bought(acting, token)
     if refusal:
-        record_action(
-            team=team,
-            user=user,
-            action=Action.BOUGHT,
+        record_by(
+            acting,
+            Action.BOUGHT,
             obj=offer,
             ip=ip,
             outcome="over_budget",
@@ -188,10 +187,9 @@ def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) 
     with contextlib.suppress(OperationalError):
         _release(acting, token)
         retry_when_locked(
-            lambda: record_action(
-                team=acting.team,
-                user=acting.user,
-                action=Action.BOUGHT,
+            lambda: record_by(
+                acting,
+                Action.BOUGHT,
                 obj=offer,
                 ip=ip,
                 outcome="not_recorded_cancelled" if cancelled else "not_recorded",
@@ -241,10 +239,9 @@ def _record_purchase(acting, account, offer, price, number, token, ip) -> Activa
         ProviderAccount.objects.filter(pk=account.pk, balance__isnull=False).update(
             balance=F("balance") - price
         )
-        record_action(
-            team=team,
-            user=acting.user,
-            action=Action.BOUGHT,
+        record_by(
+            acting,
+            Action.BOUGHT,
             obj=activation,
             ip=ip,
             service=offer.service.code,

@@ -21,7 +21,7 @@ from catalog.provider_errors import (
 )
 from catalog.upstream import provider_client
 from dashboard.access import require_role
-from dashboard.audit import Action, record_action
+from dashboard.audit import Action, record_by
 from dashboard.encryption import KeyDecryptionError
 from dashboard.models import BUYERS, Membership
 from provider import client as protocol
@@ -146,10 +146,9 @@ def _apply(acting: Membership, activation: Activation, move: Move, result, ip) -
     else:
         changed = False
         message = f"The provider answered {result.value}; nothing changed."
-    record_action(
-        team=acting.team,
-        user=acting.user,
-        action=move.action,
+    record_by(
+        acting,
+        move.action,
         obj=activation,
         ip=ip,
         outcome="ok" if changed else f"{result.value}_unchanged",

@@ -16,7 +16,7 @@ from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import CHANGING, KEY_CHECK, Outcome
 from catalog.upstream import key_check_client, provider_client
 from dashboard.access import require_role
-from dashboard.audit import Action, record_action
+from dashboard.audit import Action, record_by
 from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
 from dashboard.models import BUYERS, MANAGERS, Membership, Team
 from dashboard.teams import lock_team
@@ -83,10 +83,9 @@ def attach_key(
         account.balance_checked_at = now
         account.updated_at = now
         account.save()
-        record_action(
-            team=team,
-            user=user,
-            action=Action.KEY_REPLACED if replacing else Action.KEY_ADDED,
+        record_by(
+            acting,
+            Action.KEY_REPLACED if replacing else Action.KEY_ADDED,
             obj=account,
             ip=ip,
             provider=provider.name,
@@ -113,10 +112,9 @@ def remove_account(
         refusal = in_use(account)
         if refusal:
             return Outcome(False, refusal)
-        record_action(
-            team=acting.team,
-            user=acting.user,
-            action=Action.KEY_REMOVED,
+        record_by(
+            acting,
+            Action.KEY_REMOVED,
             obj=account,
             ip=ip,
             provider=provider_name,

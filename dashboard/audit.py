@@ -121,6 +121,28 @@ def record_action(
     return _record(AuditEvent.Kind.ACTION, action, team, user, obj, details, outcome, ip=ip)
 
 
+def record_by(
+    member,
+    action: str,
+    /,
+    *,
+    obj: models.Model | None = None,
+    ip: str | None = None,
+    outcome: str = "ok",
+    **details: Any,
+) -> AuditEvent:
+    """`record_action` for what a member did in their team, given their (acting) `Membership`."""
+    return record_action(
+        team=member.team,
+        user=member.user,
+        action=action,
+        obj=obj,
+        ip=ip,
+        outcome=outcome,
+        **details,
+    )
+
+
 def record_call(
     *,
     team,

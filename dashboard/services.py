@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.access import require_role
-from dashboard.audit import Action, record_action
+from dashboard.audit import Action, record_by
 from dashboard.models import MANAGERS, Invitation, Membership, Role, Team
 from dashboard.teams import lock_team
 
@@ -69,10 +69,9 @@ def _keep_an_owner(team: Team, membership: Membership, refusal: str) -> None:
 
 
 def _audit_member_change(acting, team, action: str, target: Membership, ip, **details) -> None:
-    record_action(
-        team=team,
-        user=acting.user,
-        action=action,
+    record_by(
+        acting,
+        action,
         obj=target,
         ip=ip,
         member=target.user.get_username(),
@@ -106,9 +105,7 @@ def update_team(
         for field, value in changed.items():
             setattr(team, field, value)
         team.save(update_fields=list(changed))
-        record_action(
-            team=team, user=acting.user, action=Action.TEAM_UPDATED, obj=team, ip=ip, **changed
-        )
+        record_by(acting, Action.TEAM_UPDATED, obj=team, ip=ip, **changed)
     return team
 
 
@@ -130,10 +127,9 @@ def invite_member(
     invitation = Invitation.objects.create(
         team=team, email=email, role=role, invited_by=acting.user
     )
-    record_action(
-        team=team,
-        user=acting.user,
-        action=Action.MEMBER_INVITED,
+    record_by(
+        acting,
+        Action.MEMBER_INVITED,
         obj=invitation,
         ip=ip,
         email=email,
@@ -174,10 +170,9 @@ def revoke_invitation(*, acting: Membership, invitation: Invitation, ip: str | N
     ).update(revoked_at=timezone.now())
     if not updated:
         raise TeamRuleError(f"The invitation of {invitation.email} is no longer pending.")
-    record_action(
-        team=acting.team,
-        user=acting.user,
-        action=Action.INVITATION_REVOKED,
+    record_by(
+        acting,
+        Action.INVITATION_REVOKED,
         obj=invitation,
         ip=ip,
         email=invitation.email,
@@ -219,10 +214,9 @@ def accept_invitation(*, invitation: Invitation, user: User, ip: str | None = No
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     if created:
-        record_action(
-            team=team,
-            user=user,
-            action=Action.MEMBER_JOINED,
+        record_by(
+            membership,
+            Action.MEMBER_JOINED,
             obj=membership,
             ip=ip,
             role=membership.role,
@@ -275,10 +269,9 @@ def leave_team(*, membership: Membership, ip: str | None = None) -> None:
         membership,
         "You are the team's last owner, so you cannot leave it. Make someone else an owner first.",
     )
-    record_action(
-        team=team,
-        user=membership.user,
-        action=Action.MEMBER_LEFT,
+    record_by(
+        membership,
+        Action.MEMBER_LEFT,
         obj=membership,
         ip=ip,
         role=membership.role,
