@@ -95,8 +95,9 @@ def percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
 def lock_team(team: Team) -> Team:
     """The team row, locked until the end of the current transaction (which must be open).
 
-    PostgreSQL: a row lock (SELECT ... FOR UPDATE). SQLite has no row locks: a no-op update of
-    the team row takes the database's write lock, which serializes the same way.
+    PostgreSQL: a row lock (SELECT ... FOR UPDATE). SQLite has no row locks: the settings open
+    every transaction IMMEDIATE (the database's write lock), and a no-op update of the team row
+    takes that lock under any transaction mode, which serializes the same way.
     """
     if connection.features.has_select_for_update:
         return Team.objects.select_for_update().get(pk=team.pk)
