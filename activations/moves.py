@@ -6,8 +6,6 @@ provider's ACCESS_* answer says what happened, and that is what is stored.
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
-
 from activations.models import Activation
 from activations.states import mark_closed, mark_waiting_retry
 from catalog.models import ProviderAccount
@@ -20,7 +18,7 @@ from catalog.provider_errors import (
     audit_refusal,
 )
 from catalog.upstream import provider_client
-from dashboard.access import require_role
+from dashboard.access import require_role, require_same_team
 from dashboard.audit import Action, record_by
 from dashboard.encryption import KeyDecryptionError
 from dashboard.models import BUYERS, Membership
@@ -97,8 +95,7 @@ def allowed_moves(activation: Activation, role: str) -> dict[str, bool]:
 
 def _move(acting: Membership, activation: Activation, move: Move, ip) -> Outcome:
     require_role(acting, BUYERS)
-    if activation.team_id != acting.team_id:
-        raise PermissionDenied("This activation belongs to another team.")
+    require_same_team(acting, activation, "This activation belongs to another team.")
     activation.refresh_from_db()
     if activation.state in CLOSED_MESSAGE:
         return Outcome(False, CLOSED_MESSAGE[activation.state])

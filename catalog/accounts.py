@@ -7,7 +7,6 @@ the change it describes.
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
@@ -15,12 +14,14 @@ from django.utils import timezone
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import CHANGING, KEY_CHECK, Outcome
 from catalog.upstream import key_check_client, provider_client
-from dashboard.access import require_role
+from dashboard.access import require_role, require_same_team
 from dashboard.audit import Action, record_by
 from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
 from dashboard.models import BUYERS, MANAGERS, Membership, Team
 from dashboard.teams import lock_team
 from provider.client import ProviderError
+
+ACCOUNT_ELSEWHERE = "This account belongs to another team."
 
 
 class KeyRejected(Exception):
@@ -38,11 +39,6 @@ def keyed_accounts(team: Team) -> QuerySet[ProviderAccount]:
 
 def account_with_key(team: Team, provider: Provider) -> ProviderAccount | None:
     return keyed_accounts(team).filter(provider=provider).first()
-
-
-def _check_owned(acting: Membership, account: ProviderAccount) -> None:
-    if account.team_id != acting.team_id:
-        raise PermissionDenied("This account belongs to another team.")
 
 
 def check_key(*, acting: Membership, provider: Provider, api_key: str) -> Decimal:
@@ -105,7 +101,7 @@ def remove_account(
     given by the layer that uses accounts) says why it cannot go yet. An account that past
     activations still point at keeps its row; only the key goes."""
     require_role(acting, MANAGERS)
-    _check_owned(acting, account)
+    require_same_team(acting, account, ACCOUNT_ELSEWHERE)
     provider_name = account.provider.name
     with transaction.atomic():
         lock_team(acting.team)
@@ -136,7 +132,7 @@ def remove_account(
 def refresh_balance(*, acting: Membership, account: ProviderAccount) -> Outcome:
     """Ask the provider for the account's balance and store it (the client audits the call)."""
     require_role(acting, BUYERS)
-    _check_owned(acting, account)
+    require_same_team(acting, account, ACCOUNT_ELSEWHERE)
     provider = account.provider
     if not account.has_key:
         return Outcome(False, f"The team has no key for {provider.name}.")

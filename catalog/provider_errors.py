@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from catalog.upstream import outcome_of
-from dashboard.audit import record_action
+from dashboard.audit import record_by
 from dashboard.encryption import KeyDecryptionError
 from dashboard.models import Membership
 from provider.client import (
@@ -156,12 +156,4 @@ KEY_CHECK = ErrorContext(
 
 def audit_refusal(acting: Membership, action: str, obj, ip, error: ProviderError, **details):
     """The audit row of a change the provider refused, its outcome the provider's word."""
-    record_action(
-        team=acting.team,
-        user=acting.user,
-        action=action,
-        obj=obj,
-        ip=ip,
-        outcome=outcome_of(error),
-        **details,
-    )
+    record_by(acting, action, obj=obj, ip=ip, outcome=outcome_of(error), **details)

@@ -31,7 +31,7 @@ from catalog import ratelimit
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_slots import holding_a_slot, slots_for
 from catalog.ratelimit import Priority
-from dashboard.audit import record_call
+from dashboard.audit import Action, record_call
 from dashboard.db import retry_when_locked
 from dashboard.encryption import decrypt_key
 from provider.client import (
@@ -49,7 +49,7 @@ _budget_wait_ms: ContextVar[int] = ContextVar("budget_wait_ms", default=0)
 # When the current context's last request left for the provider (after its budget wait).
 _sent_at: ContextVar[datetime | None] = ContextVar("sent_at", default=None)
 
-AUDITED_ACTIONS = frozenset({"getNumber", "setStatus", "getBalance"})
+AUDITED_ACTIONS = frozenset({Action.GET_NUMBER, Action.SET_STATUS, Action.GET_BALANCE})
 USER_TIMEOUT = getattr(settings, "PROVIDER_TIMEOUT_SECONDS", 10.0)
 
 

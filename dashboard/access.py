@@ -40,6 +40,13 @@ def membership_for(
 ROLE_REFUSED = "Your role in this team does not allow this."
 
 
+def require_same_team(acting: Membership, thing, why: str) -> None:
+    """PermissionDenied (403) unless `thing` (anything with a `team_id`) is the acting
+    membership's team's."""
+    if thing.team_id != acting.team_id:
+        raise PermissionDenied(why)
+
+
 def require_role(acting: Membership, roles: Iterable[Role], why: str = ROLE_REFUSED) -> None:
     """PermissionDenied (403) unless the acting membership has one of roles."""
     if acting.role not in roles:

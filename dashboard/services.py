@@ -18,7 +18,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard.access import require_role
+from dashboard.access import require_role, require_same_team
 from dashboard.audit import Action, record_by
 from dashboard.models import MANAGERS, Invitation, Membership, Role, Team
 from dashboard.teams import lock_team
@@ -49,8 +49,7 @@ def _check_may_manage(acting: Membership, *roles: str) -> None:
 
 def _require_manager_of(acting: Membership, target, why: str) -> None:
     """PermissionDenied unless acting is an owner or manager of target's team."""
-    if target.team_id != acting.team_id:
-        raise PermissionDenied(why)
+    require_same_team(acting, target, why)
     require_role(acting, MANAGERS, why)
 
 
@@ -68,7 +67,7 @@ def _keep_an_owner(team: Team, membership: Membership, refusal: str) -> None:
         raise TeamRuleError(refusal)
 
 
-def _audit_member_change(acting, team, action: str, target: Membership, ip, **details) -> None:
+def _audit_member_change(acting, action: str, target: Membership, ip, **details) -> None:
     record_by(
         acting,
         action,
@@ -242,9 +241,7 @@ def change_role(
     old_role = target.role
     target.role = role
     target.save(update_fields=["role"])
-    _audit_member_change(
-        acting, team, Action.ROLE_CHANGED, target, ip, old_role=old_role, new_role=role
-    )
+    _audit_member_change(acting, Action.ROLE_CHANGED, target, ip, old_role=old_role, new_role=role)
     return target
 
 
@@ -256,7 +253,7 @@ def remove_member(*, acting: Membership, target: Membership, ip: str | None = No
     _check_may_manage(acting, target.role)
     team, target = _lock_and_reload(acting, target)
     _keep_an_owner(team, target, f"{target.user.get_username()} is the team's last owner.")
-    _audit_member_change(acting, team, Action.MEMBER_REMOVED, target, ip, role=target.role)
+    _audit_member_change(acting, Action.MEMBER_REMOVED, target, ip, role=target.role)
     target.delete()
 
 

@@ -190,7 +190,7 @@ def _audit(result: Result, new_code: bool, closed: bool) -> None:
     for call in result.calls:
         if call.error is not None:
             continue  # the client's hook has written it already
-        if call.action == "getStatus":
+        if call.action == Action.GET_STATUS:
             if not (new_code or (closed and not result.expiring)):
                 continue  # polls that change nothing are counted, not logged
             outcome = "code_received" if new_code else "cancelled_by_provider"

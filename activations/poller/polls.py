@@ -18,6 +18,7 @@ from django.utils import timezone
 from activations.models import Activation
 from activations.poller.results import Call, Result
 from catalog.upstream import async_provider_client, last_sent_at
+from dashboard.audit import Action
 from dashboard.encryption import KeyDecryptionError
 from provider.client import (
     STATUS_CANCEL,
@@ -95,7 +96,7 @@ class Polls:
         finally:
             # The request may have waited seconds for a budget slot after the poll began.
             result.sent_at = last_sent_at() or result.sent_at
-            call = recorder.pop("getStatus", activation.provider_activation_id)
+            call = recorder.pop(Action.GET_STATUS, activation.provider_activation_id)
             if call is not None:
                 result.calls.append(call)
 
@@ -103,7 +104,7 @@ class Polls:
         try:
             return await client.set_status(activation.provider_activation_id, status)
         finally:
-            call = recorder.pop("setStatus", activation.provider_activation_id)
+            call = recorder.pop(Action.SET_STATUS, activation.provider_activation_id)
             if call is not None:
                 result.calls.append(call)
 
@@ -153,7 +154,7 @@ class Polls:
                 # The budget wait included: a poll ends (and is written) well within its claim.
                 deadline=self.claim_seconds / 2,
                 # Errors are audited by the client's hook; changes are audited by the flush.
-                audit_actions=frozenset({"getNumber", "getBalance"}),
+                audit_actions=frozenset({Action.GET_NUMBER, Action.GET_BALANCE}),
                 limits=httpx.Limits(
                     max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY
                 ),
