@@ -125,11 +125,24 @@ class MonthBudget:
         return next((line for line in self.members if line.user_id == user_id), None)
 
 
+def team_spent(spending: dict[int, Decimal]) -> Decimal:
+    """The team's spending: the sum of its members' (`spending_by_user`)."""
+    return sum(spending.values(), ZERO)
+
+
+def team_budget(team: Team, now: datetime | None = None) -> BudgetLine:
+    """The team's line of `month_budget` alone, for the pages that show no members' lines
+    (the buy form, re-rendered on every choice, and the home page)."""
+    spent = team_spent(spending_by_user(team, now))
+    return BudgetLine(label=team.name, spent=spent, limit=team.monthly_budget)
+
+
 def month_budget(team: Team, now: datetime | None = None) -> MonthBudget:
     """The month around `now`: the team's line and one per member, then former members who
-    spent in it; the team's spending is the sum of the lines, so the figures add up."""
+    spent in it; the team's spending is the sum of theirs, so the figures add up."""
     now = now or timezone.now()
     spent = spending_by_user(team, now)
+    team_line = BudgetLine(label=team.name, spent=team_spent(spent), limit=team.monthly_budget)
     members = [
         BudgetLine(
             label=membership.user.get_username(),
@@ -144,11 +157,6 @@ def month_budget(team: Team, now: datetime | None = None) -> MonthBudget:
         members.append(
             BudgetLine(label=user.get_username(), spent=spent[user.pk], limit=None, user_id=user.pk)
         )
-    team_line = BudgetLine(
-        label=team.name,
-        spent=sum((line.spent for line in members), ZERO),
-        limit=team.monthly_budget,
-    )
     first_day = month_bounds(team, now)[0].astimezone(team_zone(team)).date()
     return MonthBudget(month=first_day, team=team_line, members=members)
 

@@ -19,7 +19,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from activations.budgets import live_reservations, reservation_ttl, spending_by_user
+from activations.budgets import live_reservations, reservation_ttl, spending_by_user, team_spent
 from activations.models import Activation, Reservation
 from catalog.accounts import account_with_key
 from catalog.models import Offer, ProviderAccount
@@ -65,11 +65,11 @@ def _reserve(acting: Membership, price: Decimal, token: str) -> str | None:
         now = timezone.now()
         Reservation.objects.filter(team=locked, created_at__lt=now - reservation_ttl()).delete()
         spent = spending_by_user(locked, now)
-        team_spent = sum(spent.values(), ZERO)
-        if locked.monthly_budget is not None and team_spent + price > locked.monthly_budget:
+        spent_by_all = team_spent(spent)
+        if locked.monthly_budget is not None and spent_by_all + price > locked.monthly_budget:
             return (
                 f"This would go over the team's monthly budget "
-                f"({team_spent} of {locked.monthly_budget} used; this number costs {price})."
+                f"({spent_by_all} of {locked.monthly_budget} used; this number costs {price})."
             )
         # The limit as stored now: a manager may have changed it since the page was loaded.
         memberships = Membership.objects.filter(pk=acting.pk)

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from activations.budgets import month_budget
+from activations.budgets import team_budget
 from activations.models import WorkerHeartbeat
 from activations.poller import HEARTBEAT_NAME
 from activations.views import open_table_context
@@ -37,7 +37,7 @@ def home_context(membership: Membership) -> dict:
     return {
         "membership": membership,
         "accounts": list(keyed_accounts(team)),
-        "budget": month_budget(team).team,
+        "budget": team_budget(team),
         "poller": poller_status(),
         **open_table_context(team, membership),
     }

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from activations import moves
-from activations.budgets import month_budget, set_budgets
+from activations.budgets import month_budget, set_budgets, team_budget
 from activations.buying import account_in_use, buy_number
 from activations.forms import (
     ActivationFilterForm,
@@ -256,7 +256,7 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
         "form": form,
         "offer": form.offer,
         "providers": providers,
-        "budget": month_budget(team).team,
+        "budget": team_budget(team),
     }
     if request.htmx:
         return render(request, "activations/buy.html#buy_form", context)
