@@ -23,14 +23,22 @@ from activations.budgets import live_reservations, reservation_ttl, spending_by_
 from activations.models import Activation, Reservation
 from catalog.accounts import account_with_key
 from catalog.models import Offer, ProviderAccount
-from catalog.provider_errors import BUYING, Outcome, audit_refusal
+from catalog.provider_errors import (
+    BAD_SERVICE,
+    BUYING,
+    ERROR_SQL,
+    NO_BALANCE,
+    NO_NUMBERS,
+    Outcome,
+    audit_refusal,
+)
 from catalog.upstream import provider_client
 from dashboard.access import require_role
 from dashboard.audit import Action, record_by
 from dashboard.db import REFUSED_ROW, retry_when_locked
 from dashboard.encryption import KeyDecryptionError
-from dashboard.models import BUYERS, Membership
-from dashboard.teams import ZERO, lock_team
+from dashboard.models import BUYERS, ApiToken, Membership
+from dashboard.teams import ZERO, lock_team, team_day_start, team_today
 from provider import client as protocol
 
 log = logging.getLogger(__name__)
@@ -49,10 +57,21 @@ def _already_bought(acting: Membership, token: str) -> Purchase | None:
     existing = Activation.objects.filter(team=acting.team, request_token=token).first()
     if existing is None:
         return None
-    return Purchase(True, "This number was already bought.", existing, duplicate=True)
+    return Purchase(True, "This number was already bought.", activation=existing, duplicate=True)
 
 
-def _reserve(acting: Membership, price: Decimal, token: str) -> str | None:
+def _numbers_today(locked, api_token: ApiToken, now) -> int:
+    """Numbers bought through the token since the team's midnight, purchases in flight
+    included (the same way the budgets count them)."""
+    since = team_day_start(locked, team_today(locked, now))
+    bought = Activation.objects.filter(api_token=api_token, created_at__gte=since).count()
+    in_flight = live_reservations(locked, now).filter(api_token=api_token, created_at__gte=since)
+    return bought + in_flight.count()
+
+
+def _reserve(
+    acting: Membership, price: Decimal, token: str, api_token: ApiToken | None
+) -> str | None:
     """Reserve the price for this purchase; the refusal message, or None when reserved.
 
     Holds the team's lock, as does recording a purchase, so a token seen here is either
@@ -80,8 +99,15 @@ def _reserve(acting: Membership, price: Decimal, token: str) -> str | None:
                 f"This would go over your monthly limit "
                 f"({user_spent} of {limit} used; this number costs {price})."
             )
+        daily_limit = api_token.daily_limit if api_token is not None else None
+        if daily_limit is not None and _numbers_today(locked, api_token, now) >= daily_limit:
+            return f"The token {api_token.label} has bought its {daily_limit} number(s) for today."
         Reservation.objects.create(
-            team=locked, user_id=acting.user_id, amount=price, request_token=token
+            team=locked,
+            user_id=acting.user_id,
+            amount=price,
+            request_token=token,
+            api_token=api_token,
         )
     return None
 
@@ -92,10 +118,34 @@ def _release(acting: Membership, token: str) -> None:
     )
 
 
+def token_refusal(api_token: ApiToken, offer: Offer) -> Purchase | None:
+    """Why the token may not buy this offer (its services and highest price), or None."""
+    if api_token.services and offer.service.code not in api_token.services:
+        return Purchase(
+            False,
+            f"The token {api_token.label} may not buy {offer.service.name}.",
+            BAD_SERVICE,
+        )
+    if api_token.max_price is not None and offer.price > api_token.max_price:
+        return Purchase(
+            False,
+            f"{offer.price} is over the highest price of the token {api_token.label} "
+            f"({api_token.max_price}).",
+            NO_NUMBERS,
+        )
+    return None
+
+
 def buy_number(
-    *, acting: Membership, offer: Offer, request_token: str, ip: str | None = None
+    *,
+    acting: Membership,
+    offer: Offer,
+    request_token: str,
+    ip: str | None = None,
+    api_token: ApiToken | None = None,
 ) -> Purchase:
-    """Buy a number for the offer, within the budgets, once per form token."""
+    """Buy a number for the offer, within the budgets (and the limits of the personal token
+    it comes through, if any), once per form token."""
     require_role(acting, BUYERS)
     team, user = acting.team, acting.user
     token = (request_token or "").strip()
@@ -105,16 +155,19 @@ def buy_number(
         return existing
 
     provider = offer.provider
+    if api_token is not None and (refused := token_refusal(api_token, offer)):
+        return refused
     if not provider.enabled:
-        return Purchase(False, f"{provider.name} is switched off by the operator.")
+        return Purchase(False, f"{provider.name} is switched off by the operator.", NO_NUMBERS)
     if not offer.available:
-        return Purchase(False, "This offer is no longer listed by the provider.")
+        return Purchase(False, "This offer is no longer listed by the provider.", NO_NUMBERS)
     account = account_with_key(team, provider)
     if account is None:
         return Purchase(
             False,
             f"The team has no API key for {provider.name}. An owner or manager can attach "
             "one on the provider accounts page.",
+            NO_NUMBERS,
         )
 
     price = offer.price
@@ -125,9 +178,10 @@ def buy_number(
             False,
             f"{provider.name} lists this offer at a price below zero ({price}), which SMS "
             "Desk does not buy. Nothing was bought; ask an operator to check the catalog.",
+            NO_NUMBERS,
         )
     try:
-        refusal = retry_when_locked(lambda: _reserve(acting, price, token))
+        refusal = retry_when_locked(lambda: _reserve(acting, price, token, api_token))
     except IntegrityError:
         # The other click of a double submission holds the reservation.
         return _already_bought(acting, token) or Purchase(
@@ -135,7 +189,9 @@ def buy_number(
         )
     except OperationalError:
         log.warning("Database busy; purchase not started")
-        return Purchase(False, "SMS Desk is very busy right now. Nothing was bought; try again.")
+        return Purchase(
+            False, "SMS Desk is very busy right now. Nothing was bought; try again.", ERROR_SQL
+        )
     if refusal == ALREADY_BOUGHT:
         return _already_bought(acting, token)
     if refusal:
@@ -147,7 +203,7 @@ def buy_number(
             outcome="over_budget",
             price=price,
         )
-        return Purchase(False, refusal)
+        return Purchase(False, refusal, NO_BALANCE)
 
     try:
         with provider_client(account, user=user, obj=offer) as client:
@@ -159,22 +215,22 @@ def buy_number(
         return _not_recorded(acting, account, offer, token, ip, error.activation_id)
     except KeyDecryptionError as error:
         _release(acting, token)
-        return Purchase(False, BUYING.message(error, provider.name))
+        return Purchase(False, BUYING.message(error, provider.name), ERROR_SQL)
     except protocol.ProviderError as error:
         _release(acting, token)
         audit_refusal(acting, Action.BOUGHT, offer, ip, error, price=price)
-        return Purchase(False, BUYING.message(error, provider.name))
+        return Purchase(False, BUYING.message(error, provider.name), error.answer or ERROR_SQL)
 
     try:
         activation = retry_when_locked(
-            lambda: _record_purchase(acting, account, offer, price, number, token, ip)
+            lambda: _record_purchase(acting, account, offer, price, number, token, ip, api_token)
         )
     except (*REFUSED_ROW, OperationalError) as error:
         # A provider reusing an activation id, a number the columns cannot hold, or a database
         # that stayed locked: a number we cannot track must not keep costing money.
         log.warning("Could not record a number bought at %s (%s)", provider, type(error).__name__)
         return _not_recorded(acting, account, offer, token, ip, number.activation_id)
-    return Purchase(True, f"Bought {activation.phone}.", activation)
+    return Purchase(True, f"Bought {activation.phone}.", activation=activation)
 
 
 def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) -> Purchase:
@@ -211,7 +267,7 @@ def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) 
     )
 
 
-def _record_purchase(acting, account, offer, price, number, token, ip) -> Activation:
+def _record_purchase(acting, account, offer, price, number, token, ip, api_token) -> Activation:
     team = acting.team
     now = timezone.now()
     with transaction.atomic():
@@ -228,6 +284,7 @@ def _record_purchase(acting, account, offer, price, number, token, ip) -> Activa
             provider_activation_id=number.activation_id,
             price=price,
             request_token=token,
+            api_token=api_token,
             created_at=now,
             updated_at=now,
             next_poll_at=now,

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from catalog.models import Country, Operator, Provider, ProviderAccount, Service
-from dashboard.models import Team
+from dashboard.models import ApiToken, Team
 
 
 class Activation(models.Model):
@@ -42,6 +42,14 @@ class Activation(models.Model):
     # NULL, not "", when there is no token: the unique constraint must not clash on blanks.
     request_token = models.CharField(  # noqa: DJ001
         max_length=64, null=True, blank=True, help_text="The buy form's token (double submits)."
+    )
+    api_token = models.ForeignKey(
+        ApiToken,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activations",
+        help_text="The personal token it was bought through; empty when bought in the browser.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -124,6 +132,10 @@ class Reservation(models.Model):
     )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     request_token = models.CharField(max_length=64)
+    # Counted against the token's numbers per day while the purchase is in flight.
+    api_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

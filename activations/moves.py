@@ -10,8 +10,10 @@ from activations.models import Activation
 from activations.states import mark_closed, mark_waiting_retry
 from catalog.models import ProviderAccount
 from catalog.provider_errors import (
+    BAD_STATUS,
     CANCELLING,
     COMPLETING,
+    ERROR_SQL,
     RETRYING,
     ErrorContext,
     Outcome,
@@ -98,9 +100,9 @@ def _move(acting: Membership, activation: Activation, move: Move, ip) -> Outcome
     require_same_team(acting, activation, "This activation belongs to another team.")
     activation.refresh_from_db()
     if activation.state in CLOSED_MESSAGE:
-        return Outcome(False, CLOSED_MESSAGE[activation.state])
+        return Outcome(False, CLOSED_MESSAGE[activation.state], BAD_STATUS)
     if activation.state not in move.allowed_from:
-        return Outcome(False, move.not_allowed)
+        return Outcome(False, move.not_allowed, BAD_STATUS)
 
     account = ProviderAccount.objects.select_related("provider", "team").get(
         pk=activation.account_id
@@ -110,7 +112,7 @@ def _move(acting: Membership, activation: Activation, move: Move, ip) -> Outcome
         with provider_client(account, user=acting.user, obj=activation) as client:
             result = client.set_status(activation.provider_activation_id, move.status)
     except KeyDecryptionError as error:
-        return Outcome(False, move.errors.message(error, provider.name))
+        return Outcome(False, move.errors.message(error, provider.name), ERROR_SQL)
     except protocol.NoActivation as error:
         # The provider has forgotten it: it expired or was closed there. Stop polling it.
         closed_as = State.COMPLETED if activation.codes else State.EXPIRED
@@ -120,10 +122,11 @@ def _move(acting: Membership, activation: Activation, move: Move, ip) -> Outcome
             False,
             f"{provider.name} no longer knows this activation (it expired or was closed "
             f"there); it is now marked {activation.get_state_display().lower()}.",
+            BAD_STATUS,
         )
     except protocol.ProviderError as error:
         audit_refusal(acting, move.action, activation, ip, error)
-        return Outcome(False, move.errors.message(error, provider.name))
+        return Outcome(False, move.errors.message(error, provider.name), error.answer or ERROR_SQL)
 
     return _apply(acting, activation, move, result, ip)
 
@@ -152,4 +155,4 @@ def _apply(acting: Membership, activation: Activation, move: Move, result, ip) -
         answer=result.value,
         phone=activation.phone,
     )
-    return Outcome(True, message)
+    return Outcome(True, message, result.value)

@@ -31,6 +31,13 @@ from provider.client import (
     RateLimited,
 )
 
+# The protocol's words for refusals of SMS Desk's own (`Outcome.answer`).
+NO_BALANCE = NoBalance.answer
+NO_NUMBERS = NoNumbers.answer
+BAD_STATUS = BadStatus.answer
+BAD_SERVICE = BadService.answer
+ERROR_SQL = ProviderSqlError.answer
+
 
 @dataclass
 class Outcome:
@@ -39,6 +46,9 @@ class Outcome:
 
     ok: bool
     message: str
+    # The protocol's word for what happened (ACCESS_CANCEL, NO_BALANCE, BAD_STATUS, ...), for
+    # the team gateway, which answers programs in the protocol; empty when none fits.
+    answer: str = ""
 
 
 @dataclass(frozen=True)

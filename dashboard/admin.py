@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from dashboard.forms import RateLimitedAdminAuthenticationForm
-from dashboard.models import AuditEvent, Invitation, Membership, Team
+from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Team
 from dashboard.read_only_admin import ReadOnlyAdmin
 
 # The admin's sign-in counts failures with the site's own sign-in.
@@ -80,10 +80,35 @@ class InvitationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["team", "invited_by"]
 
 
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """The operator sees and revokes tokens; only a member creates one (its secret is shown
+    to them once), so the admin cannot add one and never shows a secret."""
+
+    list_display = ["name", "prefix", "team", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "balance_prefix", "team"]
+    search_fields = ["name", "prefix", "team__name", "user__username"]
+    readonly_fields = [
+        "team",
+        "user",
+        "membership",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_by",
+    ]
+    exclude = ["digest"]
+    list_select_related = ["team", "user"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "team", "user", "kind", "action", "outcome", "http_status"]
-    list_filter = ["kind", "action", "outcome"]
+    list_filter = ["kind", "action", "outcome", ("api_token", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["action", "team__name", "user__username", "object_id"]
     date_hierarchy = "created_at"
     list_select_related = ["team", "user"]

@@ -13,13 +13,16 @@ fail (PostgreSQL refuses NUL in text and jsonb) and roll back the change it reco
 import datetime
 import ipaddress
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from itertools import islice
 from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
 
-from dashboard.models import AuditEvent
+from dashboard.models import ApiToken, AuditEvent
 from provider.answers import storable
 
 ANSWER_LIMIT = 2000
@@ -46,6 +49,8 @@ class Action(models.TextChoices):
     KEY_REMOVED = "key_removed", "Key removed"
     BALANCE_REFRESHED = "balance_refreshed", "Balance refreshed"
     BUDGET_CHANGED = "budget_changed", "Budget changed"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"
     # The team and its members (dashboard).
     TEAM_UPDATED = "team_updated", "Team updated"
     MEMBER_INVITED = "member_invited", "Member invited"
@@ -67,6 +72,25 @@ class Action(models.TextChoices):
 
 
 ACTION_LABELS = dict(Action.choices)
+
+# The personal token the current request came through (`through_token`); every event written
+# meanwhile, the member's actions and the provider calls they make, is marked with it.
+_through_token: ContextVar[ApiToken | None] = ContextVar("through_token", default=None)
+
+
+@contextmanager
+def through_token(token: ApiToken) -> Iterator[None]:
+    """Mark every audit event written inside the block as coming through `token`."""
+    reset = _through_token.set(token)
+    try:
+        yield
+    finally:
+        _through_token.reset(reset)
+
+
+def current_token() -> ApiToken | None:
+    """The token the current request came through, None for the browser and the workers."""
+    return _through_token.get()
 
 
 def action_label(action: str) -> str:
@@ -180,6 +204,7 @@ def _record(kind, action, team, user, obj, params, outcome, **fields) -> AuditEv
         user=user if user is not None and user.is_authenticated else None,
         params=redact(params),
         outcome=storable_text(outcome or "", 64),
+        api_token=_through_token.get(),
         **_object_fields(obj),
         **fields,
     )

@@ -1,4 +1,5 @@
-"""Teams, their members and roles, invitations to join them, and the append-only audit log."""
+"""Teams, their members and roles, invitations to join them, the append-only audit log, and
+the members' personal API tokens."""
 
 import secrets
 from datetime import timedelta
@@ -167,6 +168,14 @@ class AuditEvent(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=64, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    api_token = models.ForeignKey(
+        "ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The personal token the action came through; empty for the browser.",
+    )
 
     class Meta:
         db_table = "activations_auditevent"  # moved from activations (issue 13)
@@ -183,3 +192,83 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+class ApiToken(models.Model):
+    """A member's personal token for the team gateway (`activations.gateway`).
+
+    Only the SHA-256 of the token is stored (a token is 40 random characters, so a fast hash
+    is as strong as a slow one); `prefix` is its first characters, shown to tell tokens apart.
+    The token acts as its member: `membership` is cleared when the member leaves or is
+    removed, which ends the token; the role and monthly limit are read at each request.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+        help_text="Empty once the member left the team: the token then stops working.",
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    max_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Highest price per number; empty means any price.",
+    )
+    daily_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most numbers per day (the team's time zone); empty means no limit.",
+    )
+    services = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Service codes this token may buy (e.g. tg, wa); empty means every service.",
+    )
+    balance_prefix = models.BooleanField(
+        default=False,
+        help_text="Answer getBalance as ACCESS_BALANCE:<amount>, for clients written for "
+        "that variant of the protocol.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_price__gte=0) | models.Q(max_price__isnull=True),
+                name="api_token_max_price_not_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.membership_id is not None
+
+    @property
+    def label(self) -> str:
+        """How pages and the audit log name the token."""
+        return f"{self.name} ({self.prefix}…)"

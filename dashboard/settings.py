@@ -360,6 +360,17 @@ else:
         }
     }
 
+# The team gateway's counters (requests per token and second, and per token and day) change on
+# every request, so they never go to the database: Redis when REDIS_URL is set, else this
+# process's memory (exact for `make run`, one process; per worker under gunicorn without Redis).
+CACHES["gateway"] = (
+    {**CACHES["default"], "KEY_PREFIX": "smsdesk-gateway"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gateway"}
+)
+# Requests per second one personal token may make; more are answered 429 with Retry-After.
+GATEWAY_REQUESTS_PER_SECOND = env_int("GATEWAY_REQUESTS_PER_SECOND", 20)
+
 # Sign-in rate limit: after this many failed attempts for one username from one address,
 # that pair must wait this long after its last failure.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
