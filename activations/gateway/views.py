@@ -6,6 +6,7 @@ cache keeps that page. The form carries a one-time nonce: a resubmitted POST (th
 reload of the answer) creates nothing and goes back to the list, which never shows a secret.
 """
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,7 +82,9 @@ def examples(url: str, secret: str = PLACEHOLDER) -> dict[str, str]:
 
 
 def _nonce_key(membership: Membership, nonce: str) -> str:
-    return f"api-access-nonce:{membership.pk}:{nonce}"
+    # Hashed: the nonce comes from the request (any bytes, any length); a cache key may not.
+    digest = hashlib.sha256(nonce.encode(errors="replace")).hexdigest()
+    return f"api-access-nonce:{membership.pk}:{digest}"
 
 
 def _page(request, membership: Membership, form: NewTokenForm, new=None):
@@ -111,7 +114,7 @@ def api_access(request: AuthenticatedHttpRequest, team_slug: str):
     form = NewTokenForm(request.POST, team=team)
     if not form.is_valid():
         return _page(request, membership, form)
-    nonce = request.POST.get("nonce", "")[:64]
+    nonce = request.POST.get("nonce", "")
     if nonce and not cache.add(_nonce_key(membership, nonce), 1, NONCE_SECONDS):
         messages.info(
             request,
