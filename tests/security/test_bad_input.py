@@ -136,6 +136,7 @@ def other_teams_ids(world) -> dict[str, object]:
         "operator": offer.operator_id,
         "provider": world.charlie_provider.pk,
         "member": world.charlie.pk,
+        "source": world.charlie_token.pk,
     }
 
 
