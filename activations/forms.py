@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 from activations.models import Activation
 from catalog.models import Country, Offer, Operator, Provider, Service
 from dashboard.audit import ACTION_LABELS
-from dashboard.models import AuditEvent, Membership, Team
+from dashboard.models import ApiToken, AuditEvent, Membership, Team
 from dashboard.teams import money, team_day_start
 
 
@@ -192,18 +192,41 @@ class ActivationFilterForm(TeamRecordsFilterForm):
         return rows
 
 
+BROWSER = "browser"
+
+
+def source_choices(team: Team, any_label: str) -> list[tuple[str, str]]:
+    """Where records came from: any, the browser, or each personal API token of the team
+    (revoked ones too: their past stays theirs). One query."""
+    tokens = ApiToken.objects.filter(team=team).order_by("name", "pk")
+    return [("", any_label), (BROWSER, "Browser"), *((str(t.pk), t.label) for t in tokens)]
+
+
+def filter_by_source(rows: QuerySet, source: str) -> QuerySet:
+    """rows (with an `api_token`) from the browser (no token) or through one token."""
+    if source == BROWSER:
+        return rows.filter(api_token__isnull=True)
+    if source:
+        return rows.filter(api_token_id=int(source))
+    return rows
+
+
 class AuditFilterForm(TeamRecordsFilterForm):
     action = forms.ChoiceField(required=False)
-    field_order = ["member", "action"]
+    source = forms.ChoiceField(required=False)
+    field_order = ["member", "action", "source"]
 
     def __init__(self, data, *, team: Team):
         super().__init__(data, team=team)
         self.fields["action"].choices = [("", "Any action"), *ACTION_LABELS.items()]
+        self.fields["source"].choices = source_choices(team, "Any source")
 
     def filtered(self, rows: QuerySet) -> QuerySet:
         rows = super().filtered(rows)
         if self.is_valid() and self.cleaned_data["action"]:
             rows = rows.filter(action=self.cleaned_data["action"])
+        if self.is_valid():
+            rows = filter_by_source(rows, self.cleaned_data["source"])
         return rows
 
 

@@ -1,6 +1,6 @@
-"""The team's home page: balances, this month's budget, the open activations and whether the
-background poller runs. The view gathers all of it (a fixed number of queries); the
-template only shows it."""
+"""The team's home page: balances, this month's budget, the open activations, the requests
+through each personal API token today and whether the background poller runs. The view
+gathers all of it (a fixed number of queries); the template only shows it."""
 
 from datetime import timedelta
 
@@ -9,12 +9,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from activations.budgets import team_budget
+from activations.gateway.usage import requests_on
 from activations.models import WorkerHeartbeat
 from activations.poller import HEARTBEAT_NAME
 from activations.views import open_table_context
 from catalog.accounts import keyed_accounts
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.models import Membership
+from dashboard.teams import team_today
+from dashboard.tokens import visible_tokens
 
 # The loop writes its heartbeat every second; a minute of silence means no poller runs.
 POLLER_STALE_AFTER = timedelta(minutes=1)
@@ -32,10 +35,21 @@ def poller_status() -> dict:
     }
 
 
+def token_requests_today(membership: Membership) -> list[tuple]:
+    """(token, requests today) for every token the member sees (one query; the counts come
+    from the gateway's cache); empty when there is none."""
+    tokens = list(visible_tokens(membership).order_by("name", "pk"))
+    if not tokens:
+        return []
+    counts = requests_on(team_today(membership.team), [token.pk for token in tokens])
+    return [(token, counts.get(token.pk, 0)) for token in tokens]
+
+
 def home_context(membership: Membership) -> dict:
     team = membership.team
     return {
         "membership": membership,
+        "token_requests": token_requests_today(membership),
         "accounts": list(keyed_accounts(team)),
         "budget": team_budget(team),
         "poller": poller_status(),

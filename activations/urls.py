@@ -1,6 +1,7 @@
 from django.urls import path
 
 from activations import home, views
+from activations.gateway import views as gateway_views
 
 app_name = "activations"
 
@@ -28,4 +29,10 @@ urlpatterns = [
     ),
     path(T + "budgets/", views.budgets, name="budgets"),
     path(T + "audit/", views.audit_log, name="audit"),
+    path(T + "api-access/", gateway_views.api_access, name="api_access"),
+    path(
+        T + "api-access/<int:token_id>/revoke/",
+        gateway_views.revoke_token,
+        name="revoke_token",
+    ),
 ]

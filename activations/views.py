@@ -363,7 +363,7 @@ def audit_log(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=MANAGERS)
     team = membership.team
     form = AuditFilterForm(request.GET or None, team=team)
-    events = AuditEvent.objects.filter(team=team).select_related("user")
+    events = AuditEvent.objects.filter(team=team).select_related("user", "api_token")
     page = _page(request, form.filtered(events), AUDIT_PAGE_SIZE)
     for event in page:
         event.label = action_label(event.action)

@@ -79,6 +79,9 @@ class Scope:
     user_id: int | None = None
     service_id: int | None = None
     country_id: int | None = None
+    # Where the purchases came from: through one personal API token, or the browser only.
+    api_token_id: int | None = None
+    browser_only: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -102,6 +105,10 @@ class Scope:
             qs = qs.filter(service_id=self.service_id)
         if self.country_id:
             qs = qs.filter(country_id=self.country_id)
+        if self.browser_only:
+            qs = qs.filter(api_token__isnull=True)
+        elif self.api_token_id:
+            qs = qs.filter(api_token_id=self.api_token_id)
         return qs.order_by()
 
 

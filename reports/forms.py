@@ -1,4 +1,5 @@
-"""The reports' filters: a date range (a preset or two days), member, service and country.
+"""The reports' filters: a date range (a preset or two days), member, service, country and
+source (the browser, or one personal API token).
 
 The form reads the query string, so a report's URL holds its filters, and the CSV links carry
 the same query string. Presets are counted in the team's local days.
@@ -12,6 +13,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from activations.forms import BROWSER, source_choices
 from catalog.models import Country, Service
 from dashboard.models import Team
 from reports.engine import GRAINS, Scope, auto_grain
@@ -88,6 +90,7 @@ class ReportFilterForm(forms.Form):
         empty_label="All countries",
         widget=PlainSelect,
     )
+    source = forms.ChoiceField(required=False, widget=PlainSelect)
     by = forms.ChoiceField(
         choices=[("", "Automatic"), ("day", "Day"), ("week", "Week"), ("month", "Month")],
         required=False,
@@ -109,6 +112,7 @@ class ReportFilterForm(forms.Form):
         self.fields["country"].queryset = Country.objects.filter(provider__in=providers).order_by(
             "name"
         )
+        self.fields["source"].choices = source_choices(team, "All sources")
 
     def clean(self):
         data = super().clean()
@@ -139,8 +143,8 @@ class ReportFilterForm(forms.Form):
 
     def scope(self) -> Scope:
         """What the report covers; call after is_valid() returned True."""
-        member, service, country = (
-            self.cleaned_data.get(k) for k in ("member", "service", "country")
+        member, service, country, source = (
+            self.cleaned_data.get(k) for k in ("member", "service", "country", "source")
         )
         return Scope(
             team=self.team,
@@ -149,6 +153,8 @@ class ReportFilterForm(forms.Form):
             user_id=member.pk if member else None,
             service_id=service.pk if service else None,
             country_id=country.pk if country else None,
+            api_token_id=int(source) if source and source != BROWSER else None,
+            browser_only=source == BROWSER,
         )
 
     def grain(self) -> str:

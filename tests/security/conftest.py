@@ -1,9 +1,10 @@
 """The security sweep's world: Alice's team and Charlie's team, each with real objects.
 
 Alice owns "alices-team" (Bob a member, Victor a viewer), with a provider account, an open
-activation, a pending invitation and an audit event. Charlie owns "charlies-team" with the
-same kinds of objects, on a provider that only his team has an account with, so that its
-service, country and operator are "another team's ids" in Alice's forms.
+activation, a pending invitation, an audit event and Bob's personal API token. Charlie owns
+"charlies-team" with the same kinds of objects, on a provider that only his team has an
+account with, so that its service, country and operator are "another team's ids" in Alice's
+forms.
 """
 
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from django.core.cache import cache
 
 from activations.models import Activation
 from catalog.models import Offer, Provider, ProviderAccount
+from dashboard import tokens
 from dashboard.audit import record_action
-from dashboard.models import AuditEvent, Invitation, Membership, Role, Team
+from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Role, Team
 from tests.fixtures.activations import make_account, make_offer
 from tests.security.routes import Route
 
@@ -43,6 +45,8 @@ class World:
     charlie_invitation: Invitation
     charlie_membership: Membership
     dora_membership: Membership  # a member of Charlie's team
+    alice_token: ApiToken  # Bob's personal API token (Alice's team)
+    charlie_token: ApiToken
 
     def alice_values(self, team_slug: str = "alices-team") -> dict[str, str]:
         """Real ids of Alice's objects for every part of a route."""
@@ -52,6 +56,7 @@ class World:
             "account_id": self.account.pk,
             "membership_id": self.bob_membership.pk,
             "invitation_id": self.invitation.pk,
+            "token_id": self.alice_token.pk,
             "service_id": self.offer.service_id,
             "report": "spending",
             "table": "service",
@@ -67,6 +72,7 @@ class World:
             "account_id": self.charlie_account.pk,
             "membership_id": self.dora_membership.pk,
             "invitation_id": self.charlie_invitation.pk,
+            "token_id": self.charlie_token.pk,
             "service_id": self.charlie_offer.service_id,
         }
 
@@ -83,6 +89,7 @@ class World:
                 Activation.objects.order_by("pk").values("pk", "state", "codes", "team_id")
             ),
             "audit events": AuditEvent.objects.count(),
+            "api tokens": list(ApiToken.objects.order_by("pk").values()),
             "users": list(User.objects.order_by("pk").values("pk", "username", "password")),
             "queued tasks": OrmQ.objects.count(),
         }
@@ -125,6 +132,8 @@ def world(alice, bob, victor, charlie, alice_team, alice_account, tg_offer, make
         expires_at=activation.expires_at,
     )
     record_action(team=alice_team, user=alice, action="budget_changed", to="10")
+    bob_membership = Membership.objects.select_related("team", "user").get(user=bob)
+    charlie_membership = Membership.objects.select_related("team", "user").get(user=charlie)
     return World(
         alice=alice,
         bob=bob,
@@ -148,6 +157,8 @@ def world(alice, bob, victor, charlie, alice_team, alice_account, tg_offer, make
         ),
         charlie_membership=Membership.objects.get(user=charlie),
         dora_membership=dora_membership,
+        alice_token=tokens.create_token(acting=bob_membership, name="Bob's bot").token,
+        charlie_token=tokens.create_token(acting=charlie_membership, name="Charlie's bot").token,
     )
 
 

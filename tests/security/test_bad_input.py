@@ -80,6 +80,15 @@ def valid_bodies(world) -> dict[str, dict]:
         "activations:remove_account": {},
         "activations:refresh_balance": {"next": "/t/alices-team/"},
         "activations:budgets": {"monthly_budget": "100", **limits},
+        "activations:api_access": {
+            "name": "fuzz bot",
+            "max_price": "1.50",
+            "daily_limit": "5",
+            "services": offer.service.code,
+            "balance_prefix": "on",
+            "nonce": "fuzz-nonce",
+        },
+        "activations:revoke_token": {},
         # Signing in and accounts.
         "login": {"username": "alice", "password": "wrong"},
         "logout": {},
@@ -127,6 +136,7 @@ def other_teams_ids(world) -> dict[str, object]:
         "operator": offer.operator_id,
         "provider": world.charlie_provider.pk,
         "member": world.charlie.pk,
+        "source": world.charlie_token.pk,
     }
 
 
@@ -228,7 +238,8 @@ def post_routes():
         "revoke_invitation", "change_role", "remove_member", "leave_team", "catalog:sync",
         "activations:retry", "activations:complete", "activations:cancel", "activations:buy",
         "activations:accounts", "activations:remove_account", "activations:refresh_balance",
-        "activations:budgets", "login", "logout", "password_change", "password_reset",
+        "activations:budgets", "activations:api_access", "activations:revoke_token", "login",
+        "logout", "password_change", "password_reset",
         "password_reset_confirm", "accept_invitation", "sandbox_handler_api",
     ]  # fmt: skip
     return [pytest.param(name, id=name) for name in names]
@@ -298,6 +309,11 @@ def form_error_cases():
         ("activations:buy", "another team's service", "their offer", 302, "Choose a service"),
         ("activations:buy", "a token too long", {"token": "t" * 65}, 302, "Choose a service"),
         ("activations:buy", "letters for ids", {"service": "abc"}, 302, "Choose a service"),
+        ("activations:api_access", "a name too long", {"name": "n" * 101}, 200, field_error),
+        ("activations:api_access", "no name", {"name": " "}, 200, field_error),
+        ("activations:api_access", "a negative price", {"max_price": "-1"}, 200, field_error),
+        ("activations:api_access", "no numbers a day", {"daily_limit": "0"}, 200, field_error),
+        ("activations:api_access", "an unknown service", {"services": "zz"}, 200, field_error),
         ("activations:accounts", "a key too long", {"api_key": "k" * 201}, 200, field_error),
         ("activations:accounts", "a NUL in the key", {"api_key": "k\x00k"}, 200, field_error),
         ("activations:accounts", "no such provider", {"provider": "9" * 30}, 200, field_error),

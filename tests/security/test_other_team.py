@@ -11,7 +11,7 @@ import pytest
 
 from tests.security.routes import OTHER_ROUTES, TEAM_ROUTES, grouped, param
 
-OBJECT_PARTS = {"activation_id", "account_id", "membership_id", "invitation_id"}
+OBJECT_PARTS = {"activation_id", "account_id", "membership_id", "invitation_id", "token_id"}
 OBJECT_ROUTES = [route for route in TEAM_ROUTES if OBJECT_PARTS & set(route.params)]
 
 
@@ -70,6 +70,7 @@ def test_the_object_routes_are_found(world):
     names = {route.id for route in OBJECT_ROUTES}
     assert {"activations:detail", "activations:cancel", "change_role"} <= names
     assert {"revoke_invitation", "activations:remove_account"} <= names
+    assert "activations:revoke_token" in names
 
 
 @pytest.mark.parametrize("route", **param(OBJECT_ROUTES))

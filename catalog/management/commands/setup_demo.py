@@ -56,3 +56,10 @@ class Command(BaseCommand):
                 f"  username: {DEMO_USERNAME} (password shown when it was created; "
                 f"`manage.py changepassword {DEMO_USERNAME}` sets a new one)"
             )
+        # The team gateway: the team's own programs speak the provider protocol to it.
+        self.stdout.write(
+            f"Team gateway (handler_api) for your programs: {base_url}/stubs/handler_api"
+        )
+        self.stdout.write(
+            f"  create a token on the API access page: {base_url}/t/{team.slug}/api-access/"
+        )

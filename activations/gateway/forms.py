@@ -1,0 +1,79 @@
+"""The API access page's form: a new personal token's name and limits."""
+
+from decimal import Decimal
+
+from django import forms
+
+from catalog.models import Service
+from dashboard.models import Team
+
+
+def team_service_codes(team: Team) -> list[tuple[str, str]]:
+    """(code, label) of every service the team can buy: the catalogs of the providers where
+    it holds a key, one entry per code (several providers may sell the same code)."""
+    rows = (
+        Service.objects.filter(
+            provider__accounts__team=team, provider__accounts__key_ciphertext__gt=""
+        )
+        .order_by("name", "code")
+        .values_list("code", "name")
+        .distinct()
+    )
+    names: dict[str, str] = {}
+    for code, name in rows:
+        names.setdefault(code, name)
+    return sorted(
+        ((code, f"{name} ({code})") for code, name in names.items()),
+        key=lambda choice: choice[1].casefold(),
+    )
+
+
+class NewTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        strip=True,
+        help_text="What the token is for, e.g. the program or machine that uses it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    max_price = forms.DecimalField(
+        label="Highest price per number",
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text="Empty means any price.",
+    )
+    daily_limit = forms.IntegerField(
+        label="Numbers per day",
+        min_value=1,
+        max_value=1_000_000,
+        required=False,
+        help_text="In the team's time zone; empty means no limit.",
+    )
+    services = forms.MultipleChoiceField(
+        label="Allowed services",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked means every service.",
+    )
+    balance_prefix = forms.BooleanField(
+        label="Answer getBalance as ACCESS_BALANCE:<amount>",
+        required=False,
+        help_text="For clients written for that variant of the protocol; "
+        "leave unticked for the plain number.",
+    )
+
+    def __init__(self, data=None, *, team: Team):
+        super().__init__(data)
+        self.fields["services"].choices = team_service_codes(team)
+
+    def token_options(self) -> dict:
+        """The keyword arguments of `create_token` (after is_valid())."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "max_price": data["max_price"],
+            "daily_limit": data["daily_limit"],
+            "services": list(data["services"]),
+            "balance_prefix": data["balance_prefix"],
+        }

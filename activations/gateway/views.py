@@ -1,0 +1,153 @@
+"""The API access page: a member's personal tokens for the team gateway.
+
+Creating a token answers the POST itself with the page and the secret in it, once: never a
+redirect carrying it (URL, session or messages), and `Cache-Control: no-store` so that no
+cache keeps that page. The form carries a one-time nonce: a resubmitted POST (the browser's
+reload of the answer) creates nothing and goes back to the list, which never shows a secret.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods
+
+from activations.gateway.forms import NewTokenForm
+from dashboard import tokens
+from dashboard.access import AuthenticatedHttpRequest, membership_for
+from dashboard.audit import client_ip
+from dashboard.models import BUYERS, MANAGERS, ApiToken, Membership
+from dashboard.teams import team_zone
+
+GATEWAY_PATH = "/stubs/handler_api"
+PLACEHOLDER = "YOUR_TOKEN"
+# A form's nonce is remembered this long once used (a resubmission after that creates a token).
+NONCE_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    token: ApiToken
+    state: str  # "active", "revoked", "member left", "role cannot buy"
+    last_used_at: datetime | None  # in the team's time zone
+    mine: bool
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
+
+
+def token_state(token: ApiToken) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.membership_id is None:
+        return "member left"
+    if token.membership.role not in BUYERS:
+        return "role cannot buy"
+    return "active"
+
+
+def token_rows(acting: Membership) -> list[TokenRow]:
+    """The tokens the acting member sees, newest first, with their state (one query)."""
+    zone = team_zone(acting.team)
+    found = (
+        tokens.visible_tokens(acting).select_related("membership").order_by("-created_at", "-pk")
+    )
+    return [
+        TokenRow(
+            token=token,
+            state=token_state(token),
+            last_used_at=token.last_used_at.astimezone(zone) if token.last_used_at else None,
+            mine=token.user_id == acting.user_id,
+        )
+        for token in found
+    ]
+
+
+def examples(url: str, secret: str = PLACEHOLDER) -> dict[str, str]:
+    return {
+        "curl": f"curl -s -d api_key={secret} -d action=getBalance {url}",
+        "python": (
+            "from provider.client import ProviderClient\n\n"
+            f'with ProviderClient("{url}", "{secret}", method="POST") as client:\n'
+            "    print(client.get_balance())"
+        ),
+    }
+
+
+def _nonce_key(membership: Membership, nonce: str) -> str:
+    # Hashed: the nonce comes from the request (any bytes, any length); a cache key may not.
+    digest = hashlib.sha256(nonce.encode(errors="replace")).hexdigest()
+    return f"api-access-nonce:{membership.pk}:{digest}"
+
+
+def _page(request, membership: Membership, form: NewTokenForm, new=None):
+    url = request.build_absolute_uri(GATEWAY_PATH)
+    context = {
+        "membership": membership,
+        "form": form,
+        "nonce": secrets.token_urlsafe(16),
+        "rows": token_rows(membership),
+        "gateway_url": url,
+        "examples": examples(url),
+        "new": new,
+        "new_examples": examples(url, new.secret) if new else None,
+        "zone_label": membership.team.time_zone,
+    }
+    response = render(request, "activations/gateway/api_access.html", context)
+    add_never_cache_headers(response)  # Cache-Control: ... no-store ...
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def api_access(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=BUYERS)
+    team = membership.team
+    if request.method != "POST":
+        return _page(request, membership, NewTokenForm(team=team))
+    form = NewTokenForm(request.POST, team=team)
+    if not form.is_valid():
+        return _page(request, membership, form)
+    nonce = request.POST.get("nonce", "")
+    if nonce and not cache.add(_nonce_key(membership, nonce), 1, NONCE_SECONDS):
+        messages.info(
+            request,
+            "That token was created already; its secret is shown only once. "
+            "Revoke it and create another if you did not copy it.",
+        )
+        return redirect("activations:api_access", team_slug)
+    new = tokens.create_token(acting=membership, ip=client_ip(request), **form.token_options())
+    return _page(request, membership, NewTokenForm(team=team), new=new)
+
+
+def _token(membership: Membership, token_id: int) -> ApiToken:
+    return get_object_or_404(
+        ApiToken.objects.select_related("user", "membership"), team=membership.team, pk=token_id
+    )
+
+
+def _may_revoke(membership: Membership, token: ApiToken) -> bool:
+    return token.user_id == membership.user_id or membership.role in MANAGERS
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def revoke_token(request: AuthenticatedHttpRequest, team_slug: str, token_id: int):
+    """GET: the confirmation page; POST: revoke (the token's owner, an owner or a manager)."""
+    membership = membership_for(request, team_slug, roles=BUYERS)
+    token = _token(membership, token_id)
+    if request.method != "POST":
+        if not _may_revoke(membership, token):
+            raise PermissionDenied("Only owners and managers revoke other members' tokens.")
+        return render(request, "activations/gateway/revoke.html", {"token": token})
+    # revoke_token refuses (403) a member revoking someone else's token.
+    if tokens.revoke_token(acting=membership, token=token, ip=client_ip(request)):
+        messages.success(request, f"Token {token.label} revoked: it no longer works.")
+    else:
+        messages.info(request, f"Token {token.label} was already revoked.")
+    return redirect("activations:api_access", team_slug)
