@@ -139,13 +139,17 @@ def _get_balance(token: ApiToken, params: Params, ip: str | None) -> str:
 
 
 def _country_operator(params: Params) -> tuple[int, str] | None:
-    country = params.get("country")
-    if country in (None, ""):
-        country = str(offers.DEFAULT_COUNTRY)
+    """(country, operator), country 0 and operator "any" when left out or empty; None when
+    either is unusable (over-long, or a country that is not a number): no offer matches."""
+    country, operator = params.get("country"), params.get("operator")
+    if (country is None and params.given("country")) or (
+        operator is None and params.given("operator")
+    ):
+        return None
+    country = country or str(offers.DEFAULT_COUNTRY)
     if not COUNTRY_PATTERN.fullmatch(country):
         return None
-    operator = params.get("operator") or offers.DEFAULT_OPERATOR
-    return int(country), operator
+    return int(country), operator or offers.DEFAULT_OPERATOR
 
 
 def _get_countries(token: ApiToken, params: Params, ip: str | None) -> str:

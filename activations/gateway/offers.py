@@ -117,11 +117,12 @@ def countries_rows(token: ApiToken) -> list[dict]:
 def services_rows(token: ApiToken, country: int, operator: str) -> list[dict]:
     """getServicesAndCost for (country, operator): per service, the price getNumber would pay
     now and the stock within the token's highest price; a service listed but with nothing
-    to sell shows price 0 and quantity "0", as the document's example does (one query)."""
+    to sell shows price 0 and quantity "0", as the document's example does. Services come in
+    the order the catalog sync stored them, the provider's own (one query)."""
     offers = (
         on_sale(token)
         .filter(country__external_id=country, operator__code=operator)
-        .order_by("service__code", "price", "id")
+        .order_by("service_id", "price", "id")
         .values_list("service__code", "service__name", "price", "quantity")
     )
     highest = highest_price(token)
