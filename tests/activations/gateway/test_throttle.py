@@ -2,6 +2,7 @@
 address that keeps sending bad tokens (429, Retry-After: the seconds left). Time is moved,
 not waited for."""
 
+import uuid
 from unittest import mock
 
 import pytest
@@ -9,7 +10,9 @@ from django.core.cache import caches
 
 from activations.gateway import throttle
 from activations.models import Activation
+from dashboard.models import ApiToken
 from tests.activations.gateway.helpers import ask, said
+from tests.fixtures.redis import TEST_REDIS_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +112,44 @@ def test_good_requests_write_no_failure_count(client, make_token, alice, alice_a
     key = throttle._address_key("127.0.0.1")
     assert caches["default"].get(key) is None
     assert caches["gateway"].get(key) is None
+
+
+@pytest.fixture
+def production_caches(settings, redis_server):
+    """The production arrangement: both caches in Redis, under a prefix of this test's own
+    (not cleared after: clearing a Redis cache empties its whole database; the keys expire)."""
+    prefix = f"test-gateway-{uuid.uuid4().hex}"
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": TEST_REDIS_URL}
+    settings.CACHES = {
+        "default": {**redis, "KEY_PREFIX": prefix},
+        "gateway": {**redis, "KEY_PREFIX": prefix + "-gateway"},
+    }
+
+
+def test_the_brakes_work_in_redis_and_cost_get_status_no_query(
+    client,
+    settings,
+    clock,
+    make_token,
+    alice,
+    make_activation,
+    production_caches,
+    django_assert_max_num_queries,
+):
+    settings.GATEWAY_REQUESTS_PER_SECOND = 4
+    settings.LOGIN_FAILURE_LIMIT = 2
+    secret = make_token(alice)
+    activation_id = str(make_activation().pk)
+    said(client, secret, action="getStatus", id=activation_id)  # stamps "last used"
+    for _ in range(3):
+        with django_assert_max_num_queries(2):
+            assert said(client, secret, action="getStatus", id=activation_id) == (
+                "STATUS_WAIT_CODE"
+            )
+    assert ask(client, secret, action="getStatus", id=activation_id).status_code == 429
+    assert caches["gateway"].get(f"rate:{ApiToken.objects.get().pk}:{int(clock.now)}") == 5
+
+    said(client, BAD, action="getBalance")
+    said(client, BAD, action="getBalance")
+    clock.now += 1
+    assert ask(client, secret, action="getBalance").status_code == 429
