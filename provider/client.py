@@ -63,7 +63,14 @@ from provider.bounds import (
     RAW_LIMIT,
     storable,
 )
-from provider.client_base import LANGUAGES, METHODS, ClientBase, Exchange, ExchangeCallback
+from provider.client_base import (
+    LANGUAGES,
+    METHODS,
+    ClientBase,
+    Exchange,
+    ExchangeCallback,
+    number_params,
+)
 from provider.errors import (
     ERROR_WORDS,
     BadAction,
@@ -233,10 +240,16 @@ class ProviderClient(ClientBase):
         parse = partial(parse_services, scrub=self._scrub)
         return self._call("getServicesAndCost", parse, country=country, operator=operator)
 
-    def get_number(self, service: str, country: int | str, operator: str = "any") -> Number:
-        return self._call(
-            "getNumber", parse_number, service=service, operator=operator, country=country
-        )
+    def get_number(
+        self,
+        service: str,
+        country: int | str,
+        operator: str = "any",
+        max_price: Decimal | str | None = None,
+    ) -> Number:
+        """Buy a number; `max_price` (the family's optional maxPrice) caps what it may cost."""
+        extra = number_params(service, country, operator, max_price)
+        return self._call("getNumber", parse_number, **extra)
 
     def set_status(self, activation_id: int | str, status: int) -> SetStatusResult:
         return self._call("setStatus", parse_set_status, id=activation_id, status=status)
@@ -306,10 +319,15 @@ class AsyncProviderClient(ClientBase):
         parse = partial(parse_services, scrub=self._scrub)
         return await self._call("getServicesAndCost", parse, country=country, operator=operator)
 
-    async def get_number(self, service: str, country: int | str, operator: str = "any") -> Number:
-        return await self._call(
-            "getNumber", parse_number, service=service, operator=operator, country=country
-        )
+    async def get_number(
+        self,
+        service: str,
+        country: int | str,
+        operator: str = "any",
+        max_price: Decimal | str | None = None,
+    ) -> Number:
+        extra = number_params(service, country, operator, max_price)
+        return await self._call("getNumber", parse_number, **extra)
 
     async def set_status(self, activation_id: int | str, status: int) -> SetStatusResult:
         return await self._call("setStatus", parse_set_status, id=activation_id, status=status)

@@ -57,6 +57,16 @@ ExchangeCallback = Callable[
 ]
 
 
+def number_params(
+    service: str, country: int | str, operator: str, max_price: Any = None
+) -> dict[str, Any]:
+    """getNumber's parameters; maxPrice (the family's, optional) only when given."""
+    params: dict[str, Any] = {"service": service, "operator": operator, "country": country}
+    if max_price is not None:
+        params["maxPrice"] = max_price
+    return params
+
+
 class ClientBase:
     """Request building, answer handling and bookkeeping shared by both clients."""
 

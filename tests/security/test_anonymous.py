@@ -10,7 +10,8 @@ import pytest
 from tests.security.routes import ROUTES, grouped
 
 # Pages open without an account: signing in, resetting a password, an invitation link, the
-# sandbox provider (a program's endpoint, keyed by its API key) and the admin's own sign-in.
+# sandbox provider (a program's endpoint, keyed by its API key), the team gateway's three
+# addresses (programs' endpoint, keyed by a personal token) and the admin's own sign-in.
 PUBLIC = {
     "login",
     "password_reset",
@@ -19,6 +20,9 @@ PUBLIC = {
     "password_reset_complete",
     "accept_invitation",
     "sandbox_handler_api",
+    "gateway",
+    "gateway_stubs",
+    "gateway_stubs_php",
     "admin:login",
 }
 

@@ -97,6 +97,11 @@ def valid_bodies(world) -> dict[str, dict]:
         "password_reset_confirm": reset_password,
         "accept_invitation": {"username": "newcomer", **reset_password},
         "sandbox_handler_api": {"api_key": "fuzz-key-00000000", "action": "getBalance"},
+        # The team gateway (activations/gateway): a program's endpoint, keyed by a token.
+        **{
+            name: {"api_key": "smsd_" + "f" * 40, "action": "getStatus", "id": "1"}
+            for name in ("gateway", "gateway_stubs", "gateway_stubs_php")
+        },
     }
 
 
@@ -241,6 +246,7 @@ def post_routes():
         "activations:budgets", "activations:api_access", "activations:revoke_token", "login",
         "logout", "password_change", "password_reset",
         "password_reset_confirm", "accept_invitation", "sandbox_handler_api",
+        "gateway", "gateway_stubs", "gateway_stubs_php",
     ]  # fmt: skip
     return [pytest.param(name, id=name) for name in names]
 

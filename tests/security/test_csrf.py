@@ -11,11 +11,12 @@ from django.test import Client
 from tests.security.routes import ROUTES, grouped
 from tests.security.test_other_team import payload
 
-# A program's endpoint, called with an API key, never by a browser with a session.
-CSRF_EXEMPT = {"sandbox_handler_api"}
+# Programs' endpoints, called with an API key or a personal token, never by a browser with a
+# session: the sandbox provider and the team gateway's three addresses.
+CSRF_EXEMPT = {"sandbox_handler_api", "gateway", "gateway_stubs", "gateway_stubs_php"}
 
 
-def test_only_the_sandbox_endpoint_is_exempt():
+def test_only_the_programs_endpoints_are_exempt():
     assert {route.id for route in ROUTES if route.csrf_exempt} == CSRF_EXEMPT
 
 
