@@ -133,6 +133,14 @@ class Outage:
 OUTAGE = Outage()
 
 
+def answers_database_errors(view_func):
+    """Mark a view that answers database failures itself, in its own format (the team
+    gateway answers programs `ERROR_SQL`): `DatabaseUnavailableMiddleware` then neither loads
+    the session and user for it nor answers its errors with the HTML page."""
+    view_func.answers_database_errors = True
+    return view_func
+
+
 class DatabaseUnavailableMiddleware:
     """While the database cannot be reached, every page answers 503 "temporarily unavailable,
     retrying" with Retry-After (templates/503.html; for htmx, its short fragment, which htmx
@@ -157,6 +165,8 @@ class DatabaseUnavailableMiddleware:
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "answers_database_errors", False):
+            return None
         try:
             request.user.is_authenticated  # noqa: B018 (loads the session and the user)
         except DATABASE_ERRORS as error:

@@ -45,6 +45,7 @@ from activations.gateway.answers import (
 from activations.gateway.usage import count_request
 from activations.models import Activation
 from dashboard.audit import client_ip, through_token
+from dashboard.middleware import answers_database_errors
 from dashboard.models import ApiToken
 from dashboard.teams import team_today
 from dashboard.tokens import note_use, token_for
@@ -92,6 +93,7 @@ def _too_many(seconds: int) -> HttpResponse:
 
 @csrf_exempt
 @login_not_required
+@answers_database_errors
 def handler_api(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return _text(BAD_ACTION, status=405, Allow="GET, POST")

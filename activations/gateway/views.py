@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
@@ -25,7 +26,6 @@ from dashboard.audit import client_ip
 from dashboard.models import BUYERS, MANAGERS, ApiToken, Membership
 from dashboard.teams import team_zone
 
-GATEWAY_PATH = "/stubs/handler_api"
 PLACEHOLDER = "YOUR_TOKEN"
 # A form's nonce is remembered this long once used (a resubmission after that creates a token).
 NONCE_SECONDS = 24 * 60 * 60
@@ -88,7 +88,7 @@ def _nonce_key(membership: Membership, nonce: str) -> str:
 
 
 def _page(request, membership: Membership, form: NewTokenForm, new=None):
-    url = request.build_absolute_uri(GATEWAY_PATH)
+    url = request.build_absolute_uri(reverse("gateway_stubs"))
     context = {
         "membership": membership,
         "form": form,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 
 from catalog.demo import ensure_demo_account, ensure_sandbox_provider
 from dashboard.models import Membership, Role, Team
@@ -58,8 +59,9 @@ class Command(BaseCommand):
             )
         # The team gateway: the team's own programs speak the provider protocol to it.
         self.stdout.write(
-            f"Team gateway (handler_api) for your programs: {base_url}/stubs/handler_api"
+            f"Team gateway (handler_api) for your programs: {base_url}{reverse('gateway_stubs')}"
         )
         self.stdout.write(
-            f"  create a token on the API access page: {base_url}/t/{team.slug}/api-access/"
+            "  create a token on the API access page: "
+            f"{base_url}{reverse('activations:api_access', args=[team.slug])}"
         )
