@@ -42,7 +42,6 @@ from activations.gateway.answers import (
     number_answer,
     status_answer,
 )
-from activations.gateway.usage import count_request
 from activations.models import Activation
 from dashboard.audit import client_ip, through_token
 from dashboard.middleware import answers_database_errors
@@ -123,11 +122,10 @@ def _answer(request: HttpRequest) -> HttpResponse:
     membership = token.membership
     if not membership.can_buy:
         return _text(BAD_KEY)  # a viewer now: the token acts with its member's role
-    if throttle.over_rate(token.pk):
+    if not throttle.admit(token.pk, team_today(membership.team)):
         return _too_many(1)
     with through_token(token):
         note_use(token, ip)
-        count_request(token, team_today(membership.team))
         if params.given("lang") and params.get("lang") not in LANGUAGES:
             return _text(BAD_LANG)
         action = ACTIONS.get(params.get("action") or "")
@@ -208,14 +206,12 @@ def _get_status(token: ApiToken, params: Params, ip: str | None) -> str:
     activation_id = _team_activation_id(token, params)
     if activation_id is None:
         return NO_ACTIVATION
-    found = (
-        Activation.objects.filter(pk=activation_id, team_id=token.membership.team_id)
-        .values_list("state", "codes")
-        .first()
-    )
-    if found is None:
-        return NO_ACTIVATION
-    return status_answer(*found)
+    found = Activation.objects.filter(
+        pk=activation_id, team_id=token.membership.team_id
+    ).values_list("state", "codes")
+    for state, codes in found:  # none or one; no ORDER BY, unlike .first()
+        return status_answer(state, codes)
+    return NO_ACTIVATION
 
 
 def _set_status(token: ApiToken, params: Params, ip: str | None) -> str:

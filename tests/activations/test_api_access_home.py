@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import caches
 
-from activations.gateway.usage import count_request
+from activations.gateway.throttle import admit
 from dashboard import tokens
 from dashboard.models import Membership, Role
 from dashboard.teams import team_today
@@ -33,9 +33,9 @@ def test_it_shows_each_tokens_requests_today(client, alice, bob, alice_team):
     bobs = tokens.create_token(acting=acting(alice_team, bob), name="bobs bot").token
     today = team_today(alice_team)
     for _ in range(3):
-        count_request(alices, today)
-    count_request(bobs, today)
-    count_request(bobs, today - timedelta(days=1))  # yesterday's: not shown
+        admit(alices.pk, today)
+    admit(bobs.pk, today)
+    admit(bobs.pk, today - timedelta(days=1))  # yesterday's: not shown
     client.force_login(alice)
     response = client.get(home(alice_team))
     assert rows(response) == {"alices bot": 3, "bobs bot": 1}
@@ -47,7 +47,7 @@ def test_it_shows_each_tokens_requests_today(client, alice, bob, alice_team):
 def test_a_member_sees_only_their_own_tokens(client, alice, bob, alice_team):
     tokens.create_token(acting=acting(alice_team, alice), name="alices bot")
     bobs = tokens.create_token(acting=acting(alice_team, bob), name="bobs bot").token
-    count_request(bobs, team_today(alice_team))
+    admit(bobs.pk, team_today(alice_team))
     client.force_login(bob)
     response = client.get(home(alice_team))
     assert rows(response) == {"bobs bot": 1}
@@ -78,7 +78,7 @@ def test_tokens_add_one_query_whatever_their_number(
         token = tokens.create_token(
             acting=acting(alice_team, bob if n % 2 else alice), name=f"bot {n}"
         ).token
-        count_request(token, team_today(alice_team))
+        admit(token.pk, team_today(alice_team))
     Membership.objects.filter(user=bob).update(role=Role.VIEWER)  # a dead token is listed too
     with django_assert_max_num_queries(len(without.captured_queries) + 1):
         response = client.get(home(alice_team))

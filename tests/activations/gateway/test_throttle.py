@@ -9,8 +9,10 @@ import pytest
 from django.core.cache import caches
 
 from activations.gateway import throttle
+from activations.gateway.usage import requests_on
 from activations.models import Activation
 from dashboard.models import ApiToken
+from dashboard.teams import team_today
 from tests.activations.gateway.helpers import ask, said
 from tests.fixtures.redis import TEST_REDIS_URL
 
@@ -147,7 +149,10 @@ def test_the_brakes_work_in_redis_and_cost_get_status_no_query(
                 "STATUS_WAIT_CODE"
             )
     assert ask(client, secret, action="getStatus", id=activation_id).status_code == 429
-    assert caches["gateway"].get(f"rate:{ApiToken.objects.get().pk}:{int(clock.now)}") == 5
+    token = ApiToken.objects.get()
+    assert caches["gateway"].get(f"rate:{token.pk}:{int(clock.now)}") == 5
+    # The day's count (the home page's "requests today") goes along, refused requests too.
+    assert requests_on(team_today(token.team), [token.pk]) == {token.pk: 5}
 
     said(client, BAD, action="getBalance")
     said(client, BAD, action="getBalance")
