@@ -292,7 +292,8 @@ def report(bots, run_a, run_b, cpu, machine, seconds, token_count) -> None:
 
     print(
         f"\n{ACTIVATIONS} open activations of one team on the sandbox, provider budget "
-        f"{PROVIDER_RATE:g} requests/s; gunicorn 2 workers x 4 threads; bots: wrk, "
+        f"{PROVIDER_RATE:g} requests/s; gunicorn {os.environ.get('WEB_CONCURRENCY', '2')} "
+        f"workers x 4 threads; bots: wrk, "
         f"{CONNECTIONS} connections, {token_count} tokens, POST getStatus, {SECONDS:g} s per run; "
         f"GATEWAY_REQUESTS_PER_SECOND={GATEWAY_RATE} (per token) so the limit refuses no bot"
     )
