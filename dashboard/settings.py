@@ -370,6 +370,9 @@ CACHES["gateway"] = (
 )
 # Requests per second one personal token may make; more are answered 429 with Retry-After.
 GATEWAY_REQUESTS_PER_SECOND = env_int("GATEWAY_REQUESTS_PER_SECOND", 20)
+# How long a process keeps getStatus's token lookup (`activations.gateway.recent_tokens`); a
+# revoked token is refused by getStatus within this time, by every other action at once.
+GATEWAY_TOKEN_CACHE_SECONDS = env_float("GATEWAY_TOKEN_CACHE_SECONDS", 1.0)
 
 # Sign-in rate limit: after this many failed attempts for one username from one address,
 # that pair must wait this long after its last failure.

@@ -126,11 +126,12 @@ def token_for(secret: str) -> ApiToken | None:
     None for anything else (malformed, unknown, revoked, or its member gone)."""
     if not isinstance(secret, str) or not TOKEN_PATTERN.fullmatch(secret):
         return None
-    return (
+    found = (
         ApiToken.objects.select_related("membership__team", "membership__user")
         .filter(digest=digest_of(secret), revoked_at__isnull=True, membership__isnull=False)
-        .first()
+        .order_by()  # the digest is unique: no ORDER BY to build (.first() would add one)
     )
+    return next(iter(found), None)
 
 
 def note_use(token: ApiToken, ip: str | None, now: datetime | None = None) -> None:

@@ -4,6 +4,7 @@ sandbox's offer, clean gateway counters, and the gateway's address on the live s
 import pytest
 from django.core.cache import caches
 
+from activations.gateway import recent_tokens
 from dashboard.models import Membership
 from dashboard.tokens import create_token
 
@@ -16,6 +17,7 @@ def clean_gateway_counters(request):
     (token ids are reused from one test database to the next). The bad-token counts are in
     the default cache, the database's table in these tests."""
     caches["gateway"].clear()
+    recent_tokens.forget_all()
     if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
         caches["default"].clear()
     yield

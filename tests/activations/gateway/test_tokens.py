@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from activations.gateway import recent_tokens
 from activations.models import Activation
 from dashboard.models import ApiToken, AuditEvent, Membership, Role
 from dashboard.tokens import revoke_token
@@ -21,6 +22,27 @@ def test_a_revoked_token_is_refused_at_once(client, alice, alice_team, alice_tok
     assert said(client, alice_token, action="getBalance") == "BAD_KEY"
     assert said(client, alice_token, action="getNumber", service="tg") == "BAD_KEY"
     assert not Activation.objects.exists()
+
+
+def test_get_status_keeps_a_token_at_most_a_second_other_actions_not_at_all(
+    client, alice, alice_team, alice_token, make_activation, monkeypatch
+):
+    """The issue allows getStatus's token lookup a brief cache, revocation taking effect
+    within a second; money and moves see the revocation at once."""
+    now = [100.0]
+    monkeypatch.setattr(recent_tokens, "clock", lambda: now[0])
+    activation_id = str(make_activation().pk)
+    assert said(client, alice_token, action="getStatus", id=activation_id) == "STATUS_WAIT_CODE"
+    token = ApiToken.objects.get(name="alice bot")
+    assert revoke_token(acting=acting(alice_team, alice), token=token)
+
+    assert said(client, alice_token, action="getBalance") == "BAD_KEY"
+    assert said(client, alice_token, action="getNumber", service="tg") == "BAD_KEY"
+    now[0] += 0.9
+    assert said(client, alice_token, action="getStatus", id=activation_id) == "STATUS_WAIT_CODE"
+    now[0] += 0.1
+    assert said(client, alice_token, action="getStatus", id=activation_id) == "BAD_KEY"
+    assert not Activation.objects.exclude(pk=activation_id).exists()
 
 
 def test_a_removed_members_token_is_refused_at_once(client, bob, bob_token, sandbox_server):
