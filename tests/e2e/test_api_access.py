@@ -1,5 +1,5 @@
-"""In a real browser: create a personal API token, see its secret once, lose it on reload,
-revoke the token."""
+"""In a real browser: create a personal API token, see its secret once, use it from a program,
+lose it on reload, revoke the token (and the program is refused)."""
 
 import re
 
@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from dashboard.models import ApiToken
 from dashboard.tokens import digest_of
+from provider.client import BadKey, ProviderClient
 
 
 @pytest.mark.browser
@@ -37,6 +38,10 @@ def test_a_member_creates_sees_once_and_revokes_a_token(
     token = ApiToken.objects.get()
     assert token.digest == digest_of(secret)
     assert (token.max_price, token.daily_limit, token.services) == (12.5, 20, ["tg"])
+    # The program it is for: the project's own client, at the address the page shows.
+    gateway = page.locator("#gateway-url").input_value()
+    with ProviderClient(gateway, secret, method="POST", timeout=5) as program:
+        assert program.get_balance() == (alice_account.balance or 0)
 
     page.reload()  # a resubmission creates nothing and shows no secret
     expect(page.get_by_role("heading", name="API access")).to_be_visible()
@@ -56,4 +61,9 @@ def test_a_member_creates_sees_once_and_revokes_a_token(
     expect(page.locator(f"#token-{token.pk}")).to_contain_text("revoked")
     token.refresh_from_db()
     assert token.revoked_at is not None
+    with (
+        ProviderClient(gateway, secret, method="POST", timeout=5) as program,
+        pytest.raises(BadKey),
+    ):
+        program.get_balance()
     assert not violations, violations
