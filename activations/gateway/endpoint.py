@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -204,30 +205,23 @@ def _get_number(token: ApiToken, params: Params, ip: str | None) -> str:
     return purchase.answer if purchase.answer in PURCHASE_ANSWERS else ERROR_SQL
 
 
-def _team_activation_id(token: ApiToken, params: Params) -> int | None:
+def _named_activation(token: ApiToken, params: Params) -> QuerySet[Activation]:
+    """The team's activation named by `id`: none or one row (none, without a query, for an
+    unusable id)."""
     value = (params.get("id") or "").strip()
-    return int(value) if ID_PATTERN.fullmatch(value) else None
+    if not ID_PATTERN.fullmatch(value):
+        return Activation.objects.none()
+    return Activation.objects.filter(pk=int(value), team_id=token.membership.team_id).order_by()
 
 
 def _get_status(token: ApiToken, params: Params, ip: str | None) -> str:
-    activation_id = _team_activation_id(token, params)
-    if activation_id is None:
-        return NO_ACTIVATION
-    found = Activation.objects.filter(
-        pk=activation_id, team_id=token.membership.team_id
-    ).values_list("state", "codes")
-    for state, codes in found:  # none or one; no ORDER BY, unlike .first()
+    for state, codes in _named_activation(token, params).values_list("state", "codes"):
         return status_answer(state, codes)
     return NO_ACTIVATION
 
 
 def _set_status(token: ApiToken, params: Params, ip: str | None) -> str:
-    activation_id = _team_activation_id(token, params)
-    if activation_id is None:
-        return NO_ACTIVATION
-    activation = Activation.objects.filter(
-        pk=activation_id, team_id=token.membership.team_id
-    ).first()
+    activation = _named_activation(token, params).first()
     if activation is None:
         return NO_ACTIVATION
     move = MOVES.get((params.get("status") or "").strip())

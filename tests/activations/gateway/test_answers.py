@@ -16,24 +16,17 @@ from dashboard.models import AuditEvent, Membership, Team
 from tests.activations.gateway.helpers import ask, said
 from tests.activations.poller_support import poller
 from tests.fixtures.activations import UNREACHABLE_URL, make_account, make_offer
+from tests.provider.client_support import (  # the document's examples, byte for byte
+    DOC_BALANCE,
+    DOC_COUNTRIES,
+    DOC_NUMBER,
+    DOC_SERVICES,
+)
 
 pytestmark = pytest.mark.django_db
 
 State = Activation.State
 
-# The document's examples, byte for byte.
-DOC_BALANCE = "463.02"
-DOC_COUNTRIES = (
-    '[{"id":0,"name":"Россия","operators":{"any":"any","tele2":"tele2","tinkoff":"tinkoff",'
-    '"ttk":"ttk","yota":"yota"}},{"id":1,"name":"Украина","operators":{"any":"any",'
-    '"kyivstar":"kyivstar","life":"life","lycamobile":"lycamobile","mts":"mts","utel":"utel",'
-    '"vodafone":"vodafone"}}]'
-)
-DOC_SERVICES = (
-    '[{"id":"vk","name":"Вконтакте","price":29.88,"quantity":"19"},{"id":"ok","name":"Ok.ru",'
-    '"price":1.34,"quantity":"2776"},{"id":"wa","name":"Whatsapp","price":0,"quantity":"0"}]'
-)
-DOC_NUMBER = "ACCESS_NUMBER:234242:79991728822"  # ACCESS_NUMBER:ID:NUMBER
 DOC_STATUS_OK = "STATUS_OK:CODE"
 
 
