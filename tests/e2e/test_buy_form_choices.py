@@ -26,6 +26,9 @@ def test_a_choice_made_as_the_form_is_swapped_in_is_not_lost(
     page = signed_in_page(alice)
     page.goto(f"{live_server.url}/t/{alice_team.slug}/")
     page.get_by_role("link", name="Buy", exact=True).click()
+    # The buy page loaded (the click only starts the navigation; evaluating before it ends
+    # ran against a document without a body, once, on a loaded machine).
+    expect(page.get_by_label("Service")).to_be_enabled()
     page.evaluate(CHOOSE_COUNTRY_ON_SWAP, str(sandbox_offer.country_id))
     page.get_by_label("Service").select_option(str(sandbox_offer.service_id))
     expect(page.get_by_label("Operator")).to_be_enabled(timeout=5_000)
