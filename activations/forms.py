@@ -223,11 +223,11 @@ class AuditFilterForm(TeamRecordsFilterForm):
 
     def filtered(self, rows: QuerySet) -> QuerySet:
         rows = super().filtered(rows)
-        if self.is_valid() and self.cleaned_data["action"]:
+        if not self.is_valid():
+            return rows
+        if self.cleaned_data["action"]:
             rows = rows.filter(action=self.cleaned_data["action"])
-        if self.is_valid():
-            rows = filter_by_source(rows, self.cleaned_data["source"])
-        return rows
+        return filter_by_source(rows, self.cleaned_data["source"])
 
 
 class AttachKeyForm(forms.Form):

@@ -21,6 +21,7 @@ from django.db import connections
 from django.db.models import Aggregate, Expression, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
+from activations.forms import filter_by_source
 from activations.models import Activation
 from dashboard.models import Team
 from dashboard.teams import day_start, team_zone
@@ -79,9 +80,9 @@ class Scope:
     user_id: int | None = None
     service_id: int | None = None
     country_id: int | None = None
-    # Where the purchases came from: through one personal API token, or the browser only.
-    api_token_id: int | None = None
-    browser_only: bool = False
+    # Where the purchases came from (`activations.forms.filter_by_source`): "" any, "browser",
+    # or one personal API token's id.
+    source: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -105,11 +106,7 @@ class Scope:
             qs = qs.filter(service_id=self.service_id)
         if self.country_id:
             qs = qs.filter(country_id=self.country_id)
-        if self.browser_only:
-            qs = qs.filter(api_token__isnull=True)
-        elif self.api_token_id:
-            qs = qs.filter(api_token_id=self.api_token_id)
-        return qs.order_by()
+        return filter_by_source(qs, self.source).order_by()
 
 
 # Sorting -----------------------------------------------------------------------------------

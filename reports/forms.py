@@ -13,7 +13,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from activations.forms import BROWSER, source_choices
+from activations.forms import source_choices
 from catalog.models import Country, Service
 from dashboard.models import Team
 from reports.engine import GRAINS, Scope, auto_grain
@@ -153,8 +153,7 @@ class ReportFilterForm(forms.Form):
             user_id=member.pk if member else None,
             service_id=service.pk if service else None,
             country_id=country.pk if country else None,
-            api_token_id=int(source) if source and source != BROWSER else None,
-            browser_only=source == BROWSER,
+            source=source or "",
         )
 
     def grain(self) -> str:

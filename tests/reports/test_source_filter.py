@@ -106,5 +106,5 @@ def test_the_filter_offers_the_browser_and_each_token(client, alice, alice_team,
 def test_a_scope_without_a_source_counts_every_purchase(alice_team, sourced):
     """What the weekly email builds (no source): every purchase, whatever its source."""
     assert march_scope(alice_team).activations().count() == 7
-    assert march_scope(alice_team, browser_only=True).activations().count() == 4
-    assert march_scope(alice_team, api_token_id=sourced[0].pk).activations().count() == 2
+    assert march_scope(alice_team, source="browser").activations().count() == 4
+    assert march_scope(alice_team, source=str(sourced[0].pk)).activations().count() == 2
