@@ -37,6 +37,12 @@ def keyed_accounts(team: Team) -> QuerySet[ProviderAccount]:
     )
 
 
+def keyed_providers(team: Team) -> QuerySet[ProviderAccount]:
+    """The ids of the enabled providers where the team holds a key, as a subquery
+    (`provider__in=keyed_providers(team)`: no query of its own)."""
+    return keyed_accounts(team).filter(provider__enabled=True).values("provider_id").order_by()
+
+
 def account_with_key(team: Team, provider: Provider) -> ProviderAccount | None:
     return keyed_accounts(team).filter(provider=provider).first()
 

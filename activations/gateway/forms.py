@@ -4,17 +4,16 @@ from decimal import Decimal
 
 from django import forms
 
+from catalog.accounts import keyed_providers
 from catalog.models import Service
 from dashboard.models import Team
 
 
 def team_service_codes(team: Team) -> list[tuple[str, str]]:
-    """(code, label) of every service the team can buy: the catalogs of the providers where
-    it holds a key, one entry per code (several providers may sell the same code)."""
+    """(code, label) of every service the team can buy: the catalogs of the enabled providers
+    where it holds a key, one entry per code (several providers may sell the same code)."""
     rows = (
-        Service.objects.filter(
-            provider__accounts__team=team, provider__accounts__key_ciphertext__gt=""
-        )
+        Service.objects.filter(provider__in=keyed_providers(team))
         .order_by("name", "code")
         .values_list("code", "name")
         .distinct()

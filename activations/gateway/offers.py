@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from activations.gateway.answers import BAD_SERVICE, NO_NUMBERS, price_number
-from catalog.accounts import keyed_accounts
+from catalog.accounts import keyed_providers
 from catalog.models import Country, Offer, Operator, Service
 from dashboard.models import ApiToken
 
@@ -22,19 +22,9 @@ DEFAULT_COUNTRY = 0
 DEFAULT_OPERATOR = "any"
 
 
-def _keyed_providers(token: ApiToken):
-    """The enabled providers where the token's team holds a key (a subquery, no query)."""
-    return (
-        keyed_accounts(token.membership.team)
-        .filter(provider__enabled=True)
-        .values("provider_id")
-        .order_by()
-    )
-
-
 def on_sale(token: ApiToken) -> QuerySet[Offer]:
     offers = Offer.objects.filter(
-        provider__in=_keyed_providers(token),
+        provider__in=keyed_providers(token.membership.team),
         available=True,
         country__available=True,
         operator__available=True,
@@ -77,14 +67,15 @@ def offer_for(
         return offer
     if token.services and service not in token.services:
         return BAD_SERVICE
-    listed = Service.objects.filter(provider__in=_keyed_providers(token), code=service)
+    providers = keyed_providers(token.membership.team)
+    listed = Service.objects.filter(provider__in=providers, code=service)
     return NO_NUMBERS if listed.exists() else BAD_SERVICE
 
 
 def countries_rows(token: ApiToken) -> list[dict]:
     """getCountryAndOperators: the countries of the team's providers, merged by their id, each
     with its operators as {"code": "code"} (two queries)."""
-    providers = _keyed_providers(token)
+    providers = keyed_providers(token.membership.team)
     countries = (
         Country.objects.filter(provider__in=providers, available=True)
         .order_by("external_id", "provider__name")
