@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -97,11 +98,21 @@ def visible_tokens(acting: Membership) -> QuerySet[ApiToken]:
     return tokens.filter(user_id=acting.user_id)
 
 
+REVOKE_REFUSED = "Only owners and managers revoke other members' tokens."
+
+
+def may_revoke(acting: Membership, token: ApiToken) -> bool:
+    """A token of the acting member's team that is theirs, or they are an owner or manager."""
+    return token.team_id == acting.team_id and (
+        token.user_id == acting.user_id or acting.role in MANAGERS
+    )
+
+
 def revoke_token(*, acting: Membership, token: ApiToken, ip: str | None = None) -> bool:
     """Revoke a token (its owner, or an owner or manager of the team); False if it already was."""
     require_same_team(acting, token, "This token belongs to another team.")
-    if token.user_id != acting.user_id:
-        require_role(acting, MANAGERS, "Only owners and managers revoke other members' tokens.")
+    if not may_revoke(acting, token):
+        raise PermissionDenied(REVOKE_REFUSED)
     now = timezone.now()
     with transaction.atomic():
         revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(

@@ -23,7 +23,7 @@ from activations.gateway.forms import NewTokenForm
 from dashboard import tokens
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import client_ip
-from dashboard.models import BUYERS, MANAGERS, ApiToken, Membership
+from dashboard.models import BUYERS, ApiToken, Membership
 from dashboard.teams import team_zone
 
 PLACEHOLDER = "YOUR_TOKEN"
@@ -132,18 +132,14 @@ def _token(membership: Membership, token_id: int) -> ApiToken:
     )
 
 
-def _may_revoke(membership: Membership, token: ApiToken) -> bool:
-    return token.user_id == membership.user_id or membership.role in MANAGERS
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 def revoke_token(request: AuthenticatedHttpRequest, team_slug: str, token_id: int):
     """GET: the confirmation page; POST: revoke (the token's owner, an owner or a manager)."""
     membership = membership_for(request, team_slug, roles=BUYERS)
     token = _token(membership, token_id)
     if request.method != "POST":
-        if not _may_revoke(membership, token):
-            raise PermissionDenied("Only owners and managers revoke other members' tokens.")
+        if not tokens.may_revoke(membership, token):
+            raise PermissionDenied(tokens.REVOKE_REFUSED)
         return render(request, "activations/gateway/revoke.html", {"token": token})
     # revoke_token refuses (403) a member revoking someone else's token.
     if tokens.revoke_token(acting=membership, token=token, ip=client_ip(request)):
