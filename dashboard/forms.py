@@ -11,9 +11,9 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import User
-from django.core.cache import cache as django_cache
 from django.core.exceptions import ValidationError
 
+from dashboard import lockout
 from dashboard.audit import client_ip
 from dashboard.models import Role, Team
 
@@ -28,12 +28,9 @@ def seconds_now() -> float:
 class SignInLimitMixin:
     """Refuses a username from an address after too many failed sign-in attempts.
 
-    Failures are counted per (username, IP) in Django's cache, which every web process
-    shares (Redis or the database; see settings.CACHES). The lock lasts
-    LOGIN_FAILURE_WINDOW_SECONDS after the last failure and a success clears the count.
-    The window is measured from the time stored with the count, not by the cache entry's
-    expiry: the database cache cuts expiry times to whole seconds. The site's sign-in and
-    the admin's share one count.
+    Failures are counted per (username, IP) by `dashboard.lockout`; the lock lasts
+    LOGIN_FAILURE_WINDOW_SECONDS after the last failure and a success clears the count. The
+    site's sign-in and the admin's share one count.
     """
 
     rate_limited_message = (
@@ -47,17 +44,10 @@ class SignInLimitMixin:
         digest = hashlib.sha256(f"{username}\0{ip}".encode()).hexdigest()
         return f"sign-in-failures:{digest}"
 
-    def _recent_failures(self, key: str, now: float) -> int:
-        failures, last_failure_at = django_cache.get(key, (0, now))
-        if now - last_failure_at >= settings.LOGIN_FAILURE_WINDOW_SECONDS:
-            return 0
-        return failures
-
     def clean(self):
         key = self._failures_key()
         now = seconds_now()
-        failures = self._recent_failures(key, now)
-        if failures >= settings.LOGIN_FAILURE_LIMIT:
+        if lockout.recent_failures(key, now) >= settings.LOGIN_FAILURE_LIMIT:
             raise ValidationError(
                 self.rate_limited_message,
                 code="rate_limited",
@@ -67,14 +57,11 @@ class SignInLimitMixin:
             cleaned = super().clean()
         except ValidationError as error:
             if error.code == "invalid_login":
-                # The entry outlives the window by a second so that the cut expiry
-                # never ends a lock early.
-                timeout = settings.LOGIN_FAILURE_WINDOW_SECONDS + 1
-                django_cache.set(key, (failures + 1, now), timeout)
-                if failures + 1 >= settings.LOGIN_FAILURE_LIMIT:
-                    log.warning("Sign-in locked after %d failures", failures + 1)
+                failures = lockout.note_failure(key, now)
+                if failures >= settings.LOGIN_FAILURE_LIMIT:
+                    log.warning("Sign-in locked after %d failures", failures)
             raise
-        django_cache.delete(key)
+        lockout.clear(key)
         return cleaned
 
 

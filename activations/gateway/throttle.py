@@ -5,17 +5,16 @@ The rate is counted per token and one-second window in `caches["gateway"]` (Redi
 production, never the database): a request over `settings.GATEWAY_REQUESTS_PER_SECOND` in the
 current second is answered 429 with `Retry-After: 1`.
 
-Bad tokens are counted per address in `caches["default"]` (Redis, or the database table that
-every process shares) with the time of the last failure, as the sign-in form counts failed
-passwords: after `settings.LOGIN_FAILURE_LIMIT` failures within
-`settings.LOGIN_FAILURE_WINDOW_SECONDS`, the address is answered 429 without a token lookup
-until the window after its last failure has passed. Only failures write. So that a good request
-costs no query on the database cache, a failure also leaves a mark in the gateway cache, and
+Bad tokens are counted per address by `dashboard.lockout`, as the sign-in form counts failed
+passwords (in `caches["default"]`, which every process shares): after
+`settings.LOGIN_FAILURE_LIMIT` failures within `settings.LOGIN_FAILURE_WINDOW_SECONDS`, the
+address is answered 429 without a token lookup until the window after its last failure has
+passed. Only failures write. So that a good request costs no query on the database cache, a
+failure also leaves a mark in the gateway cache, and
 only a marked address has its count read.
 """
 
 import hashlib
-import math
 import time
 from datetime import date
 
@@ -24,6 +23,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from activations.gateway import usage
+from dashboard import lockout
 
 # Seconds since the epoch; tests move it.
 clock = time.time
@@ -73,10 +73,6 @@ def _address_key(ip: str | None) -> str:
     return f"gateway-bad-tokens:{digest}"
 
 
-def _window() -> int:
-    return settings.LOGIN_FAILURE_WINDOW_SECONDS
-
-
 def locked_for(ip: str | None) -> int:
     """Seconds the address stays locked out (0: not locked)."""
     key = _address_key(ip)
@@ -85,22 +81,11 @@ def locked_for(ip: str | None) -> int:
         marked = cache.get(key) is not None
     else:
         marked = client.exists(cache.make_and_validate_key(key))
-    if not marked:
-        return 0
-    failures, last_failure_at = caches["default"].get(key, (0, 0.0))
-    left = last_failure_at + _window() - clock()
-    if failures < settings.LOGIN_FAILURE_LIMIT or left <= 0:
-        return 0
-    return max(1, math.ceil(left))
+    return lockout.seconds_locked(key, clock()) if marked else 0
 
 
 def note_bad_token(ip: str | None) -> None:
-    """One more bad token from the address (a new count when its window has passed)."""
+    """One more bad token from the address (`dashboard.lockout`), and its mark."""
     key = _address_key(ip)
-    now = clock()
-    failures, last_failure_at = caches["default"].get(key, (0, now))
-    if now - last_failure_at >= _window():
-        failures = 0
-    # Outlives the window by a second: the database cache cuts expiry times to whole seconds.
-    caches["default"].set(key, (failures + 1, now), _window() + 1)
-    caches["gateway"].set(key, 1, _window() + 1)
+    lockout.note_failure(key, clock())
+    caches["gateway"].set(key, 1, settings.LOGIN_FAILURE_WINDOW_SECONDS + 1)
