@@ -2,7 +2,13 @@
 
 from django.contrib import admin
 
-from activations.models import Activation, Reservation, WorkerHeartbeat
+from activations.models import (
+    Activation,
+    PriceLimit,
+    Reservation,
+    TeamRouting,
+    WorkerHeartbeat,
+)
 
 
 @admin.register(Activation)
@@ -36,6 +42,7 @@ class ActivationAdmin(admin.ModelAdmin):
         "state",
         "codes",
         "request_token",
+        "route",
         "created_at",
         "updated_at",
         "first_code_at",
@@ -74,3 +81,17 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(TeamRouting)
+class TeamRoutingAdmin(admin.ModelAdmin):
+    list_display = ["team", "policy", "updated_at"]
+    list_filter = ["policy"]
+    list_select_related = ["team"]
+
+
+@admin.register(PriceLimit)
+class PriceLimitAdmin(admin.ModelAdmin):
+    list_display = ["team", "service_code", "max_price", "updated_at"]
+    search_fields = ["team__name", "service_code"]
+    list_select_related = ["team"]

@@ -51,6 +51,9 @@ class Activation(models.Model):
         related_name="activations",
         help_text="The personal token it was bought through; empty when bought in the browser.",
     )
+    # How routing chose this number: the policy, and each provider tried before the one
+    # that sold it with its answer ({"policy": "cheapest", "tried": [{"provider": ..., ...}]}).
+    route = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     first_code_at = models.DateTimeField(null=True, blank=True)
@@ -116,6 +119,55 @@ class Activation(models.Model):
     @property
     def latest_code(self) -> str | None:
         return self.codes[-1] if self.codes else None
+
+
+class RoutingPolicy(models.TextChoices):
+    """How a purchase orders the offers it may buy (`activations.routing`)."""
+
+    CHEAPEST = "cheapest", "Cheapest"
+    RELIABLE = "reliable", "Most reliable"
+
+
+class TeamRouting(models.Model):
+    """The team's routing policy; a team without a row routes by the cheapest offer."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="routing")
+    policy = models.CharField(
+        max_length=16, choices=RoutingPolicy.choices, default=RoutingPolicy.CHEAPEST
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "team routing"
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.get_policy_display()}"
+
+
+class PriceLimit(models.Model):
+    """The team's default highest price for one service, at every provider (the service is
+    matched across providers by the protocol's service code). A purchase may ask for less."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="price_limits")
+    service_code = models.CharField(
+        max_length=32, help_text="The protocol's service id, e.g. 'tg'."
+    )
+    max_price = models.DecimalField(max_digits=12, decimal_places=2)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "service_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "service_code"], name="one_price_limit_per_team_service"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_price__gte=0), name="price_limit_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.service_code} at most {self.max_price}"
 
 
 class Reservation(models.Model):
