@@ -6,32 +6,59 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet
 
-from activations.models import Activation
-from catalog.models import Country, Offer, Operator, Provider, Service
+from activations import buy_choices, routing
+from activations.models import Activation, RoutingPolicy
+from activations.routing_settings import team_price_limit
+from catalog.models import Provider, Service
 from dashboard.audit import ACTION_LABELS
 from dashboard.models import ApiToken, AuditEvent, Membership, Team
-from dashboard.teams import money, team_day_start
+from dashboard.teams import team_day_start
 
 
 def new_request_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def candidate_label(candidate: routing.Candidate) -> str:
+    """ "Sandbox B, mts, 12.30: 94 % got a code in the last 30 days, median 18 s"."""
+    offer = candidate.offer
+    return (
+        f"{offer.provider.name}, {offer.operator.code}, {offer.price}: {candidate.record.summary}"
+    )
+
+
 class BuyForm(forms.Form):
-    """Service, then country, then operator; each choice narrows the next.
+    """Service, then country, then operator (matched across the team's providers by the
+    protocol's ids, `activations.buy_choices`), an optional highest price, and the offer to
+    try first among the candidates routing found (`activations.routing.candidates`, best
+    first under the team's policy; the first is preselected).
 
     The same form serves the narrowing (GET, re-rendered by htmx on every change, or by the
-    "Show choices" button without JavaScript) and the purchase (POST).
+    "Show choices" button without JavaScript) and the purchase (POST). The highest price is
+    prefilled with the team's limit for the service each time the service changes
+    (`price_for` remembers which service the shown price belongs to).
     """
 
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label="Choose…")
-    country = forms.ModelChoiceField(queryset=Country.objects.none(), empty_label="Choose…")
-    operator = forms.ModelChoiceField(queryset=Operator.objects.none(), empty_label="Choose…")
+    service = forms.ChoiceField(choices=[])
+    country = forms.TypedChoiceField(coerce=int, choices=[])
+    operator = forms.ChoiceField(choices=[])
+    max_price = forms.DecimalField(
+        label="Highest price",
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text="Empty: the team's highest price for the service, if it has one.",
+    )
+    price_for = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)
+    offer = forms.TypedChoiceField(
+        coerce=int, choices=[], required=False, widget=forms.RadioSelect, label="Buy from"
+    )
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, data, *, providers: list[Provider], bound: bool = True):
+    def __init__(self, data, *, team: Team, providers: list[Provider], bound: bool = True):
         """`bound=False` for the narrowing: the choices so far are shown, not validated."""
         picks = {name: data.get(name) for name in self.base_fields} if data else {}
         if not picks.get("token"):
@@ -39,52 +66,46 @@ class BuyForm(forms.Form):
         if bound:
             super().__init__(data)
         else:
-            super().__init__(initial=picks)
+            super().__init__(initial=dict(picks))
         self.picks = picks
-        offers = Offer.objects.filter(provider__in=providers, available=True)
-        self.offers = offers
-        self.several_providers = len(providers) > 1
+        offers = buy_choices.listed_offers(providers)
+        fields = self.fields
+        fields["service"].choices = [("", "Choose…")] + [
+            (choice.value, choice.name) for choice in buy_choices.services(offers)
+        ]
+        self.service = self._picked("service")
+        self.country = self.operator = None
+        if self.service is not None:
+            found = buy_choices.countries(offers, self.service)
+            fields["country"].choices = [("", "Choose…")] + [(c.value, c.label) for c in found]
+            self.country = self._picked("country")
+        if self.country is not None:
+            found = buy_choices.operators(offers, self.service, self.country)
+            fields["operator"].choices = [(c.value, c.label) for c in found]
+            self.operator = self._picked("operator") or buy_choices.ANY_OPERATOR
+            self.initial["operator"] = self.operator
+        self.asked_price = self._picked("max_price")
+        if not bound and self.service is not None and picks.get("price_for") != self.service:
+            # A new service: its own limit replaces the price shown for the one before.
+            self.asked_price = team_price_limit(team, self.service)
+            self.initial.update(max_price=self.asked_price, price_for=self.service)
+        self.candidates = routing.candidates(team, self.want) if self.want else []
+        fields["offer"].choices = [(c.offer.pk, candidate_label(c)) for c in self.candidates]
+        chosen = self._picked("offer")
+        self.picked = next((c for c in self.candidates if c.offer.pk == chosen), None)
+        if self.picked is None and self.candidates and not bound:
+            self.picked = self.candidates[0]
+            self.initial["offer"] = self.picked.offer.pk
 
-        services = Service.objects.filter(
-            pk__in=offers.values("service_id").distinct()
-        ).select_related("provider")
-        self.fields["service"].queryset = services
-        self.fields["service"].label_from_instance = self._service_label
-        service = self._picked("service", services)
-
-        countries = Country.objects.none()
-        if service is not None:
-            countries = (
-                Country.objects.filter(offers__in=offers.filter(service=service))
-                .annotate(
-                    from_price=Min("offers__price", filter=Q(offers__service=service)),
-                    stock=Sum("offers__quantity", filter=Q(offers__service=service)),
-                    offer_count=Count("offers", filter=Q(offers__service=service)),
-                )
-                .order_by("name")
-            )
-        self.fields["country"].queryset = countries
-        self.fields["country"].label_from_instance = lambda c: (
-            f"{c.name} — from {money(c.from_price)}, {c.stock or 0} in stock"
-        )
-        country = self._picked("country", countries)
-
-        operators = Operator.objects.none()
-        if service is not None and country is not None:
-            operators = (
-                Operator.objects.filter(country=country, offers__in=offers.filter(service=service))
-                .annotate(
-                    price=Min("offers__price", filter=Q(offers__service=service)),
-                    stock=Sum("offers__quantity", filter=Q(offers__service=service)),
-                )
-                .order_by("price", "code")
-            )
-        self.fields["operator"].queryset = operators
-        self.fields["operator"].label_from_instance = lambda o: (
-            f"{o.code} — {money(o.price)}, {o.stock or 0} in stock"
-        )
-        self.service, self.country = service, country
-        self.operator = self._picked("operator", operators)
+    def _picked(self, name: str):
+        """The value chosen for name if its field accepts it (among its choices), else None."""
+        value = self.picks.get(name)
+        if value in (None, ""):
+            return None
+        try:
+            return self.fields[name].clean(value)
+        except forms.ValidationError:
+            return None
 
     @property
     def service_picked(self) -> bool:
@@ -94,27 +115,25 @@ class BuyForm(forms.Form):
     def country_picked(self) -> bool:
         return self.country is not None
 
-    def _service_label(self, service: Service) -> str:
-        if self.several_providers:
-            return f"{service.name} ({service.code}) at {service.provider.name}"
-        return f"{service.name} ({service.code})"
-
-    def _picked(self, name: str, queryset):
-        """The choice the user made for name, if it is still among the offered ones."""
-        value = self.picks.get(name)
-        if not value or not str(value).isdigit():
-            return None
-        return next((row for row in queryset if row.pk == int(value)), None)
-
     @property
-    def offer(self) -> Offer | None:
-        if self.service is None or self.country is None or self.operator is None:
+    def want(self) -> routing.Want | None:
+        """What the person asks for, once service, country and operator are chosen."""
+        if self.operator is None:
             return None
-        return (
-            self.offers.filter(service=self.service, country=self.country, operator=self.operator)
-            .select_related("provider", "service", "country", "operator")
-            .first()
+        return routing.Want(
+            service=self.service,
+            country=self.country,
+            operator=self.operator,
+            max_price=self.asked_price,
         )
+
+    def problem(self) -> str:
+        """What to tell the person when the purchase's form is not valid."""
+        if "max_price" in self.errors:
+            return f"Highest price: {self.errors['max_price'][0]}"
+        if "offer" in self.errors:
+            return "That offer is no longer among the choices. Please choose again."
+        return "Choose a service, a country and an operator."
 
 
 class TeamRecordsFilterForm(forms.Form):
@@ -271,3 +290,27 @@ class BudgetForm(forms.Form):
 
     def member_limits(self) -> dict[int, Decimal | None]:
         return {m.pk: self.cleaned_data[self.field_name(m)] for m in self.memberships}
+
+
+class RoutingPolicyForm(forms.Form):
+    policy = forms.ChoiceField(
+        choices=RoutingPolicy.choices, widget=forms.RadioSelect, label="Route purchases to"
+    )
+
+
+class PriceLimitForm(forms.Form):
+    """Add or change the team's highest price for a service the team's providers list."""
+
+    service_code = forms.ChoiceField(label="Service", choices=[])
+    max_price = forms.DecimalField(label="Highest price", **(MONEY | {"required": True}))
+
+    def __init__(self, data=None, *, providers: list[Provider]):
+        super().__init__(data)
+        offers = buy_choices.listed_offers(providers)
+        self.fields["service_code"].choices = [("", "Choose…")] + [
+            (choice.value, choice.name) for choice in buy_choices.services(offers)
+        ]
+
+
+class RemovePriceLimitForm(forms.Form):
+    service_code = forms.CharField(max_length=32)

@@ -28,6 +28,9 @@ urlpatterns = [
         name="refresh_balance",
     ),
     path(T + "budgets/", views.budgets, name="budgets"),
+    path(T + "routing/", views.team_routing, name="routing"),
+    path(T + "routing/limits/", views.save_price_limit, name="save_price_limit"),
+    path(T + "routing/limits/remove/", views.remove_price_limit, name="remove_price_limit"),
     path(T + "audit/", views.audit_log, name="audit"),
     path(T + "api-access/", gateway_views.api_access, name="api_access"),
     path(

@@ -26,17 +26,22 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from activations import moves
+from activations import moves, routing_settings
 from activations.budgets import month_budget, set_budgets, team_budget
-from activations.buying import account_in_use, buy_number
+from activations.buying import account_in_use
 from activations.forms import (
     ActivationFilterForm,
     AttachKeyForm,
     AuditFilterForm,
     BudgetForm,
     BuyForm,
+    PriceLimitForm,
+    RemovePriceLimitForm,
+    RoutingPolicyForm,
 )
-from activations.models import Activation
+from activations.models import Activation, RoutingPolicy
+from activations.route_story import route_story
+from activations.routing import buy_routed, policy_of
 from catalog import accounts
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import Outcome
@@ -150,6 +155,7 @@ def activation_detail(request: AuthenticatedHttpRequest, team_slug: str, activat
     )
     seen = len(activation.codes)  # a full page load: nothing is new yet
     context = status_context(activation, membership.team, membership.role, seen)
+    context["route"] = route_story(activation.route)
     return render(request, "activations/detail.html", context)
 
 
@@ -222,21 +228,25 @@ def _buy_providers(team) -> list[Provider]:
     )
 
 
+# The choices a failed purchase goes back to (with a fresh token: the failed one is spent).
+KEPT_CHOICES = ("service", "country", "operator", "max_price", "price_for", "offer")
+
+
 def buy(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=BUYERS)
     team = membership.team
     providers = _buy_providers(team)
     if request.method == "POST":
-        form = BuyForm(request.POST, providers=providers)
-        offer = form.offer if form.is_valid() else None
-        if offer is None:
-            messages.error(request, "Choose a service, a country and an operator.")
+        form = BuyForm(request.POST, team=team, providers=providers)
+        if not form.is_valid():
+            messages.error(request, form.problem())
         else:
-            outcome = buy_number(
+            outcome = buy_routed(
                 acting=membership,
-                offer=offer,
+                want=form.want,
                 request_token=form.cleaned_data["token"],
                 ip=client_ip(request),
+                first=form.cleaned_data["offer"],
             )
             if outcome.ok:
                 if outcome.duplicate:
@@ -245,17 +255,14 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
                     messages.success(request, outcome.message)
                 return redirect("activations:detail", team_slug, outcome.activation.pk)
             messages.error(request, outcome.message)
-        # Back to the same choices with a fresh token (the failed attempt's token is spent).
-        query = {
-            k: request.POST[k] for k in ("service", "country", "operator") if k in request.POST
-        }
+        query = {k: request.POST[k] for k in KEPT_CHOICES if request.POST.get(k)}
         return redirect(f"{reverse('activations:buy', args=[team_slug])}?{urlencode(query)}")
 
-    form = BuyForm(request.GET, providers=providers, bound=False)
+    form = BuyForm(request.GET, team=team, providers=providers, bound=False)
     context = {
         "form": form,
-        "offer": form.offer,
         "providers": providers,
+        "policy": RoutingPolicy(policy_of(team)),
         "budget": team_budget(team),
     }
     if request.htmx:
@@ -353,6 +360,66 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
         "budget": budget,
     }
     return render(request, "activations/budgets.html", context)
+
+
+# --- Routing settings -----------------------------------------------------------------------
+
+
+def _routing_page(request, membership: Membership, *, policy_form=None, limit_form=None):
+    """The routing settings page, with a form that failed (shown with its errors) if any."""
+    team = membership.team
+    context = {
+        "policy_form": policy_form or RoutingPolicyForm(initial={"policy": policy_of(team)}),
+        "limit_form": limit_form or PriceLimitForm(providers=_buy_providers(team)),
+        "limits": routing_settings.price_limits(team),
+    }
+    return render(request, "activations/routing.html", context)
+
+
+def team_routing(request: AuthenticatedHttpRequest, team_slug: str):
+    """The team's routing policy (changed here) and highest prices per service."""
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    if request.method != "POST":
+        return _routing_page(request, membership)
+    form = RoutingPolicyForm(request.POST)
+    if not form.is_valid():
+        return _routing_page(request, membership, policy_form=form)
+    policy = RoutingPolicy(form.cleaned_data["policy"])
+    if routing_settings.set_policy(acting=membership, policy=policy, ip=client_ip(request)):
+        messages.success(request, f"Purchases now go to the {policy.label.lower()} offer first.")
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect("activations:routing", team_slug)
+
+
+@require_POST
+def save_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    form = PriceLimitForm(request.POST, providers=_buy_providers(membership.team))
+    if not form.is_valid():
+        return _routing_page(request, membership, limit_form=form)
+    code, price = form.cleaned_data["service_code"], form.cleaned_data["max_price"]
+    if routing_settings.set_price_limit(
+        acting=membership, service_code=code, max_price=price, ip=client_ip(request)
+    ):
+        messages.success(request, f"The highest price for {code} is now {price}.")
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect("activations:routing", team_slug)
+
+
+@require_POST
+def remove_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
+    membership = membership_for(request, team_slug, roles=MANAGERS)
+    form = RemovePriceLimitForm(request.POST)
+    code = form.cleaned_data["service_code"] if form.is_valid() else ""
+    if code and routing_settings.remove_price_limit(
+        acting=membership, service_code=code, ip=client_ip(request)
+    ):
+        messages.success(request, f"{code} has no highest price of its own any more.")
+    else:
+        messages.error(request, "There was no highest price to remove.")
+    return redirect("activations:routing", team_slug)
 
 
 # --- Audit log ------------------------------------------------------------------------------
