@@ -294,7 +294,9 @@ class BudgetForm(forms.Form):
 
 class RoutingPolicyForm(forms.Form):
     policy = forms.ChoiceField(
-        choices=RoutingPolicy.choices, widget=forms.RadioSelect, label="Route purchases to"
+        choices=RoutingPolicy.choices,
+        widget=forms.RadioSelect,
+        label="Which offer a purchase tries first",
     )
 
 
