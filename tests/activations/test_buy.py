@@ -15,6 +15,7 @@ from catalog.models import ProviderAccount
 from dashboard.encryption import encrypt_key
 from dashboard.models import AuditEvent, Membership
 from tests.activations.acting import acting
+from tests.fixtures.activations import buy_form
 
 TOKEN = "token-aaaaaaaaaaaa"
 
@@ -195,12 +196,7 @@ def test_charlie_cannot_buy_for_alices_team(
     client.force_login(charlie)
     response = client.post(
         f"/t/{alice_team.slug}/buy/",
-        {
-            "service": sandbox_offer.service_id,
-            "country": sandbox_offer.country_id,
-            "operator": sandbox_offer.operator_id,
-            "token": TOKEN,
-        },
+        buy_form(sandbox_offer, token=TOKEN),
     )
     assert response.status_code == 404
     assert_nothing_bought()

@@ -17,6 +17,7 @@ from dashboard.models import AuditEvent
 from provider import client as protocol
 from provider.sandbox.rules import Answer
 from tests.activations.acting import acting
+from tests.fixtures.activations import buy_form
 
 CANCELLED = "cannot record, so it was cancelled there: nothing is charged"
 NOT_CANCELLED = "could not be cancelled automatically"
@@ -106,12 +107,7 @@ def test_the_buy_page_says_so_instead_of_failing(
     client.force_login(alice)
     response = client.post(
         f"/t/{alice_team.slug}/buy/",
-        {
-            "service": sandbox_offer.service_id,
-            "country": sandbox_offer.country_id,
-            "operator": sandbox_offer.operator_id,
-            "token": "view-token-hostile-1",
-        },
+        buy_form(sandbox_offer, token="view-token-hostile-1"),
         follow=True,
     )
     assert response.status_code == 200

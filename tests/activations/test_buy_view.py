@@ -1,8 +1,7 @@
 from decimal import Decimal
 
 from activations.models import Activation, PriceLimit
-from tests.activations.buy_support import buy_form
-from tests.fixtures.activations import make_offer
+from tests.fixtures.activations import buy_form, make_offer
 
 
 def url(team, query=""):

@@ -12,6 +12,7 @@ from django.db import connection
 from activations.models import Activation
 from activations.states import record_code
 from catalog.models import ProviderAccount
+from tests.fixtures.activations import buy_form
 
 
 @pytest.fixture
@@ -65,11 +66,7 @@ def test_the_key_never_leaves_its_ciphertext(
     account = ProviderAccount.objects.get()
 
     # Buy, including failures on the way.
-    choice = {
-        "service": sandbox_offer.service_id,
-        "country": sandbox_offer.country_id,
-        "operator": sandbox_offer.operator_id,
-    }
+    choice = buy_form(sandbox_offer)
     for fault in ("garbage", "http_500", "error_sql", "timeout"):
         sandbox_server.sandbox.set_fault(fault, seconds=0.01)
         post(f"{team}/buy/", {**choice, "token": f"secret-test-{fault}"}, follow=True)

@@ -14,7 +14,7 @@ from catalog.models import Provider
 from catalog.provider_slots import SLOT_WAIT_SECONDS, SLOW_SECONDS, ProviderSlots
 from catalog.upstream import provider_client
 from provider import client as protocol
-from tests.fixtures.activations import make_account, run_in_threads
+from tests.fixtures.activations import buy_form, make_account, run_in_threads
 from tests.provider.client_support import trickling_server
 
 DEADLINE = 1.0
@@ -31,13 +31,7 @@ def stuck_provider(settings, sandbox_server):
 
 
 def post_buy(client, team, offer, token):
-    choices = {
-        "service": offer.service_id,
-        "country": offer.country_id,
-        "operator": offer.operator_id,
-        "token": token,
-    }
-    return client.post(f"/t/{team.slug}/buy/", choices, follow=True)
+    return client.post(f"/t/{team.slug}/buy/", buy_form(offer, token=token), follow=True)
 
 
 def test_a_purchase_at_a_stuck_provider_ends_at_the_deadline_with_a_message(

@@ -12,6 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connection
 import activations.views
 from activations.models import Activation, Reservation
 from tests.dashboard.database_switch import DatabaseSwitch
+from tests.fixtures.activations import buy_form
 
 HTMX = {"HX-Request": "true"}
 
@@ -41,15 +42,6 @@ def detail_url(activation) -> str:
 
 def buy_url(team) -> str:
     return f"/t/{team.slug}/buy/"
-
-
-def choices(offer, token: str) -> dict:
-    return {
-        "service": offer.service_id,
-        "country": offer.country_id,
-        "operator": offer.operator_id,
-        "token": token,
-    }
 
 
 def assert_unavailable(response) -> str:
@@ -116,7 +108,7 @@ def test_a_purchase_sent_during_the_outage_is_not_made(
     database.down = True
     response = client.post(
         buy_url(alice_team),
-        choices(sandbox_offer, "outage-token-01"),
+        buy_form(sandbox_offer, token="outage-token-01"),
         headers={"Referer": f"http://testserver{buy_url(alice_team)}"},
     )
     content = assert_unavailable(response)
@@ -128,7 +120,7 @@ def test_a_purchase_sent_during_the_outage_is_not_made(
     database.down = False
     assert not Activation.objects.exists()
     assert not Reservation.objects.exists()
-    response = client.post(buy_url(alice_team), choices(sandbox_offer, "outage-token-02"))
+    response = client.post(buy_url(alice_team), buy_form(sandbox_offer, token="outage-token-02"))
     assert response.status_code == 302
     assert response.url == detail_url(Activation.objects.get())
 
@@ -138,7 +130,7 @@ def test_a_purchase_failing_inside_the_view_is_not_made(
 ):
     client.force_login(alice)
     content = assert_unavailable(
-        client.post(buy_url(alice_team), choices(sandbox_offer, "outage-token-03"))
+        client.post(buy_url(alice_team), buy_form(sandbox_offer, token="outage-token-03"))
     )
     assert "What you just submitted may not have been done" in content
     assert not sandbox_server.sandbox.activations
@@ -198,7 +190,7 @@ def test_a_number_sold_as_the_database_goes_away_is_cancelled_not_kept(
     monkeypatch.setattr(sandbox, "_get_number", sell_then_database_goes_away)
     client.force_login(alice)
     client.get(buy_url(alice_team))
-    response = client.post(buy_url(alice_team), choices(sandbox_offer, "outage-token-04"))
+    response = client.post(buy_url(alice_team), buy_form(sandbox_offer, token="outage-token-04"))
 
     # The purchase could not be recorded, so the number went back to the provider at once.
     (sold,) = sandbox.activations.values()

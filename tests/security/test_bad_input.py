@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import Resolver404, resolve
 
 from dashboard.models import Membership
+from tests.fixtures.activations import buy_form
 from tests.security.routes import ROUTES, Route
 
 OUR_ROUTES = [route for route in ROUTES if not route.is_admin]
@@ -70,16 +71,14 @@ def valid_bodies(world) -> dict[str, dict]:
         "activations:retry": {},
         "activations:complete": {},
         "activations:cancel": {},
-        "activations:buy": {
-            "service": offer.service_id,
-            "country": offer.country_id,
-            "operator": offer.operator_id,
-            "token": "bad-input-token",
-        },
+        "activations:buy": buy_form(offer, token="bad-input-token"),
         "activations:accounts": {"provider": offer.provider_id, "api_key": "fuzz-key-00000000"},
         "activations:remove_account": {},
         "activations:refresh_balance": {"next": "/t/alices-team/"},
         "activations:budgets": {"monthly_budget": "100", **limits},
+        "activations:routing": {"policy": "reliable"},
+        "activations:save_price_limit": {"service_code": offer.service.code, "max_price": "5"},
+        "activations:remove_price_limit": {"service_code": offer.service.code},
         "activations:api_access": {
             "name": "fuzz bot",
             "max_price": "1.50",
@@ -113,7 +112,15 @@ EXTRA_QUERY = {
     "catalog:service": {"page"},
     "activations:list": {"page"},
     "activations:detail": {"seen"},
-    "activations:buy": {"service", "country", "operator", "token"},
+    "activations:buy": {
+        "service",
+        "country",
+        "operator",
+        "max_price",
+        "price_for",
+        "offer",
+        "token",
+    },
     "activations:accounts": {"provider"},
     "activations:audit": {"page"},
     "reports:spending": {"service_sort", "by_period_sort", "member_sort", "country_sort"},
@@ -243,8 +250,9 @@ def post_routes():
         "revoke_invitation", "change_role", "remove_member", "leave_team", "catalog:sync",
         "activations:retry", "activations:complete", "activations:cancel", "activations:buy",
         "activations:accounts", "activations:remove_account", "activations:refresh_balance",
-        "activations:budgets", "activations:api_access", "activations:revoke_token", "login",
-        "logout", "password_change", "password_reset",
+        "activations:budgets", "activations:routing", "activations:save_price_limit",
+        "activations:remove_price_limit", "activations:api_access", "activations:revoke_token",
+        "login", "logout", "password_change", "password_reset",
         "password_reset_confirm", "accept_invitation", "sandbox_handler_api",
         "gateway", "gateway_stubs", "gateway_stubs_php",
     ]  # fmt: skip
@@ -314,7 +322,17 @@ def form_error_cases():
         ("activations:budgets", "13 digits", {"monthly_budget": "1" * 13}, 200, field_error),
         ("activations:buy", "another team's service", "their offer", 302, "Choose a service"),
         ("activations:buy", "a token too long", {"token": "t" * 65}, 302, "Choose a service"),
-        ("activations:buy", "letters for ids", {"service": "abc"}, 302, "Choose a service"),
+        ("activations:buy", "an unknown service", {"service": "abc"}, 302, "Choose a service"),
+        ("activations:buy", "a negative price", {"max_price": "-1"}, 302, "Highest price"),
+        ("activations:routing", "an unknown policy", {"policy": "random"}, 200, field_error),
+        ("activations:save_price_limit", "a negative price", {"max_price": "-1"}, 200, field_error),
+        (
+            "activations:save_price_limit",
+            "an unknown service",
+            {"service_code": "zz"},
+            200,
+            field_error,
+        ),
         ("activations:api_access", "a name too long", {"name": "n" * 101}, 200, field_error),
         ("activations:api_access", "no name", {"name": " "}, 200, field_error),
         ("activations:api_access", "a negative price", {"max_price": "-1"}, 200, field_error),
@@ -341,12 +359,7 @@ def test_a_hand_made_mistake_gets_a_form_error_and_changes_nothing(
     route = ROUTES_BY_ID[route_id]
     url = route.url(world.alice_values())
     if changes == "their offer":
-        offer = world.charlie_offer
-        changes = {
-            "service": offer.service_id,
-            "country": offer.country_id,
-            "operator": offer.operator_id,
-        }
+        changes = buy_form(world.charlie_offer)
     body = valid_bodies(world)[route_id] | changes
     before = world.snapshot()
     response = client_for(route, world).post(url, body, follow=status == 302)
