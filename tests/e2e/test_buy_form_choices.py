@@ -29,7 +29,7 @@ def test_a_choice_made_as_the_form_is_swapped_in_is_not_lost(
     # The buy page loaded (the click only starts the navigation; evaluating before it ends
     # ran against a document without a body, once, on a loaded machine).
     expect(page.get_by_label("Service")).to_be_enabled()
-    page.evaluate(CHOOSE_COUNTRY_ON_SWAP, str(sandbox_offer.country_id))
-    page.get_by_label("Service").select_option(str(sandbox_offer.service_id))
+    page.evaluate(CHOOSE_COUNTRY_ON_SWAP, str(sandbox_offer.country.external_id))
+    page.get_by_label("Service").select_option(sandbox_offer.service.code)
     expect(page.get_by_label("Operator")).to_be_enabled(timeout=5_000)
-    expect(page.get_by_label("Country")).to_have_value(str(sandbox_offer.country_id))
+    expect(page.get_by_label("Country")).to_have_value(str(sandbox_offer.country.external_id))
