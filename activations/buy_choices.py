@@ -13,10 +13,10 @@ from decimal import Decimal
 
 from django.db.models import Min, Q, QuerySet, Sum
 
+from activations.routing.choice import ANY_OPERATOR
 from catalog.models import Offer, Provider
 from dashboard.teams import money
 
-ANY_OPERATOR = "any"
 IN_STOCK = Q(quantity__gt=0)
 
 

@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from activations import buy_choices, routing
 from activations.models import Activation, RoutingPolicy
-from activations.routing_settings import team_price_limit
+from activations.routing.choice import price_limits
 from catalog.models import Provider, Service
 from dashboard.audit import ACTION_LABELS
 from dashboard.models import ApiToken, AuditEvent, Membership, Team
@@ -87,9 +87,13 @@ class BuyForm(forms.Form):
         self.asked_price = self._picked("max_price")
         if not bound and self.service is not None and picks.get("price_for") != self.service:
             # A new service: its own limit replaces the price shown for the one before.
-            self.asked_price = team_price_limit(team, self.service)
+            self.asked_price = price_limits(team).get(self.service)
             self.initial.update(max_price=self.asked_price, price_for=self.service)
         self.candidates = routing.candidates(team, self.want) if self.want else []
+        # Why there is nothing to buy, when a complete choice finds nothing.
+        self.nothing = (
+            routing.why_nothing(team, self.want)[0] if self.want and not self.candidates else ""
+        )
         fields["offer"].choices = [(c.offer.pk, candidate_label(c)) for c in self.candidates]
         chosen = self._picked("offer")
         self.picked = next((c for c in self.candidates if c.offer.pk == chosen), None)

@@ -1,39 +1,30 @@
 """How a number was routed, in words for its page: the policy that ordered the offers and each
-provider passed before the one that sold it, with why (from `Activation.route`, written by
-`activations.routing.buy_routed`). An answer may be a provider's own word, which is
-untrusted: an unknown one is shown shortened (and escaped by the template)."""
+offer passed before the one that sold it, with why (from `Activation.route`, written by
+`activations.routing.buy_routed`), in the words of the purchase's message
+(`activations.routing.purchase.PASSED_BECAUSE`). An answer may be a provider's own word, which
+is untrusted: an unknown one is shown shortened (and escaped by the template)."""
 
 from dataclasses import dataclass
 
 from activations.models import RoutingPolicy
-from catalog.provider_errors import NO_BALANCE, NO_NUMBERS
+from activations.routing.purchase import PASSED_BECAUSE
 
 ANSWER_LIMIT = 60
-
-# The answers a provider is passed for (`catalog.upstream.outcome_of`'s words), in words.
-WHY_PASSED = {
-    NO_NUMBERS: "had no numbers",
-    NO_BALANCE: "refused: the team's balance there is too low",
-    "unavailable": "did not answer",
-    "rate_limited": "was limiting requests",
-    "protocol_error": "sent an answer SMS Desk cannot read",
-}
-
-
-@dataclass(frozen=True)
-class Passed:
-    provider: str
-    why: str
+REFUSED = "{provider} refused ({answer})"
 
 
 @dataclass(frozen=True)
 class RouteStory:
-    policy: str  # the policy's label, "" when the number was bought before routing
-    passed: list[Passed]
+    policy: str  # the policy's label, "" for a number bought before routing
+    passed: list[str]  # "Sandbox A (mts) had no numbers"
 
 
-def _why(answer: str) -> str:
-    return WHY_PASSED.get(answer, f"answered {answer[:ANSWER_LIMIT]}")
+def _passed(tried: dict) -> str:
+    answer = str(tried.get("answer", ""))[:ANSWER_LIMIT]
+    place = str(tried.get("provider", ""))
+    if tried.get("operator"):
+        place = f"{place} ({tried['operator']})"
+    return PASSED_BECAUSE.get(answer, REFUSED).format(provider=place, answer=answer)
 
 
 def route_story(route: dict) -> RouteStory:
@@ -41,8 +32,5 @@ def route_story(route: dict) -> RouteStory:
     policy = route.get("policy", "")
     return RouteStory(
         policy=RoutingPolicy(policy).label if policy in RoutingPolicy.values else "",
-        passed=[
-            Passed(str(tried["provider"]), _why(str(tried.get("answer", ""))))
-            for tried in route.get("tried", [])
-        ],
+        passed=[_passed(tried) for tried in route.get("tried", [])],
     )

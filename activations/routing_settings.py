@@ -1,6 +1,6 @@
 """The team's routing settings: the policy that orders the offers a purchase may buy
 (`activations.routing`), and the team's highest price per service (`PriceLimit`, matched
-across providers by the service code).
+across providers by the service code; `activations.routing.choice.price_limits` reads them).
 
 Owners and managers change them. Each change locks the team's row, so two managers saving at
 once cannot lose one of the changes from the audit log, and is audited in the same
@@ -14,27 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from activations.models import PriceLimit, RoutingPolicy, TeamRouting
+from activations.routing.choice import price_limits
 from dashboard.access import require_role
 from dashboard.audit import record_by
-from dashboard.models import MANAGERS, Membership, Team
+from dashboard.models import MANAGERS, Membership
 from dashboard.teams import lock_team
 
 # Not yet in dashboard.audit.Action (that list belongs to the routing work; asked for there):
 # the audit log labels it "Routing changed" from its name meanwhile.
 ROUTING_CHANGED = "routing_changed"
-
-
-def team_price_limit(team: Team, service_code: str) -> Decimal | None:
-    """The team's highest price for the service, None when it has none."""
-    return (
-        PriceLimit.objects.filter(team=team, service_code=service_code)
-        .values_list("max_price", flat=True)
-        .first()
-    )
-
-
-def price_limits(team: Team) -> list[PriceLimit]:
-    return list(PriceLimit.objects.filter(team=team).order_by("service_code"))
 
 
 def _audit(acting: Membership, obj, ip, target: str, before, after) -> None:
@@ -66,7 +54,7 @@ def set_price_limit(
         raise ValueError("A highest price cannot be below zero.")
     with transaction.atomic():
         team = lock_team(acting.team)
-        before = team_price_limit(team, service_code)
+        before = price_limits(team).get(service_code)
         if before == max_price:
             return False
         limit, _ = PriceLimit.objects.update_or_create(

@@ -42,6 +42,7 @@ from activations.forms import (
 from activations.models import Activation, RoutingPolicy
 from activations.route_story import route_story
 from activations.routing import buy_routed, policy_of
+from activations.routing.choice import price_limits
 from catalog import accounts
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import Outcome
@@ -371,7 +372,7 @@ def _routing_page(request, membership: Membership, *, policy_form=None, limit_fo
     context = {
         "policy_form": policy_form or RoutingPolicyForm(initial={"policy": policy_of(team)}),
         "limit_form": limit_form or PriceLimitForm(providers=_buy_providers(team)),
-        "limits": routing_settings.price_limits(team),
+        "limits": sorted(price_limits(team).items()),
     }
     return render(request, "activations/routing.html", context)
 

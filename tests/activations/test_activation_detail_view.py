@@ -118,3 +118,33 @@ def test_a_flaky_provider_is_shown_as_retrying(client, alice, make_activation):
     activation = make_activation(poll_failures=3)
     client.force_login(alice)
     assert b"Provider not answering, retrying" in client.get(url(activation)).content
+
+
+def test_it_says_where_it_was_bought_and_which_offers_routing_passed(
+    client, alice, make_activation, no_provider_calls
+):
+    activation = make_activation(
+        route={
+            "policy": "reliable",
+            "tried": [
+                {"provider": "Sandbox A", "operator": "mts", "answer": "NO_NUMBERS"},
+                {"provider": "Sandbox C", "operator": "any", "answer": "<b>WEIRD</b>" * 20},
+            ],
+        }
+    )
+    client.force_login(alice)
+    content = client.get(url(activation)).content.decode()
+    assert f"Bought at {activation.provider.name}" in content
+    assert "Most reliable offer first; passed:" in content
+    assert "<li>Sandbox A (mts) had no numbers</li>" in content
+    # A provider's own word is shown shortened and escaped.
+    assert "Sandbox C (any) refused (&lt;b&gt;WEIRD" in content
+    assert "<b>WEIRD" not in content
+
+
+def test_a_number_bought_before_routing_says_only_where(client, alice, make_activation):
+    activation = make_activation()
+    client.force_login(alice)
+    content = client.get(url(activation)).content.decode()
+    assert f"Bought at {activation.provider.name}" in content
+    assert "offer first" not in content

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 
 from activations import routing_settings
 from activations.models import PriceLimit, RoutingPolicy, TeamRouting
+from activations.routing.choice import price_limits
 from dashboard.models import AuditEvent, Membership, Role
 from tests.activations.acting import acting
 
@@ -46,7 +47,7 @@ def test_a_manager_adds_changes_and_removes_a_price_limit(alice, bob, alice_team
     assert routing_settings.set_price_limit(
         acting=manager, service_code="tg", max_price=Decimal("12.50")
     )
-    assert routing_settings.team_price_limit(alice_team, "tg") == Decimal("12.50")
+    assert price_limits(alice_team) == {"tg": Decimal("12.50")}
     assert routing_settings.set_price_limit(
         acting=manager, service_code="tg", max_price=Decimal("9")
     )
@@ -55,7 +56,7 @@ def test_a_manager_adds_changes_and_removes_a_price_limit(alice, bob, alice_team
     )
     assert routing_settings.remove_price_limit(acting=manager, service_code="tg")
     assert not routing_settings.remove_price_limit(acting=manager, service_code="tg")
-    assert routing_settings.team_price_limit(alice_team, "tg") is None
+    assert price_limits(alice_team) == {}
     assert changes() == [("tg", None, "12.50"), ("tg", "12.50", "9"), ("tg", "9.00", None)]
 
 
