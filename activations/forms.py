@@ -21,6 +21,9 @@ def new_request_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "required": False}
+
+
 def candidate_label(candidate: routing.Candidate) -> str:
     """ "Sandbox B, mts, 12.30: 94 % got a code in the last 30 days, median 18 s"."""
     offer = candidate.offer
@@ -46,11 +49,8 @@ class BuyForm(forms.Form):
     operator = forms.ChoiceField(choices=[])
     max_price = forms.DecimalField(
         label="Highest price",
-        max_digits=12,
-        decimal_places=2,
-        min_value=Decimal("0"),
-        required=False,
         help_text="Empty: the team's highest price for the service, if it has one.",
+        **MONEY,
     )
     price_for = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)
     offer = forms.TypedChoiceField(
@@ -262,9 +262,6 @@ class AttachKeyForm(forms.Form):
         # Never rendered back: a failed form shows an empty field.
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
-
-
-MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "required": False}
 
 
 class BudgetForm(forms.Form):

@@ -50,6 +50,7 @@ from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import action_label, client_ip
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
+NO_CHANGE = "Nothing changed."
 PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
 OPEN_TABLE_LIMIT = 50
@@ -61,6 +62,10 @@ def _refresh() -> int:
 
 def _tell(request, outcome: Outcome) -> None:
     (messages.success if outcome.ok else messages.error)(request, outcome.message)
+
+
+def _tell_change(request, changed: bool, done: str) -> None:
+    (messages.success if changed else messages.info)(request, done if changed else NO_CHANGE)
 
 
 def _page(request, rows, size: int):
@@ -349,10 +354,7 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
             member_limits=form.member_limits(),
             ip=client_ip(request),
         )
-        if changes:
-            messages.success(request, f"Saved {len(changes)} change(s).")
-        else:
-            messages.info(request, "Nothing changed.")
+        _tell_change(request, bool(changes), f"Saved {len(changes)} change(s).")
         return redirect("activations:budgets", team_slug)
     budget = month_budget(team)
     context = {
@@ -386,10 +388,8 @@ def team_routing(request: AuthenticatedHttpRequest, team_slug: str):
     if not form.is_valid():
         return _routing_page(request, membership, policy_form=form)
     policy = RoutingPolicy(form.cleaned_data["policy"])
-    if routing_settings.set_policy(acting=membership, policy=policy, ip=client_ip(request)):
-        messages.success(request, f"Purchases now go to the {policy.label.lower()} offer first.")
-    else:
-        messages.info(request, "Nothing changed.")
+    changed = routing_settings.set_policy(acting=membership, policy=policy, ip=client_ip(request))
+    _tell_change(request, changed, f"Purchases now go to the {policy.label.lower()} offer first.")
     return redirect("activations:routing", team_slug)
 
 
@@ -400,12 +400,10 @@ def save_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
     if not form.is_valid():
         return _routing_page(request, membership, limit_form=form)
     code, price = form.cleaned_data["service_code"], form.cleaned_data["max_price"]
-    if routing_settings.set_price_limit(
+    changed = routing_settings.set_price_limit(
         acting=membership, service_code=code, max_price=price, ip=client_ip(request)
-    ):
-        messages.success(request, f"The highest price for {code} is now {price}.")
-    else:
-        messages.info(request, "Nothing changed.")
+    )
+    _tell_change(request, changed, f"The highest price for {code} is now {price}.")
     return redirect("activations:routing", team_slug)
 
 
