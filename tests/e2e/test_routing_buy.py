@@ -49,8 +49,14 @@ def test_a_purchase_lands_at_the_other_provider_and_says_where_and_why(
     expect(page.get_by_label("Operator")).to_have_value("any")
 
     # Before the click: both offers, best first (cheapest), the first preselected.
-    expect(page.get_by_role("radio", name=f"{a}, any, {CHEAP}: no history yet")).to_be_checked()
-    expect(page.get_by_role("radio", name=f"{b}, any, {DEAR}: no history yet")).not_to_be_checked()
+    at_a = page.get_by_role("radio", name=f"{a}, any, {CHEAP}: no history yet")
+    at_b = page.get_by_role("radio", name=f"{b}, any, {DEAR}: no history yet")
+    expect(at_a).to_be_checked()
+    expect(at_b).not_to_be_checked()
+    # Another pick re-renders the form (htmx): the button says its price; then back to A.
+    at_b.check()
+    expect(page.get_by_role("button", name=f"Buy for {DEAR}")).to_be_enabled()
+    at_a.check()
     page.get_by_role("button", name=f"Buy for {CHEAP}").click()
 
     expect(page.locator(".messages")).to_contain_text(
