@@ -153,6 +153,8 @@ def test_the_record_counts_only_finished_activations_in_the_window(
     assert Record().summary == "no history yet"
     assert Record(1, 1, 3.0).summary == "1 activation so far"
     assert Record(MIN_SAMPLE, 0, None).summary == "0 % got a code in the last 30 days"
+    # Whole percent and whole seconds, halves up: 189 of 200 is 94.5 %.
+    assert Record(200, 189, 7.5).summary == "95 % got a code in the last 30 days, median 8 s"
 
 
 def test_candidates_cost_a_fixed_number_of_queries(
