@@ -9,7 +9,7 @@ token's; a token limited to some services gets nothing for the others.
 
 The team's policy orders them. *Cheapest*: price, then more stock, then the offer's id.
 *Most reliable*: the share of the team's own activations of the offer that got a code (whole
-percent, `Record.fair_share`: an offer short of MIN_SAMPLE gets a fair chance), highest first;
+percent, `Record.fair_percent`: an offer short of MIN_SAMPLE gets a fair chance), highest first;
 then the median time to the first code (whole seconds; unknown until the record is the
 offer's own, and an unknown median comes after every known one), then the cheapest order.
 A fixed number of queries, however many providers and operators.
@@ -128,7 +128,7 @@ def candidates(
 def _most_reliable_first(candidate: Candidate) -> tuple[int, float]:
     record = candidate.record
     known = record.enough and record.median_seconds is not None
-    return -whole(record.fair_share * 100), whole(record.median_seconds) if known else math.inf
+    return -record.fair_percent, whole(record.median_seconds) if known else math.inf
 
 
 def _where(want: Want) -> str:

@@ -4,7 +4,7 @@ finished, how many of them got a code, and the median time to the first code.
 An activation has finished when it got a code (`first_code_at` set) or was closed (completed,
 cancelled, expired) without one; one still waiting counts for nothing yet. A record is the
 offer's own once it holds `MIN_SAMPLE` finished activations; until then routing gives the offer
-a fair chance (`Record.fair_share`).
+a fair chance (`Record.fair_percent`).
 """
 
 import statistics
@@ -30,6 +30,11 @@ def whole(value: float) -> int:
     return int(value + 0.5)
 
 
+def whole_percent(part: int, total: int) -> int:
+    """part / total in whole percent, rounded half up, exactly (no float on the way)."""
+    return (200 * part + total) // (2 * total)
+
+
 @dataclass(frozen=True)
 class Record:
     finished: int = 0  # activations that got a code or were closed without one
@@ -45,13 +50,13 @@ class Record:
         return self.finished >= MIN_SAMPLE
 
     @property
-    def fair_share(self) -> float:
-        """The share routing ranks by: an offer short of MIN_SAMPLE is scored as if its
-        missing activations up to MIN_SAMPLE had got a code. An untried offer scores 100 %
-        and is tried; each failure pulls it down, below the known offers once it fails more
-        often than they do."""
+    def fair_percent(self) -> int:
+        """The share routing ranks by, in whole percent: an offer short of MIN_SAMPLE is
+        scored as if its missing activations up to MIN_SAMPLE had got a code. An untried offer
+        scores 100 % and is tried; each failure pulls it down, below the known offers once it
+        fails more often than they do."""
         missing = max(MIN_SAMPLE - self.finished, 0)
-        return (self.with_code + missing) / (self.finished + missing)
+        return whole_percent(self.with_code + missing, self.finished + missing)
 
     @property
     def summary(self) -> str:
@@ -59,7 +64,8 @@ class Record:
             return "no history yet"
         if not self.enough:
             return f"{self.finished} activation{'' if self.finished == 1 else 's'} so far"
-        text = f"{whole(self.share * 100)} % got a code in the last {WINDOW.days} days"
+        share = whole_percent(self.with_code, self.finished)
+        text = f"{share} % got a code in the last {WINDOW.days} days"
         if self.median_seconds is not None:
             text += f", median {whole(self.median_seconds)} s"
         return text

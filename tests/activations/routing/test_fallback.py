@@ -11,6 +11,7 @@ from dashboard.audit import Action
 from dashboard.models import AuditEvent, Team
 from provider.sandbox.activation import SandboxState
 from tests.activations.acting import acting
+from tests.activations.routing.support import history
 
 pytestmark = pytest.mark.django_db
 
@@ -161,22 +162,7 @@ def test_a_budget_refusal_ends_the_purchase(alice, alice_team, market_a, market_
     TeamRouting.objects.create(team=alice_team, policy=RoutingPolicy.RELIABLE)
     Team.objects.filter(pk=alice_team.pk).update(monthly_budget=Decimal("15.00"))
     market_a.sell("20.00")
-    market_b.sell("12.00")
-    failed_at_b = market_b.sell("12.00")
-    for _ in range(10):  # Sandbox B's record: ten numbers, no code
-        market_b.account.activations.create(
-            team=alice_team,
-            user=alice,
-            provider=market_b.provider,
-            service=failed_at_b.service,
-            country=failed_at_b.country,
-            operator=failed_at_b.operator,
-            phone="79990000000",
-            provider_activation_id=str(_ + 1),
-            price=Decimal("0.00"),
-            state=Activation.State.EXPIRED,
-            expires_at=failed_at_b.updated_at,
-        )
+    history(alice_team, alice, market_b.sell("12.00"), codes=0, without=10)
 
     purchase = buy(alice_team, alice)
 

@@ -3,23 +3,21 @@ are never called), with the team's own record of each offer."""
 
 from datetime import timedelta
 from decimal import Decimal
-from itertools import count
 
 import pytest
-from django.utils import timezone
 
-from activations.models import Activation, PriceLimit, RoutingPolicy, TeamRouting
+from activations.models import PriceLimit, RoutingPolicy, TeamRouting
 from activations.routing import MIN_SAMPLE, WINDOW, Record, Want, candidates, policy_of
 from catalog.models import Provider
 from dashboard.models import Team
 from dashboard.tokens import create_token
 from tests.activations.acting import acting
+from tests.activations.routing.support import activation_of, history
 from tests.fixtures.activations import UNREACHABLE_URL, make_account, make_offer
 
 pytestmark = pytest.mark.django_db
 
 TELEGRAM = Want("tg", 0)
-_ids = count(1)
 
 
 @pytest.fixture
@@ -30,30 +28,6 @@ def providers(alice_team):
         made[name] = Provider.objects.create(name=name, handler_url=UNREACHABLE_URL)
         make_account(alice_team, made[name], api_key=f"{name.lower()}-key-5a6b7c8d9e")
     return made
-
-
-def history(team, user, offer, *, codes: int, without: int = 0, seconds: float = 20, **fields):
-    """`codes` finished activations of the offer that got a code after `seconds`, and
-    `without` that expired without one."""
-    now = timezone.now()
-    for n in range(codes + without):
-        created = fields.get("created_at", now - timedelta(hours=1))
-        Activation.objects.create(
-            team=team,
-            user=user,
-            account=offer.provider.accounts.get(team=team),
-            provider=offer.provider,
-            service=offer.service,
-            country=offer.country,
-            operator=offer.operator,
-            phone="79990000000",
-            provider_activation_id=str(next(_ids)),
-            price=offer.price,
-            state=Activation.State.COMPLETED if n < codes else Activation.State.EXPIRED,
-            created_at=created,
-            first_code_at=created + timedelta(seconds=seconds) if n < codes else None,
-            expires_at=created + timedelta(minutes=20),
-        )
 
 
 def order(team, want=TELEGRAM, **options) -> list[tuple[str, str]]:
@@ -167,20 +141,8 @@ def test_the_record_counts_only_finished_activations_in_the_window(
     offer = make_offer(providers["One"], price="5.00")
     history(alice_team, alice, offer, codes=4, without=1, seconds=10)
     history(alice_team, alice, offer, codes=3, seconds=100)
-    history(alice_team, alice, offer, codes=5, created_at=timezone.now() - WINDOW - timedelta(1))
-    Activation.objects.create(  # still waiting: not finished
-        team=alice_team,
-        user=alice,
-        account=offer.provider.accounts.get(),
-        provider=offer.provider,
-        service=offer.service,
-        country=offer.country,
-        operator=offer.operator,
-        phone="79990000001",
-        provider_activation_id="waiting-1",
-        price=offer.price,
-        expires_at=timezone.now() + timedelta(minutes=20),
-    )
+    history(alice_team, alice, offer, codes=5, ago=WINDOW + timedelta(hours=1))
+    activation_of(alice_team, alice, offer)  # still waiting: not finished
     charlies = Team.objects.get(slug="charlies-team")  # another team's history is theirs
     make_account(charlies, offer.provider, api_key="charlie-key-1b2c3d4e5f")
     history(charlies, charlie, offer, codes=0, without=5)
@@ -191,6 +153,8 @@ def test_the_record_counts_only_finished_activations_in_the_window(
     assert Record().summary == "no history yet"
     assert Record(1, 1, 3.0).summary == "1 activation so far"
     assert Record(MIN_SAMPLE, 0, None).summary == "0 % got a code in the last 30 days"
+    # Whole percent and whole seconds, halves up: 189 of 200 is 94.5 %.
+    assert Record(200, 189, 7.5).summary == "95 % got a code in the last 30 days, median 8 s"
 
 
 def test_candidates_cost_a_fixed_number_of_queries(
