@@ -25,7 +25,8 @@ MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "requ
 
 
 def candidate_label(candidate: routing.Candidate) -> str:
-    """ "Sandbox B, mts, 12.30: 94 % got a code in the last 30 days, median 18 s"."""
+    """The offer as the buy page lists it, e.g.
+    "Sandbox B, mts, 12.30: 94 % got a code in the last 30 days, median 18 s"."""
     offer = candidate.offer
     return (
         f"{offer.provider.name}, {offer.operator.code}, {offer.price}: {candidate.record.summary}"
@@ -68,7 +69,11 @@ class BuyForm(forms.Form):
         else:
             super().__init__(initial=dict(picks))
         self.picks = picks
-        offers = buy_choices.listed_offers(providers)
+        self._narrow(buy_choices.listed_offers(providers))
+        self._route(team, bound)
+
+    def _narrow(self, offers) -> None:
+        """Offer the services, then the chosen service's countries, then its operators."""
         fields = self.fields
         fields["service"].choices = [("", "Choose…")] + [
             (choice.value, choice.name) for choice in buy_choices.services(offers)
@@ -84,8 +89,11 @@ class BuyForm(forms.Form):
             fields["operator"].choices = [(c.value, c.label) for c in found]
             self.operator = self._picked("operator") or buy_choices.ANY_OPERATOR
             self.initial["operator"] = self.operator
+
+    def _route(self, team: Team, bound: bool) -> None:
+        """The highest price, and the candidates for what is chosen, the picked one first."""
         self.asked_price = self._picked("max_price")
-        if not bound and self.service is not None and picks.get("price_for") != self.service:
+        if not bound and self.service is not None and self.picks.get("price_for") != self.service:
             # A new service: its own limit replaces the price shown for the one before.
             self.asked_price = price_limits(team).get(self.service)
             self.initial.update(max_price=self.asked_price, price_for=self.service)
@@ -94,7 +102,9 @@ class BuyForm(forms.Form):
         self.nothing = (
             routing.why_nothing(team, self.want)[0] if self.want and not self.candidates else ""
         )
-        fields["offer"].choices = [(c.offer.pk, candidate_label(c)) for c in self.candidates]
+        self.fields["offer"].choices = [
+            (candidate.offer.pk, candidate_label(candidate)) for candidate in self.candidates
+        ]
         chosen = self._picked("offer")
         self.picked = next((c for c in self.candidates if c.offer.pk == chosen), None)
         if self.picked is None and self.candidates and not bound:
