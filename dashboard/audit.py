@@ -49,6 +49,7 @@ class Action(models.TextChoices):
     KEY_REMOVED = "key_removed", "Key removed"
     BALANCE_REFRESHED = "balance_refreshed", "Balance refreshed"
     BUDGET_CHANGED = "budget_changed", "Budget changed"
+    ROUTING_CHANGED = "routing_changed", "Routing changed"
     TOKEN_CREATED = "token_created", "API token created"
     TOKEN_REVOKED = "token_revoked", "API token revoked"
     # The team and its members (dashboard).
