@@ -26,15 +26,23 @@ def digest(*parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
+CENT = Decimal("0.01")
+
+
 def catalog_offer(service: str, country: int, operator: str, seed: int = 0) -> Offer:
-    """The deterministic price and stock of a combination in the market of `seed` (each seed
-    its own prices; seed 0 is the sandbox's classic catalog). About one in eight is out of
-    stock (price 0, quantity 0, as the document's example shows), except that every service is
-    in stock in Russia (country 0) with operator "any", so demos always have something to buy."""
-    h = digest(service, country, operator, *((seed,) if seed else ()))
+    """The deterministic price and stock of a combination in the market of `seed`. About one
+    in eight is out of stock (price 0, quantity 0, as the document's example shows), except
+    that every service is in stock in Russia (country 0) with operator "any", so demos always
+    have something to buy. Seed 0 is the sandbox's classic catalog; every other seed is another
+    provider: its own stock, and prices within 20 % of the classic ones (what a service costs
+    in a country is much the same everywhere; providers differ by their margins)."""
+    classic = digest(service, country, operator)
+    h = digest(service, country, operator, seed) if seed else classic
     if h % 100 < 12 and not (country == 0 and operator == "any"):
         return Offer(Decimal(0), 0)
-    price = Decimal(50 + (h >> 8) % 14951) / 100  # 0.50 .. 150.00
+    price = Decimal(50 + (classic >> 8) % 14951) / 100  # 0.50 .. 150.00
+    if seed:
+        price = max(CENT, (price * Decimal(80 + (h >> 8) % 41) / 100).quantize(CENT))
     quantity = 1 + (h >> 24) % 3000
     return Offer(price, quantity)
 

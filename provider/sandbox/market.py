@@ -6,7 +6,7 @@ that character, deterministically from its seed, so that several sandboxes can s
 several providers and routing has something to learn:
 
 - prices and stock come from `catalog_offer(..., seed)` (seed 0 is the sandbox's classic
-  catalog);
+  catalog), prices times `price_factor` (a cheap provider, a dear one);
 - each (service, country, operator) has its own share of numbers that never get a code and
   its own median delay, spread around the market's `never_code_share` and `median_delay` by
   `variation`;
@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from statistics import NormalDist
 
-from provider.sandbox.catalog import Offer, catalog_offer, digest
+from provider.sandbox.catalog import CENT, Offer, catalog_offer, digest
 
 _UNIT = 2.0**64  # digest() is a 64-bit integer
 _NORMAL = NormalDist()
@@ -40,6 +41,7 @@ class Reliability:
 @dataclass(frozen=True, slots=True)
 class Market:
     seed: int = 0
+    price_factor: float = 1.0
     never_code_share: float = 0.1
     median_delay: float = 15.0  # seconds
     spread: float = 0.6  # sigma of each activation's log-normal delay
@@ -51,11 +53,15 @@ class Market:
             raise ValueError("never_code_share is a share, between 0 and 1.")
         if self.median_delay < 0 or self.spread < 0 or self.variation < 0:
             raise ValueError("median_delay, spread and variation cannot be negative.")
-        if self.time_scale <= 0:
-            raise ValueError("time_scale must be positive.")
+        if self.time_scale <= 0 or self.price_factor <= 0:
+            raise ValueError("time_scale and price_factor must be positive.")
 
     def offer(self, service: str, country: int, operator: str) -> Offer:
-        return catalog_offer(service, country, operator, seed=self.seed)
+        offer = catalog_offer(service, country, operator, seed=self.seed)
+        if offer.quantity == 0 or self.price_factor == 1:
+            return offer
+        price = (offer.price * Decimal(str(self.price_factor))).quantize(CENT)
+        return Offer(max(CENT, price), offer.quantity)
 
     def reliability(self, service: str, country: int, operator: str) -> Reliability:
         """The combination's own share and median: the market's, each moved by a factor drawn

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from provider.sandbox.annexes import COUNTRIES, SERVICES
-from provider.sandbox.catalog import catalog_offer
+from provider.sandbox.catalog import CENT, catalog_offer
 from provider.sandbox.market import Market
 from provider.sandbox.rules import Sandbox
 from tests.provider.client_support import DOC_NUMBER
@@ -68,12 +68,28 @@ def test_each_seed_has_its_own_prices_and_stock():
     seeded = [Market(seed=7).offer(*combo) for combo in combos]
     assert seeded == [Market(seed=7).offer(*combo) for combo in combos]
     classic = [catalog_offer(*combo) for combo in combos]
-    differing = sum(a.price != b.price for a, b in zip(seeded, classic, strict=True))
-    assert differing > 0.9 * len(combos)
+    both = [
+        (a.price, b.price)
+        for a, b in zip(seeded, classic, strict=True)
+        if a.quantity and b.quantity
+    ]
+    assert sum(a != b for a, b in both) > 0.9 * len(both)
+    assert all(Decimal("0.8") * b - CENT <= a <= Decimal("1.2") * b + CENT for a, b in both)
+    stocked = [(a.quantity > 0, b.quantity > 0) for a, b in zip(seeded, classic, strict=True)]
+    assert sum(a != b for a, b in stocked) > 0.05 * len(combos)  # each its own stock
     out_of_stock = [o for o in seeded if o.quantity == 0]
     assert 0 < len(out_of_stock) < len(seeded) / 4
     # Demos always have something to buy: every service in Russia with "any", in every market.
     assert all(Market(seed=7).offer(s.id, 0, "any").quantity > 0 for s in SERVICES)
+
+
+def test_a_price_factor_makes_a_cheap_or_a_dear_provider():
+    combos = [(s.id, 0, "any") for s in SERVICES]
+    plain, cheap = Market(seed=7), Market(seed=7, price_factor=0.5)
+    for combo in combos:
+        price, halved = plain.offer(*combo).price, cheap.offer(*combo).price
+        assert halved == max(CENT, (price / 2).quantize(CENT))
+    assert cheap.offer("tg", 0, "any").quantity == plain.offer("tg", 0, "any").quantity
 
 
 def test_the_sandbox_sells_at_its_markets_prices():
@@ -215,6 +231,7 @@ def test_answers_are_still_the_documents_literal_strings():
         {"median_delay": -1},
         {"spread": -1},
         {"time_scale": 0},
+        {"price_factor": 0},
     ],
 )
 def test_impossible_markets_are_refused(wrong):
