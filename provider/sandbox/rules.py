@@ -15,9 +15,9 @@ Retry-After): the table of fault kinds is `provider.sandbox.faults.FAULT_KINDS`.
 
 Pure Python: `Sandbox.handle(params)` answers one request, `Sandbox.wsgi_app` serves it over
 WSGI, `SandboxServer` (`provider.sandbox.server`, importable from here too) runs that on a
-threaded loopback HTTP server, and the dashboard mounts it at /sandbox/stubs/handler_api
-(`catalog.sandbox_views`). State lives in the memory of one process; it is a development
-tool, thread-safe, never a provider for real money.
+threaded loopback HTTP server, and the dashboard mounts one per entry of SANDBOX_MARKETS under
+/sandbox/ (`catalog.sandbox_views`). State lives in the memory of one process; it is a
+development tool, thread-safe, never a provider for real money.
 """
 
 from __future__ import annotations

@@ -1,18 +1,24 @@
 """A sandbox with a market: its seed's prices and stock, numbers that never get a code, and code
 delays drawn per activation (provider.sandbox.market)."""
 
+import dataclasses
 import hashlib
 import json
 import re
 import statistics
 from decimal import Decimal
+from io import StringIO
+from unittest import mock
 
+import httpx
 import pytest
+from django.core.management import CommandError, call_command
 
+from catalog.sandbox_views import sandbox_mounts
 from provider.sandbox.annexes import COUNTRIES, SERVICES
 from provider.sandbox.catalog import CENT, catalog_offer
 from provider.sandbox.market import Market
-from provider.sandbox.rules import Sandbox
+from provider.sandbox.rules import Sandbox, SandboxServer
 from tests.provider.client_support import DOC_NUMBER
 from tests.provider.test_sandbox import KEY, Clock, ask, buy
 
@@ -237,3 +243,53 @@ def test_answers_are_still_the_documents_literal_strings():
 def test_impossible_markets_are_refused(wrong):
     with pytest.raises(ValueError):
         Market(**wrong)
+
+
+def serve_one_request(*options: str, params: dict) -> tuple[str, object]:
+    """Run the sandbox_provider command with `options`, answer one request and stop (as with
+    Ctrl+C); returns what it printed and the answer."""
+    served = {}
+    serve_forever = SandboxServer.serve_forever
+
+    def one_request(server):
+        with mock.patch.object(SandboxServer, "serve_forever", serve_forever):
+            server.start()  # the command's `finally` stops it
+        query = {"api_key": "market-cmd-key", "lang": "en", **params}
+        served["answer"] = httpx.get(server.url, params=query, timeout=10)
+        raise KeyboardInterrupt
+
+    out = StringIO()
+    with mock.patch.object(SandboxServer, "serve_forever", one_request):
+        call_command(
+            "sandbox_provider", "--port", "0", "--api-key", "market-cmd-key", *options, stdout=out
+        )
+    return out.getvalue(), served["answer"]
+
+
+@pytest.mark.parametrize(
+    ("options", "played", "changes"),
+    [
+        (["--seed", "42"], None, {"seed": 42}),
+        (["--market", "Sandbox B"], "Sandbox B", {}),
+        (
+            ["--market", "Sandbox B", "--seed", "3", "--code-delay", "2"],
+            "Sandbox B",
+            {"seed": 3, "median_delay": 2.0},
+        ),
+    ],
+)
+def test_the_command_plays_a_market(options, played, changes):
+    mounted = {mount.name: mount.market for mount in sandbox_mounts()}
+    market = dataclasses.replace(mounted[played] if played else Market(), **changes)
+    params = {"action": "getServicesAndCost", "country": "0", "operator": "any"}
+    out, answer = serve_one_request(*options, params=params)
+    prices = {row["id"]: Decimal(str(row["price"])) for row in answer.json()}
+    assert prices == {s.id: market.offer(s.id, 0, "any").price for s in SERVICES}
+    assert f"market seed {market.seed}" in out
+    assert f"{market.never_code_share:.0%} of numbers never get a code" in out
+    assert f"median of {market.median_delay:g} s" in out
+
+
+def test_the_command_refuses_an_unknown_market():
+    with pytest.raises(CommandError, match="Sandbox B"):
+        call_command("sandbox_provider", "--port", "0", "--market", "Nowhere")
