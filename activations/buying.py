@@ -5,6 +5,10 @@ A purchase reserves its price under the team's lock (`activations.budgets` count
 reservation), asks the provider outside any transaction (its answer is never rolled back),
 then records the activation and drops the reservation under the lock again. A number sold
 but impossible to record is cancelled at the provider when its id can be read.
+
+A refusal that leaves nothing held and nothing sold here that SMS Desk could see is marked
+(`Purchase.provider_refusal`), so that routing (`activations.routing`) may ask the next
+provider with the same request token; every other refusal ends the purchase.
 """
 
 import contextlib
@@ -32,7 +36,7 @@ from catalog.provider_errors import (
     Outcome,
     audit_refusal,
 )
-from catalog.upstream import provider_client
+from catalog.upstream import outcome_of, provider_client
 from dashboard.access import require_role
 from dashboard.audit import Action, record_by
 from dashboard.db import REFUSED_ROW, retry_when_locked
@@ -45,19 +49,35 @@ log = logging.getLogger(__name__)
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 ALREADY_BOUGHT = "already bought"
+# The audit outcomes of two refusals after which another provider may be asked.
+KEY_UNREADABLE = "key_unreadable"
+NOT_RECORDED_CANCELLED = "not_recorded_cancelled"
 
 
 @dataclass
 class Purchase(Outcome):
     activation: Activation | None = None
     duplicate: bool = False  # the form's token was used already: `activation` is its number
+    # Set when the provider refused or did not answer and nothing is held (the reservation
+    # released, a number sold but unrecordable cancelled there): its answer as the audit log
+    # words it ("NO_NUMBERS", "unavailable", "not_recorded_cancelled", ...). Another provider
+    # may then be asked with the same request token.
+    provider_refusal: str = ""
 
 
-def _already_bought(acting: Membership, token: str) -> Purchase | None:
+def already_bought(acting: Membership, token: str) -> Purchase | None:
     existing = Activation.objects.filter(team=acting.team, request_token=token).first()
     if existing is None:
         return None
     return Purchase(True, "This number was already bought.", activation=existing, duplicate=True)
+
+
+def answered_token(acting: Membership, token: str) -> Purchase | None:
+    """The answer for a request token that needs no purchase: a missing or malformed one
+    (an expired form), or one a number was already bought with; None for a fresh token."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        return Purchase(False, "The form has expired. Please choose again and buy.")
+    return already_bought(acting, token)
 
 
 def _numbers_today(locked, api_token: ApiToken, now) -> int:
@@ -143,16 +163,16 @@ def buy_number(
     request_token: str,
     ip: str | None = None,
     api_token: ApiToken | None = None,
+    route: dict | None = None,
 ) -> Purchase:
     """Buy a number for the offer, within the budgets (and the limits of the personal token
-    it comes through, if any), once per form token."""
+    it comes through, if any), once per form token. `route` (how routing chose the offer) is
+    stored on the activation and its audit event."""
     require_role(acting, BUYERS)
     team, user = acting.team, acting.user
     token = (request_token or "").strip()
-    if not TOKEN_PATTERN.fullmatch(token):
-        return Purchase(False, "The form has expired. Please choose again and buy.")
-    if existing := _already_bought(acting, token):
-        return existing
+    if answered := answered_token(acting, token):
+        return answered
 
     provider = offer.provider
     if api_token is not None and (refused := token_refusal(api_token, offer)):
@@ -184,7 +204,7 @@ def buy_number(
         refusal = retry_when_locked(lambda: _reserve(acting, price, token, api_token))
     except IntegrityError:
         # The other click of a double submission holds the reservation.
-        return _already_bought(acting, token) or Purchase(
+        return already_bought(acting, token) or Purchase(
             False, "This purchase is already in progress.", duplicate=True
         )
     except OperationalError:
@@ -193,7 +213,7 @@ def buy_number(
             False, "SMS Desk is very busy right now. Nothing was bought; try again.", ERROR_SQL
         )
     if refusal == ALREADY_BOUGHT:
-        return _already_bought(acting, token)
+        return already_bought(acting, token)
     if refusal:
         record_by(
             acting,
@@ -215,15 +235,28 @@ def buy_number(
         return _not_recorded(acting, account, offer, token, ip, error.activation_id)
     except KeyDecryptionError as error:
         _release(acting, token)
-        return Purchase(False, BUYING.message(error, provider.name), ERROR_SQL)
+        record_by(acting, Action.BOUGHT, obj=offer, ip=ip, outcome=KEY_UNREADABLE, price=price)
+        return Purchase(
+            False,
+            BUYING.message(error, provider.name),
+            ERROR_SQL,
+            provider_refusal=KEY_UNREADABLE,
+        )
     except protocol.ProviderError as error:
         _release(acting, token)
         audit_refusal(acting, Action.BOUGHT, offer, ip, error, price=price)
-        return Purchase(False, BUYING.message(error, provider.name), error.answer or ERROR_SQL)
+        return Purchase(
+            False,
+            BUYING.message(error, provider.name),
+            error.answer or ERROR_SQL,
+            provider_refusal=outcome_of(error),
+        )
 
     try:
         activation = retry_when_locked(
-            lambda: _record_purchase(acting, account, offer, price, number, token, ip, api_token)
+            lambda: _record_purchase(
+                acting, account, offer, price, number, token, ip, api_token, route or {}
+            )
         )
     except (*REFUSED_ROW, OperationalError) as error:
         # A provider reusing an activation id, a number the columns cannot hold, or a database
@@ -248,7 +281,7 @@ def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) 
                 Action.BOUGHT,
                 obj=offer,
                 ip=ip,
-                outcome="not_recorded_cancelled" if cancelled else "not_recorded",
+                outcome=NOT_RECORDED_CANCELLED if cancelled else "not_recorded",
                 activation_id=activation_id,
                 price=offer.price,
             )
@@ -258,6 +291,7 @@ def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) 
             False,
             f"{provider.name} returned a number SMS Desk cannot record, so it was cancelled "
             "there: nothing is charged. Please try again.",
+            provider_refusal=NOT_RECORDED_CANCELLED,
         )
     return Purchase(
         False,
@@ -267,7 +301,9 @@ def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) 
     )
 
 
-def _record_purchase(acting, account, offer, price, number, token, ip, api_token) -> Activation:
+def _record_purchase(
+    acting, account, offer, price, number, token, ip, api_token, route
+) -> Activation:
     team = acting.team
     now = timezone.now()
     with transaction.atomic():
@@ -285,6 +321,7 @@ def _record_purchase(acting, account, offer, price, number, token, ip, api_token
             price=price,
             request_token=token,
             api_token=api_token,
+            route=route,
             created_at=now,
             updated_at=now,
             next_poll_at=now,
@@ -307,6 +344,7 @@ def _record_purchase(acting, account, offer, price, number, token, ip, api_token
             phone=number.phone,
             price=price,
             provider=offer.provider.name,
+            route=route,
         )
     return activation
 

@@ -25,7 +25,6 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from activations import moves
-from activations.buying import buy_number
 from activations.gateway import offers, throttle
 from activations.gateway.answers import (
     BAD_ACTION,
@@ -46,6 +45,7 @@ from activations.gateway.answers import (
 )
 from activations.gateway.recent_tokens import recent_token
 from activations.models import Activation
+from activations.routing import Want, buy_routed
 from dashboard.audit import client_ip, through_token
 from dashboard.middleware import answers_database_errors
 from dashboard.models import ApiToken
@@ -190,12 +190,9 @@ def _get_number(token: ApiToken, params: Params, ip: str | None) -> str:
     where = _country_operator(params)
     if where is None:
         return NO_NUMBERS
-    offer = offers.offer_for(token, service, *where, _max_price(params))
-    if isinstance(offer, str):
-        return offer
-    purchase = buy_number(
+    purchase = buy_routed(
         acting=token.membership,
-        offer=offer,
+        want=Want(service, *where, max_price=_max_price(params)),
         request_token=secrets.token_urlsafe(16),
         ip=ip,
         api_token=token,

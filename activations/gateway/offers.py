@@ -1,75 +1,22 @@
-"""The offers a token may buy, from the cached catalog only (no provider call): the one
-getNumber buys, and the rows of getCountryAndOperators and getServicesAndCost.
-
-An offer is on sale to a token when it is listed (available, its country and operator too) at
-an enabled provider where the team holds a key, for a service the token may buy. getNumber
-takes the cheapest one in stock within the token's highest price (and the request's maxPrice);
-getServicesAndCost shows, per service, that same price and the stock across the providers.
-Each answer is a fixed number of queries, however large the catalog.
+"""What the gateway lists, from the cached catalog only (no provider call): the rows of
+getCountryAndOperators and getServicesAndCost. getNumber buys through routing
+(`activations.routing`), which these rows agree with: an offer is on sale to a token when it
+is listed (available, its country and operator too) at an enabled provider where the team
+holds a key, for a service the token may buy, within the highest price (the token's and the
+team's default for the service). Each answer is a fixed number of queries, however large the
+catalog.
 """
 
 from collections import defaultdict
-from decimal import Decimal
 
-from django.db.models import QuerySet
-
-from activations.gateway.answers import BAD_SERVICE, NO_NUMBERS, price_number
+from activations.gateway.answers import price_number
+from activations.routing.choice import ANY_OPERATOR, lowest, on_sale, price_limits
 from catalog.accounts import keyed_providers
-from catalog.models import Country, Offer, Operator, Service
+from catalog.models import Country, Operator
 from dashboard.models import ApiToken
 
 DEFAULT_COUNTRY = 0
-DEFAULT_OPERATOR = "any"
-
-
-def on_sale(token: ApiToken) -> QuerySet[Offer]:
-    offers = Offer.objects.filter(
-        provider__in=keyed_providers(token.membership.team),
-        available=True,
-        country__available=True,
-        operator__available=True,
-    )
-    if token.services:
-        offers = offers.filter(service__code__in=token.services)
-    return offers
-
-
-def highest_price(token: ApiToken, max_price: Decimal | None = None) -> Decimal | None:
-    limits = [price for price in (token.max_price, max_price) if price is not None]
-    return min(limits) if limits else None
-
-
-def in_stock(
-    token: ApiToken, country: int, operator: str, max_price: Decimal | None = None
-) -> QuerySet[Offer]:
-    """The offers getNumber could buy for (country, operator), within the prices."""
-    offers = on_sale(token).filter(
-        country__external_id=country, operator__code=operator, quantity__gt=0
-    )
-    if (highest := highest_price(token, max_price)) is not None:
-        offers = offers.filter(price__lte=highest)
-    return offers
-
-
-def offer_for(
-    token: ApiToken, service: str, country: int, operator: str, max_price: Decimal | None
-) -> Offer | str:
-    """The cheapest offer getNumber buys, or the answer when there is none: BAD_SERVICE for a
-    service the team's providers do not list or the token may not buy, else NO_NUMBERS."""
-    offer = (
-        in_stock(token, country, operator, max_price)
-        .filter(service__code=service)
-        .select_related("provider", "service", "country", "operator")
-        .order_by("price", "-quantity", "id")
-        .first()
-    )
-    if offer is not None:
-        return offer
-    if token.services and service not in token.services:
-        return BAD_SERVICE
-    providers = keyed_providers(token.membership.team)
-    listed = Service.objects.filter(provider__in=providers, code=service)
-    return NO_NUMBERS if listed.exists() else BAD_SERVICE
+DEFAULT_OPERATOR = ANY_OPERATOR
 
 
 def countries_rows(token: ApiToken) -> list[dict]:
@@ -106,20 +53,23 @@ def countries_rows(token: ApiToken) -> list[dict]:
 
 
 def services_rows(token: ApiToken, country: int, operator: str) -> list[dict]:
-    """getServicesAndCost for (country, operator): per service, the price getNumber would pay
-    now and the stock within the token's highest price; a service listed but with nothing
-    to sell shows price 0 and quantity "0", as the document's example does. Services come in
-    the order the catalog sync stored them, the provider's own (one query)."""
+    """getServicesAndCost for (country, operator): per service, the cheapest price in stock
+    and the stock within the highest price (the token's and the team's default for the
+    service); a service listed but with nothing to sell shows price 0 and quantity "0", as
+    the document's example does. Services come in the order the catalog sync stored them,
+    the provider's own (two queries)."""
+    team = token.membership.team
     offers = (
-        on_sale(token)
+        on_sale(team, token)
         .filter(country__external_id=country, operator__code=operator)
         .order_by("service_id", "price", "id")
         .values_list("service__code", "service__name", "price", "quantity")
     )
-    highest = highest_price(token)
+    team_limits = price_limits(team)
     rows: dict[str, dict] = {}
     for code, name, price, quantity in offers:
         row = rows.setdefault(code, {"id": code, "name": name, "price": None, "quantity": 0})
+        highest = lowest(token.max_price, team_limits.get(code))
         if quantity <= 0 or (highest is not None and price > highest):
             continue
         if row["price"] is None:

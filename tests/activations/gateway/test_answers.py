@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from activations.models import Activation, Reservation
+from activations.models import Activation, PriceLimit, Reservation
 from catalog.models import Country, Operator, Provider, Service
 from dashboard.models import AuditEvent, Membership, Team
 from tests.activations.gateway.helpers import ask, said
@@ -272,3 +272,18 @@ def test_services_and_offers_across_providers(
     only_tg = make_token(alice, services=["tg"])
     rows = json.loads(said(client, only_tg, action="getServicesAndCost"))
     assert [row["id"] for row in rows] == ["tg"]
+
+
+def test_services_keep_within_the_teams_price_limit(
+    client, make_token, alice, alice_team, act_provider, alice_account
+):
+    make_offer(act_provider, price="12.00", quantity=5)
+    make_offer(act_provider, service="wa", price="4.00", quantity=7)
+    PriceLimit.objects.create(team=alice_team, service_code="tg", max_price=Decimal("11"))
+    secret = make_token(alice)
+    rows = json.loads(said(client, secret, action="getServicesAndCost"))
+    assert {row["id"]: (row["price"], row["quantity"]) for row in rows} == {
+        "tg": (0, "0"),
+        "wa": (4, "7"),
+    }
+    assert said(client, secret, action="getNumber", service="tg") == "NO_NUMBERS"

@@ -1,17 +1,19 @@
 """A program buying through the gateway from a provider in trouble gets the protocol's word for
-it, and nothing is lost: no activation half-made, no reservation left holding the budget, a
-number that cannot be recorded cancelled at the provider, every refusal in the audit log marked
-with the token."""
+it, or a number from the team's next provider, and nothing is lost: no activation half-made, no
+reservation left holding the budget, a number that cannot be recorded cancelled at the
+provider, every refusal in the audit log marked with the token."""
 
 from decimal import Decimal
 
 import pytest
 
 from activations.models import Activation, Reservation
+from catalog.models import Provider
 from dashboard.audit import Action
 from dashboard.models import ApiToken, AuditEvent
 from provider.sandbox.activation import SandboxState
 from tests.activations.gateway.helpers import said
+from tests.fixtures.activations import make_account, make_offer
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +70,47 @@ def test_a_number_that_cannot_be_recorded_is_cancelled_at_the_provider(
     (remote,) = sandbox_server.sandbox.activations.values()
     assert remote.state == SandboxState.CANCELLED
     assert refusals_through("alice bot") == ["not_recorded_cancelled"]
+
+
+@pytest.fixture
+def second_provider(alice_team, sandbox_offer, sandbox_server_b):
+    """Sandbox B, keyed for Alice's team, selling Telegram in Russia dearer than the first."""
+    price = sandbox_offer.price + 1
+    sandbox_server_b.sandbox.set_offer("tg", 0, "any", price=price)
+    provider = Provider.objects.create(
+        name="Sandbox B", handler_url=sandbox_server_b.url, max_requests_per_second=1000
+    )
+    make_account(alice_team, provider, api_key=sandbox_server_b.api_key, balance="1000.00")
+    make_offer(provider, price=str(price), quantity=100)
+    return provider
+
+
+@pytest.mark.parametrize("trouble", ["NO_NUMBERS", "http_500"])
+def test_a_provider_in_trouble_is_passed_over_for_the_next(
+    client, alice_token, sandbox_server, sandbox_server_b, second_provider, trouble
+):
+    if trouble == "NO_NUMBERS":
+        sandbox_server.sandbox.set_offer("tg", 0, "any", quantity=0)
+    else:
+        sandbox_server.sandbox.set_fault(trouble, api_key=sandbox_server.api_key)
+    answer = said(client, alice_token, action="getNumber", service="tg")
+    assert answer.startswith("ACCESS_NUMBER:")
+    activation = Activation.objects.get()
+    assert answer == f"ACCESS_NUMBER:{activation.pk}:{activation.phone}"
+    assert activation.provider == second_provider
+    assert activation.route["tried"][0]["provider"] == "Sandbox (test)"
+    assert not sandbox_server.sandbox.activations
+    assert len(sandbox_server_b.sandbox.activations) == 1
+    assert not Reservation.objects.exists()
+    assert len(refusals_through("alice bot")) == 1
+
+
+def test_when_every_provider_refuses_the_last_ones_word_is_answered(
+    client, alice_token, sandbox_server, sandbox_server_b, second_provider
+):
+    sandbox_server.sandbox.set_offer("tg", 0, "any", quantity=0)
+    sandbox_server_b.sandbox.set_balance(sandbox_server_b.api_key, Decimal("0"))
+    assert said(client, alice_token, action="getNumber", service="tg") == "NO_BALANCE"
+    assert not Activation.objects.exists()
+    assert not Reservation.objects.exists()
+    assert not sandbox_server_b.sandbox.activations

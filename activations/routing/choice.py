@@ -1,0 +1,179 @@
+"""Which offers a purchase may buy, best first: the candidates.
+
+A candidate is an offer in stock, listed (it, its country and its operator available) at an
+enabled provider where the team holds a key, for the wanted service code and country id, and
+the wanted operator or, for "any", every operator of the country at each provider (the
+provider's own "any" offer included). Its price is at most the highest price: the lowest of
+the purchase's own, the team's default for the service (`PriceLimit`) and the personal API
+token's; a token limited to some services gets nothing for the others.
+
+The team's policy orders them. *Cheapest*: price, then more stock, then the offer's id.
+*Most reliable*: the share of the team's own activations of the offer that got a code (whole
+percent, `Record.fair_share`: an offer short of MIN_SAMPLE gets a fair chance), highest first;
+then the median time to the first code (whole seconds; unknown until the record is the
+offer's own, and an unknown median comes after every known one), then the cheapest order.
+A fixed number of queries, however many providers and operators.
+"""
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from activations.models import PriceLimit, RoutingPolicy, TeamRouting
+from activations.routing.records import Record, records_of, whole
+from catalog.accounts import keyed_providers
+from catalog.models import Country, Offer, Provider, Service
+from catalog.provider_errors import BAD_SERVICE, NO_NUMBERS
+from dashboard.models import ApiToken, Team
+
+ANY_OPERATOR = "any"
+
+
+@dataclass(frozen=True)
+class Want:
+    service: str  # the protocol's service code, e.g. "tg"
+    country: int  # the protocol's country id
+    operator: str = ANY_OPERATOR  # an operator code, or "any": every operator of the country
+    # This purchase's highest price; the team's PriceLimit and the API token's also bind.
+    max_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    offer: Offer  # provider, service, country and operator selected
+    record: Record
+
+
+def policy_of(team: Team) -> str:
+    """The team's routing policy (a `RoutingPolicy` value); cheapest without a row."""
+    policy = TeamRouting.objects.filter(team=team).values_list("policy", flat=True).first()
+    return policy or RoutingPolicy.CHEAPEST
+
+
+def lowest(*prices: Decimal | None) -> Decimal | None:
+    """The lowest of the prices given, None when none is."""
+    given = [price for price in prices if price is not None]
+    return min(given) if given else None
+
+
+def price_limits(team: Team) -> dict[str, Decimal]:
+    """The team's default highest price per service code."""
+    return dict(PriceLimit.objects.filter(team=team).values_list("service_code", "max_price"))
+
+
+def highest_price(team: Team, want: Want, api_token: ApiToken | None = None) -> Decimal | None:
+    """The highest price this purchase may pay: the lowest of the purchase's own, the team's
+    default for the service and the token's; None when nothing limits it."""
+    team_limit = (
+        PriceLimit.objects.filter(team=team, service_code=want.service)
+        .values_list("max_price", flat=True)
+        .first()
+    )
+    return lowest(want.max_price, team_limit, api_token.max_price if api_token else None)
+
+
+def on_sale(team: Team, api_token: ApiToken | None = None) -> QuerySet[Offer]:
+    """The listed offers (the offer, its country and operator available) at the enabled
+    providers where the team holds a key, of the services the token may buy."""
+    offers = Offer.objects.filter(
+        provider__in=keyed_providers(team),
+        available=True,
+        country__available=True,
+        operator__available=True,
+    )
+    if api_token is not None and api_token.services:
+        offers = offers.filter(service__code__in=api_token.services)
+    return offers
+
+
+def _wanted(offers: QuerySet[Offer], want: Want) -> QuerySet[Offer]:
+    offers = offers.filter(service__code=want.service, country__external_id=want.country)
+    if want.operator != ANY_OPERATOR:
+        offers = offers.filter(operator__code=want.operator)
+    return offers
+
+
+def _in_stock(offers: QuerySet[Offer]) -> QuerySet[Offer]:
+    # An offer listed below zero is never bought (`activations.buying.buy_number`).
+    return offers.filter(quantity__gt=0, price__gte=0)
+
+
+def candidates(
+    team: Team,
+    want: Want,
+    *,
+    api_token: ApiToken | None = None,
+    policy: str | None = None,
+) -> list[Candidate]:
+    """The offers this purchase may buy, best first under the policy (the team's when not
+    given); empty when there is none (`why_nothing` says why)."""
+    offers = _in_stock(_wanted(on_sale(team, api_token), want))
+    highest = highest_price(team, want, api_token)
+    if highest is not None:
+        offers = offers.filter(price__lte=highest)
+    cheapest_first = list(
+        offers.select_related("provider", "service", "country", "operator").order_by(
+            "price", "-quantity", "id"
+        )
+    )
+    records = records_of(team, cheapest_first)
+    found = [Candidate(offer, records[offer.pk]) for offer in cheapest_first]
+    if (policy or policy_of(team)) == RoutingPolicy.RELIABLE:
+        found.sort(key=_most_reliable_first)  # stable: ties stay cheapest first
+    return found
+
+
+def _most_reliable_first(candidate: Candidate) -> tuple[int, float]:
+    record = candidate.record
+    known = record.enough and record.median_seconds is not None
+    return -whole(record.fair_share * 100), whole(record.median_seconds) if known else math.inf
+
+
+def _where(want: Want) -> str:
+    """The wanted service, country and operator in words ("Telegram in Russia, mts")."""
+    service = Service.objects.filter(code=want.service).values_list("name", flat=True).first()
+    country = (
+        Country.objects.filter(external_id=want.country).values_list("name", flat=True).first()
+    )
+    where = f"{service or want.service} in {country or f'country {want.country}'}"
+    return where if want.operator == ANY_OPERATOR else f"{where}, operator {want.operator}"
+
+
+def why_nothing(team: Team, want: Want, api_token: ApiToken | None = None) -> tuple[str, str]:
+    """Why `candidates` found nothing: the message and the protocol's word for it
+    (BAD_SERVICE when the token may not buy the service or no provider the team holds a key
+    at lists it, else NO_NUMBERS). A few queries, only when there is no candidate."""
+    if api_token is not None and api_token.services and want.service not in api_token.services:
+        return f"The token {api_token.label} may not buy {want.service}.", BAD_SERVICE
+    service_listed = Service.objects.filter(
+        provider__in=keyed_providers(team), code=want.service
+    ).exists()
+    word = NO_NUMBERS if service_listed else BAD_SERVICE
+    listed = _wanted(on_sale(team, api_token), want)
+    if not listed.exists():
+        unkeyed = (
+            Provider.objects.filter(enabled=True)
+            .exclude(pk__in=keyed_providers(team))
+            .filter(offers__in=_wanted(Offer.objects.filter(available=True), want))
+            .distinct()
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+        if unkeyed:
+            return (
+                f"{_where(want)} is sold only where the team holds no API key "
+                f"({', '.join(unkeyed)}). An owner or manager can attach one on the provider "
+                "accounts page.",
+                word,
+            )
+        return f"None of the team's providers sells {_where(want)}.", word
+    cheapest = _in_stock(listed).order_by("price").values_list("price", flat=True).first()
+    if cheapest is None:
+        return f"Nothing is in stock for {_where(want)} right now.", NO_NUMBERS
+    return (
+        f"Nothing for {_where(want)} is within the highest price "
+        f"{highest_price(team, want, api_token)}: the cheapest in stock costs {cheapest}.",
+        NO_NUMBERS,
+    )
