@@ -151,7 +151,7 @@ def test_shares_without_a_code_and_median_delays_follow_the_market(market, servi
     clock.now += LIFETIME - 1  # every code that comes has come
     delays = [sandbox.activation(i).first_code_available_at for i in ids]
     never = sum(delay is None for delay in delays) / len(ids)
-    assert never == pytest.approx(expected.never_code_share, abs=0.025)
+    assert never == pytest.approx(expected.never_code_share, abs=0.03)
     median = statistics.median(at - start for at in delays if at is not None)
     assert median == pytest.approx(expected.median_delay, rel=0.1)
 
