@@ -1,30 +1,46 @@
-"""The built-in sandbox provider that a fresh development install starts with, and the demo
-team's account on it (sandbox mode only)."""
+"""The built-in sandbox providers that a fresh development install starts with, and the demo
+team's accounts on them (sandbox mode only)."""
+
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Provider, ProviderAccount
+from catalog.sandbox_views import SandboxMount, sandbox_mounts
 from dashboard.encryption import KeyDecryptionError, decrypt_key, encrypt_key, last4
 from dashboard.models import Team
 
-SANDBOX_NAME = "Sandbox"
-SANDBOX_PATH = "/sandbox/stubs/handler_api"
 SANDBOX_RATE = 20.0
 
 
-def ensure_sandbox_provider(base_url: str) -> Provider:
-    """The sandbox provider served by this dashboard at `base_url`, created on first use.
+def ensure_sandbox_providers(base_url: str) -> list[Provider]:
+    """The sandbox providers served by this dashboard at `base_url`, one per mount of
+    settings.SANDBOX_MARKETS, each created on first use.
 
-    Running it again points the existing sandbox provider at `base_url` (the port may have
-    changed) and leaves everything else the operator set in admin alone.
+    Running it again finds each by its mount's path, points it at `base_url` (the port may
+    have changed) and leaves everything else the operator set in admin alone. The first mount
+    also adopts the oldest sandbox provider no mount's path matches: an install from before
+    there were several keeps its one sandbox provider, its row and its team's key.
     """
-    handler_url = base_url.rstrip("/") + SANDBOX_PATH
-    provider = Provider.objects.filter(is_sandbox=True).order_by("pk").first()
+    sandboxes = list(Provider.objects.filter(is_sandbox=True).order_by("pk"))
+    mounts = sandbox_mounts()
+    at_mount = {
+        mount.path: next((p for p in sandboxes if urlsplit(p.handler_url).path == mount.path), None)
+        for mount in mounts
+    }
+    adoptable = [p for p in sandboxes if p not in at_mount.values()]
+    if mounts and at_mount[mounts[0].path] is None and adoptable:
+        at_mount[mounts[0].path] = adoptable[0]
+    return [_served_at(at_mount[mount.path], mount, base_url) for mount in mounts]
+
+
+def _served_at(provider: Provider | None, mount: SandboxMount, base_url: str) -> Provider:
+    handler_url = base_url.rstrip("/") + mount.path
     if provider is None:
         return Provider.objects.create(
-            name=SANDBOX_NAME,
+            name=mount.name,
             handler_url=handler_url,
             max_requests_per_second=SANDBOX_RATE,
             is_sandbox=True,
@@ -36,7 +52,8 @@ def ensure_sandbox_provider(base_url: str) -> Provider:
 
 
 def ensure_demo_account(team: Team, provider: Provider) -> ProviderAccount | None:
-    """Give the team the mounted sandbox's key (settings.SANDBOX_API_KEY); safe to repeat.
+    """Give the team the mounted sandboxes' key (settings.SANDBOX_API_KEY) at `provider`; safe
+    to repeat.
 
     Returns None when sandbox mode is off. The key is not checked with the provider here: the
     sandbox is served by the same process, which is usually not running yet.

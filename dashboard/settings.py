@@ -164,8 +164,8 @@ if PRODUCTION and not ALLOWED_HOSTS:
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-# The built-in sandbox provider (mounted at /sandbox/stubs/handler_api); off in production.
-# The mounted sandbox knows one API key (generated once into var/) for the demo team.
+# The built-in sandbox providers (mounted under /sandbox/); off in production. The mounted
+# sandboxes know one API key (generated once into var/) for the demo team.
 SANDBOX = env_bool("SANDBOX", not PRODUCTION)
 SANDBOX_API_KEY = (
     env_str("SANDBOX_API_KEY")
@@ -174,6 +174,29 @@ SANDBOX_API_KEY = (
     else ""
 )
 SANDBOX_CODE_DELAY = env_float("SANDBOX_CODE_DELAY", 5.0)
+# The sandbox providers the dashboard serves (setup_demo creates and keys them for the demo
+# team), each at /sandbox/<mount>/stubs/handler_api ("" mounts at /sandbox/stubs/handler_api)
+# with its own market: the knobs of provider.sandbox.market.Market (seed, price_factor,
+# never_code_share, median_delay in seconds, spread, variation). Each knows SANDBOX_API_KEY.
+# "Sandbox" is the classic catalog and delivers; "Sandbox B" is cheaper, slower, and a quarter
+# of its numbers never get a code: routing has something to choose between.
+SANDBOX_MARKETS = [
+    {
+        "name": "Sandbox",
+        "mount": "",
+        "seed": 0,
+        "never_code_share": 0.05,
+        "median_delay": SANDBOX_CODE_DELAY,
+    },
+    {
+        "name": "Sandbox B",
+        "mount": "b",
+        "seed": 1,
+        "price_factor": 0.85,
+        "never_code_share": 0.25,
+        "median_delay": 3 * SANDBOX_CODE_DELAY,
+    },
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -36,7 +36,7 @@ class SandboxActivation:
     # When each code became available at the provider (not when someone asked for it).
     code_available_at: list[float] = field(default_factory=list)
     waiting_since: float = 0.0  # when the current wait for a code began
-    code_due_at: float | None = None  # when the awaited code arrives
+    code_due_at: float | None = None  # when the awaited code arrives (None: it never does)
     closed_at: float | None = None
     refunded: bool = False
     expired: bool = False
@@ -53,10 +53,11 @@ class SandboxActivation:
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    def wait_for_code(self, now: float, delay: float) -> None:
-        """Begin a wait for a code, due `delay` seconds from `now`."""
+    def wait_for_code(self, now: float, delay: float | None) -> None:
+        """Begin a wait for a code, due `delay` seconds from `now` (None: a code that never
+        comes; the number waits until cancelled or its lifetime ends)."""
         self.waiting_since = now
-        self.code_due_at = now + max(0.0, float(delay))
+        self.code_due_at = None if delay is None else now + max(0.0, float(delay))
 
     def receive(self, code: str, at: float) -> None:
         """The awaited code became available at `at`."""

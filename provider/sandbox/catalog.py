@@ -20,19 +20,29 @@ class Offer:
     quantity: int
 
 
-def _digest(*parts: object) -> int:
+def digest(*parts: object) -> int:
+    """A 64-bit number, the same for the same parts (the sandbox's determinism)."""
     text = "|".join(str(part) for part in parts).encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
-def catalog_offer(service: str, country: int, operator: str) -> Offer:
-    """The deterministic price and stock of a combination. About one in eight is out of stock
-    (price 0, quantity 0, as the document's example shows), except that every service is in
-    stock in Russia (country 0) with operator "any", so demos always have something to buy."""
-    h = _digest(service, country, operator)
+CENT = Decimal("0.01")
+
+
+def catalog_offer(service: str, country: int, operator: str, seed: int = 0) -> Offer:
+    """The deterministic price and stock of a combination in the market of `seed`. About one
+    in eight is out of stock (price 0, quantity 0, as the document's example shows), except
+    that every service is in stock in Russia (country 0) with operator "any", so demos always
+    have something to buy. Seed 0 is the sandbox's classic catalog; every other seed is another
+    provider: its own stock, and prices within 20 % of the classic ones (what a service costs
+    in a country is much the same everywhere; providers differ by their margins)."""
+    classic = digest(service, country, operator)
+    h = digest(service, country, operator, seed) if seed else classic
     if h % 100 < 12 and not (country == 0 and operator == "any"):
         return Offer(Decimal(0), 0)
-    price = Decimal(50 + (h >> 8) % 14951) / 100  # 0.50 .. 150.00
+    price = Decimal(50 + (classic >> 8) % 14951) / 100  # 0.50 .. 150.00
+    if seed:
+        price = max(CENT, (price * Decimal(80 + (h >> 8) % 41) / 100).quantize(CENT))
     quantity = 1 + (h >> 24) % 3000
     return Offer(price, quantity)
 
@@ -83,4 +93,4 @@ def phone_number(activation_id: int, country: int) -> str:
 
 def sms_code(activation_id: int, n: int) -> str:
     """The n-th six-digit code of an activation (leading zeros happen, as in real SMS)."""
-    return f"{_digest('code', activation_id, n) % 1_000_000:06d}"
+    return f"{digest('code', activation_id, n) % 1_000_000:06d}"

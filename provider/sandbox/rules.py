@@ -3,10 +3,11 @@
 Faithful to the provider document: every action with its exact answers and error words, GET
 and POST, lang ru/en, and the document's annexes as its catalog (`provider.sandbox.catalog`),
 with deterministic prices and stock. Accounts have balances; getNumber charges, a code
-"arrives" after `code_delay` seconds, setStatus 3 asks for another code, 6 completes, 8
-cancels and refunds (only while no code arrived), and an activation not completed within
-`lifetime` is cancelled and refunded. Rules real providers enforce are configurable: a minimum
-age before a cancel (EARLY_CANCEL_DENIED), BAD_STATUS for a cancel after a code, a per-key
+"arrives" after `code_delay` seconds (with a `Market`, `provider.sandbox.market`: after a delay
+drawn per activation, and some numbers never get one), setStatus 3 asks for another code, 6
+completes, 8 cancels and refunds (only while no code arrived), and an activation not completed
+within `lifetime` is cancelled and refunded. Rules real providers enforce are configurable: a
+minimum age before a cancel (EARLY_CANCEL_DENIED), BAD_STATUS for a cancel after a code, a per-key
 request rate (HTTP 429). Faults can be injected per key or globally: latency, HTTP 500,
 timeouts, garbage, ERROR_SQL, and every hostile answer of issue 12 (NUL bytes, over-long
 fields, negative and absurd numbers, deep JSON, huge and trickling bodies, an absurd
@@ -14,9 +15,9 @@ Retry-After): the table of fault kinds is `provider.sandbox.faults.FAULT_KINDS`.
 
 Pure Python: `Sandbox.handle(params)` answers one request, `Sandbox.wsgi_app` serves it over
 WSGI, `SandboxServer` (`provider.sandbox.server`, importable from here too) runs that on a
-threaded loopback HTTP server, and the dashboard mounts it at /sandbox/stubs/handler_api
-(`catalog.sandbox_views`). State lives in the memory of one process; it is a development
-tool, thread-safe, never a provider for real money.
+threaded loopback HTTP server, and the dashboard mounts one per entry of SANDBOX_MARKETS under
+/sandbox/ (`catalog.sandbox_views`). State lives in the memory of one process; it is a
+development tool, thread-safe, never a provider for real money.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from provider.sandbox.catalog import (
     sms_code,
 )
 from provider.sandbox.injector import FaultInjector
+from provider.sandbox.market import Market
 from provider.sandbox.ratelimit import TokenBucket
 from provider.sandbox.server import (
     Answer,
@@ -76,7 +78,9 @@ class Sandbox:
     waiting for another code, as sibling providers do, instead of the document's
     STATUS_WAIT_CODE), `timeout_seconds` (how long a "timeout" fault holds a request),
     `countries` (the annex countries getCountryAndOperators lists; numbers of every annex
-    country stay for sale, so a shorter list only makes the catalog smaller).
+    country stay for sale, so a shorter list only makes the catalog smaller), `market` (a
+    `Market`: its seed's prices and stock, and its code delays and numbers that never get a
+    code instead of `code_delay`; None: the classic catalog, every code after `code_delay`).
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class Sandbox:
         countries: Sequence[CatalogCountry] = COUNTRIES,
         clock: Callable[[], float] = time.time,
         seed: int = 0,
+        market: Market | None = None,
     ) -> None:
         self._defaults = {
             "code_delay": code_delay,
@@ -96,6 +101,7 @@ class Sandbox:
             "min_cancel_age": min_cancel_age,
             "rate_limit": rate_limit,
             "countries": tuple(countries),
+            "market": market,
         }
         self.clock = clock
         self._seed = seed
@@ -372,9 +378,14 @@ class Sandbox:
 
     def _wait_for_code(self, activation: SandboxActivation, now: float) -> None:
         n = len(activation.codes)
-        activation.wait_for_code(
-            now, self.code_delay_fn(activation, n) if self.code_delay_fn else self.code_delay
-        )
+        if self.code_delay_fn:
+            delay = self.code_delay_fn(activation, n)
+        elif self.market:
+            where = (activation.service, activation.country, activation.operator)
+            delay = self.market.code_delay(*where, activation.id, n)
+        else:
+            delay = self.code_delay
+        activation.wait_for_code(now, delay)
 
     def _arrive(self, activation: SandboxActivation, at: float, code: str | None = None) -> None:
         n = len(activation.codes)
@@ -424,7 +435,11 @@ class Sandbox:
 
     def _offer(self, service: str, country: int, operator: str) -> Offer:
         override = self._offers.get((service, country, operator))
-        return override if override is not None else catalog_offer(service, country, operator)
+        if override is not None:
+            return override
+        if self.market is not None:
+            return self.market.offer(service, country, operator)
+        return catalog_offer(service, country, operator)
 
     # --- WSGI --------------------------------------------------------------------------------
 

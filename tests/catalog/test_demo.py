@@ -1,24 +1,57 @@
-from catalog.demo import ensure_demo_account, ensure_sandbox_provider
-from catalog.models import Provider
+from io import StringIO
+
+from django.core.management import call_command
+
+from catalog.demo import ensure_demo_account, ensure_sandbox_providers
+from catalog.models import Provider, ProviderAccount
 from dashboard.encryption import decrypt_key
 
-
-def test_it_creates_the_sandbox_provider_once(db):
-    first = ensure_sandbox_provider("http://127.0.0.1:8000/")
-    again = ensure_sandbox_provider("http://127.0.0.1:8000")
-    assert first.pk == again.pk
-    assert Provider.objects.count() == 1
-    assert first.handler_url == "http://127.0.0.1:8000/sandbox/stubs/handler_api"
-    assert first.is_sandbox
-    assert first.enabled
+HANDLER = "/sandbox/stubs/handler_api"
+HANDLER_B = "/sandbox/b/stubs/handler_api"
 
 
-def test_it_follows_a_new_address_and_keeps_the_operators_settings(db):
-    provider = ensure_sandbox_provider("http://127.0.0.1:8000")
-    Provider.objects.filter(pk=provider.pk).update(name="My sandbox", max_requests_per_second=3)
-    provider = ensure_sandbox_provider("http://localhost:9000")
-    assert provider.handler_url == "http://localhost:9000/sandbox/stubs/handler_api"
-    assert (provider.name, provider.max_requests_per_second) == ("My sandbox", 3)
+def test_it_creates_the_sandbox_providers_once(db):
+    first = ensure_sandbox_providers("http://127.0.0.1:8000/")
+    again = ensure_sandbox_providers("http://127.0.0.1:8000")
+    assert [p.pk for p in first] == [p.pk for p in again]
+    assert Provider.objects.count() == 2
+    assert [(p.name, p.handler_url) for p in again] == [
+        ("Sandbox", "http://127.0.0.1:8000" + HANDLER),
+        ("Sandbox B", "http://127.0.0.1:8000" + HANDLER_B),
+    ]
+    assert all(p.is_sandbox and p.enabled for p in again)
+
+
+def test_they_follow_a_new_address_and_keep_the_operators_settings(db):
+    sandbox, sandbox_b = ensure_sandbox_providers("http://127.0.0.1:8000")
+    Provider.objects.filter(pk=sandbox.pk).update(name="My sandbox", max_requests_per_second=3)
+    Provider.objects.filter(pk=sandbox_b.pk).update(name="Cheap one", enabled=False)
+    sandbox, sandbox_b = ensure_sandbox_providers("http://localhost:9000")
+    assert sandbox.handler_url == "http://localhost:9000" + HANDLER
+    assert (sandbox.name, sandbox.max_requests_per_second) == ("My sandbox", 3)
+    assert sandbox_b.handler_url == "http://localhost:9000" + HANDLER_B
+    assert (sandbox_b.name, sandbox_b.enabled) == ("Cheap one", False)
+    assert Provider.objects.count() == 2
+
+
+def test_an_install_from_before_keeps_its_one_sandbox_provider(db):
+    """Its sandbox provider, pointed elsewhere (a sandbox_provider on its own port), is adopted
+    by the first mount; the second is new."""
+    old = Provider.objects.create(
+        name="Sandbox", handler_url="http://127.0.0.1:8001/stubs/handler_api", is_sandbox=True
+    )
+    sandbox, sandbox_b = ensure_sandbox_providers("http://127.0.0.1:8000")
+    assert sandbox.pk == old.pk
+    assert sandbox.handler_url == "http://127.0.0.1:8000" + HANDLER
+    assert sandbox_b.pk != old.pk and sandbox_b.name == "Sandbox B"
+
+
+def test_other_providers_are_left_alone(db, act_provider):
+    ensure_sandbox_providers("http://127.0.0.1:8000")
+    act_provider.refresh_from_db()
+    assert not act_provider.is_sandbox
+    assert act_provider.handler_url.endswith("/stubs/handler_api")
+    assert Provider.objects.filter(is_sandbox=True).count() == 2
 
 
 def test_the_demo_team_gets_the_sandbox_key_once(settings, alice_team, act_provider):
@@ -45,17 +78,53 @@ def test_nothing_happens_without_sandbox_mode(settings, alice_team, act_provider
     assert ensure_demo_account(alice_team, act_provider) is None
 
 
-def test_setup_demo_gives_the_demo_team_the_sandbox_key(settings, db):
-    from io import StringIO
+def test_setup_demo_keys_the_demo_team_at_both_sandboxes(settings, db):
+    settings.SANDBOX = True
+    settings.SANDBOX_API_KEY = "setup-demo-key-5678"
+    out = StringIO()
+    call_command("setup_demo", stdout=out)
+    call_command("setup_demo", "--base-url", "http://127.0.0.1:8123", stdout=StringIO())
+    accounts = ProviderAccount.objects.filter(team__slug="demo").order_by("provider__pk")
+    assert [a.provider.name for a in accounts] == ["Sandbox", "Sandbox B"]
+    assert all(a.provider.is_sandbox for a in accounts)
+    assert {decrypt_key(a.key_ciphertext) for a in accounts} == {"setup-demo-key-5678"}
+    assert [a.provider.handler_url for a in accounts] == [
+        "http://127.0.0.1:8123" + HANDLER,
+        "http://127.0.0.1:8123" + HANDLER_B,
+    ]
+    assert "Sandbox B" in out.getvalue() and HANDLER_B in out.getvalue()
+    assert "setup-demo-key-5678" not in out.getvalue()
 
-    from django.core.management import call_command
 
-    from catalog.models import ProviderAccount
+def test_setup_demo_keeps_an_existing_installs_sandbox_and_key(settings, db):
+    settings.SANDBOX = True
+    settings.SANDBOX_API_KEY = "setup-demo-key-5678"
+    markets = settings.SANDBOX_MARKETS
+    settings.SANDBOX_MARKETS = markets[:1]  # an install from before the second sandbox
+    call_command("setup_demo", stdout=StringIO())
+    account = ProviderAccount.objects.get(team__slug="demo")
+    settings.SANDBOX_MARKETS = markets
+    call_command("setup_demo", "--base-url", "http://localhost:9000", stdout=StringIO())
+    kept = ProviderAccount.objects.get(pk=account.pk)
+    assert (kept.provider_id, kept.key_ciphertext) == (account.provider_id, account.key_ciphertext)
+    assert kept.provider.handler_url == "http://localhost:9000" + HANDLER
+    names = ProviderAccount.objects.filter(team__slug="demo").values_list("provider__name")
+    assert sorted(names) == [("Sandbox",), ("Sandbox B",)]
 
+
+def test_setup_demo_leaves_a_team_key_that_still_works_alone(settings, db):
+    """A demo account already holding the sandbox key is not rewritten (its ciphertext and
+    update time stay)."""
     settings.SANDBOX = True
     settings.SANDBOX_API_KEY = "setup-demo-key-5678"
     call_command("setup_demo", stdout=StringIO())
+    before = {
+        a.pk: (a.key_ciphertext, a.updated_at)
+        for a in ProviderAccount.objects.filter(team__slug="demo")
+    }
     call_command("setup_demo", stdout=StringIO())
-    account = ProviderAccount.objects.get(team__slug="demo")
-    assert account.provider.is_sandbox
-    assert decrypt_key(account.key_ciphertext) == "setup-demo-key-5678"
+    after = {
+        a.pk: (a.key_ciphertext, a.updated_at)
+        for a in ProviderAccount.objects.filter(team__slug="demo")
+    }
+    assert after == before

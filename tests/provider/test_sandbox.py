@@ -410,9 +410,9 @@ def test_the_wsgi_app_serves_only_the_handler_with_get_and_post(sandbox):
     assert call("PUT", "/stubs/handler_api", query)[0] == "405 Method Not Allowed"
 
 
-def test_the_dashboard_mounts_the_sandbox_without_login_or_csrf(db, settings):
+@pytest.mark.parametrize("url", ["/sandbox/stubs/handler_api", "/sandbox/b/stubs/handler_api"])
+def test_the_dashboard_mounts_the_sandboxes_without_login_or_csrf(db, settings, url):
     browser = Client(enforce_csrf_checks=True)
-    url = "/sandbox/stubs/handler_api"
     params = {"api_key": settings.SANDBOX_API_KEY, "action": "getBalance", "lang": "en"}
     response = browser.get(url, params)
     assert response.status_code == 200
@@ -425,9 +425,30 @@ def test_the_dashboard_mounts_the_sandbox_without_login_or_csrf(db, settings):
     assert browser.put(url).status_code == 405
 
 
-def test_the_mounted_sandbox_is_configured_from_settings(settings):
-    sandbox = mounted_sandbox()
-    assert sandbox is mounted_sandbox()
-    assert sandbox.code_delay == settings.SANDBOX_CODE_DELAY
-    assert sandbox.lifetime == settings.ACTIVATION_LIFETIME_MINUTES * 60
-    assert sandbox.balance(settings.SANDBOX_API_KEY) <= Decimal("1000")
+def test_the_mounted_sandboxes_are_configured_from_settings(settings):
+    sandbox, sandbox_b = mounted_sandbox(""), mounted_sandbox("b")
+    assert sandbox is mounted_sandbox() and sandbox_b is mounted_sandbox("b")
+    for mounted, entry in zip((sandbox, sandbox_b), settings.SANDBOX_MARKETS, strict=True):
+        assert mounted.market.seed == entry["seed"]
+        assert mounted.market.never_code_share == entry["never_code_share"]
+        assert mounted.market.median_delay == entry["median_delay"]
+        assert mounted.lifetime == settings.ACTIVATION_LIFETIME_MINUTES * 60
+        assert mounted.balance(settings.SANDBOX_API_KEY) <= Decimal("1000")
+    assert sandbox.market.median_delay == settings.SANDBOX_CODE_DELAY
+    assert sandbox.offer("tg", 0) == catalog_offer("tg", 0, "any")  # the classic catalog
+
+
+def test_the_two_mounted_sandboxes_are_two_markets(db, settings):
+    """Different prices and reliability, so routing has a choice to make."""
+    browser = Client()
+    params = {"api_key": settings.SANDBOX_API_KEY, "lang": "en", "country": "0"}
+    prices = []
+    for url in ("/sandbox/stubs/handler_api", "/sandbox/b/stubs/handler_api"):
+        rows = browser.get(url, {**params, "action": "getServicesAndCost", "operator": "any"})
+        prices.append({row["id"]: row["price"] for row in json.loads(rows.content)})
+    assert prices[0].keys() == prices[1].keys()
+    assert sum(prices[0][s] != prices[1][s] for s in prices[0]) > len(prices[0]) / 2
+    assert sum(prices[1][s] < prices[0][s] for s in prices[0]) > len(prices[0]) / 2  # B cheaper
+    a, b = (mounted_sandbox(m).market.reliability("tg", 0, "any") for m in ("", "b"))
+    assert a.never_code_share < b.never_code_share
+    assert a.median_delay < b.median_delay

@@ -10,7 +10,7 @@ import pytest
 from tests.security.routes import ROUTES, grouped
 
 # Pages open without an account: signing in, resetting a password, an invitation link, the
-# sandbox provider (a program's endpoint, keyed by its API key), the team gateway's three
+# two sandbox providers (programs' endpoints, keyed by an API key), the team gateway's three
 # addresses (programs' endpoint, keyed by a personal token) and the admin's own sign-in.
 PUBLIC = {
     "login",
@@ -20,6 +20,7 @@ PUBLIC = {
     "password_reset_complete",
     "accept_invitation",
     "sandbox_handler_api",
+    "sandbox_b_handler_api",
     "gateway",
     "gateway_stubs",
     "gateway_stubs_php",

@@ -95,7 +95,10 @@ def valid_bodies(world) -> dict[str, dict]:
         "password_reset": {"email": "alice@example.org"},
         "password_reset_confirm": reset_password,
         "accept_invitation": {"username": "newcomer", **reset_password},
-        "sandbox_handler_api": {"api_key": "fuzz-key-00000000", "action": "getBalance"},
+        **{
+            name: {"api_key": "fuzz-key-00000000", "action": "getBalance"}
+            for name in ("sandbox_handler_api", "sandbox_b_handler_api")
+        },
         # The team gateway (activations/gateway): a program's endpoint, keyed by a token.
         **{
             name: {"api_key": "smsd_" + "f" * 40, "action": "getStatus", "id": "1"}
@@ -254,7 +257,7 @@ def post_routes():
         "activations:remove_price_limit", "activations:api_access", "activations:revoke_token",
         "login", "logout", "password_change", "password_reset",
         "password_reset_confirm", "accept_invitation", "sandbox_handler_api",
-        "gateway", "gateway_stubs", "gateway_stubs_php",
+        "sandbox_b_handler_api", "gateway", "gateway_stubs", "gateway_stubs_php",
     ]  # fmt: skip
     return [pytest.param(name, id=name) for name in names]
 

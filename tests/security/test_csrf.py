@@ -12,8 +12,14 @@ from tests.security.routes import ROUTES, grouped
 from tests.security.test_other_team import payload
 
 # Programs' endpoints, called with an API key or a personal token, never by a browser with a
-# session: the sandbox provider and the team gateway's three addresses.
-CSRF_EXEMPT = {"sandbox_handler_api", "gateway", "gateway_stubs", "gateway_stubs_php"}
+# session: the two sandbox providers and the team gateway's three addresses.
+CSRF_EXEMPT = {
+    "sandbox_handler_api",
+    "sandbox_b_handler_api",
+    "gateway",
+    "gateway_stubs",
+    "gateway_stubs_php",
+}
 
 
 def test_only_the_programs_endpoints_are_exempt():

@@ -1,11 +1,14 @@
 """Serve the sandbox provider on its own port until stopped (a development tool)."""
 
+import dataclasses
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.sandbox_views import sandbox_mounts
 from provider.sandbox.faults import FAULT_GROUPS, FAULT_KINDS, fault_help
+from provider.sandbox.market import Market
 from provider.sandbox.rules import Sandbox
 from provider.sandbox.server import SandboxServer
 
@@ -31,7 +34,23 @@ class Command(BaseCommand):
             "--code-delay",
             type=float,
             default=None,
-            help="Seconds until a code arrives (default: SANDBOX_CODE_DELAY).",
+            help="Seconds until a code arrives (default: SANDBOX_CODE_DELAY); with a market, "
+            "the median delay.",
+        )
+        parser.add_argument(
+            "--market",
+            default=None,
+            metavar="NAME",
+            help="Play the market of a SANDBOX_MARKETS entry, by name (e.g. 'Sandbox B'): its "
+            "prices, its numbers that never get a code, its code delays.",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="Play a market of this seed (its own prices and stock; with --market, that "
+            "market's other knobs). Without --market or --seed: the classic catalog, every "
+            "code after --code-delay.",
         )
         parser.add_argument(
             "--api-key", action="append", default=[], help="A key it knows (repeatable)."
@@ -71,11 +90,13 @@ class Command(BaseCommand):
             raise CommandError("Give an --api-key (SANDBOX_API_KEY is not set).")
         code_delay = options["code_delay"]
         lifetime = options["lifetime"]
+        market = _market(options["market"], options["seed"], code_delay)
         sandbox = Sandbox(
             code_delay=settings.SANDBOX_CODE_DELAY if code_delay is None else code_delay,
             lifetime=settings.ACTIVATION_LIFETIME_MINUTES * 60.0 if lifetime is None else lifetime,
             min_cancel_age=options["min_cancel_age"],
             rate_limit=options["rate_limit"],
+            market=market,
         )
         for key in keys:
             sandbox.add_account(key, options["balance"])
@@ -88,9 +109,10 @@ class Command(BaseCommand):
             raise CommandError(message) from None
         # The URL alone on the first line, for scripts; never the keys.
         self.stdout.write(server.url)
+        codes = f"codes after {sandbox.code_delay:g} s" if market is None else _describe(market)
         self.stdout.write(
             f"Sandbox provider: {len(keys)} API key(s) with a balance of {options['balance']}, "
-            f"codes after {sandbox.code_delay:g} s. State is in memory; Ctrl+C stops it."
+            f"{codes}. State is in memory; Ctrl+C stops it."
         )
         if options["fault"]:
             self.stdout.write(f"Hostile: {', '.join(options['fault'])} on every request.")
@@ -101,3 +123,28 @@ class Command(BaseCommand):
             pass
         finally:
             server.stop()
+
+
+def _market(name: str | None, seed: int | None, code_delay: float | None) -> Market | None:
+    """The market --market and --seed ask for (None: neither, the classic sandbox)."""
+    if name is None and seed is None:
+        return None
+    market = Market()
+    if name is not None:
+        markets = {mount.name: mount.market for mount in sandbox_mounts()}
+        if name not in markets:
+            raise CommandError(f"No market {name!r} in SANDBOX_MARKETS: {', '.join(markets)}.")
+        market = markets[name]
+    if seed is not None:
+        market = dataclasses.replace(market, seed=seed)
+    if code_delay is not None:
+        market = dataclasses.replace(market, median_delay=code_delay)
+    return market
+
+
+def _describe(market: Market) -> str:
+    return (
+        f"market seed {market.seed} (prices x{market.price_factor:g}): about "
+        f"{market.never_code_share:.0%} of numbers never get a code, the others after a median "
+        f"of {market.median_delay:g} s"
+    )

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
 
-from catalog.demo import ensure_demo_account, ensure_sandbox_provider
+from catalog.demo import ensure_demo_account, ensure_sandbox_providers
 from dashboard.models import Membership, Role, Team
 
 DEMO_TEAM_SLUG = "demo"
@@ -40,14 +40,16 @@ class Command(BaseCommand):
                 user = User.objects.create_user(DEMO_USERNAME, DEMO_EMAIL, password)
             Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
 
-            # Other apps' demo data (the sandbox provider, the demo team's sandbox key) follows
-            # here, one call each, taking `base_url` and `team`.
-            if settings.SANDBOX:
-                sandbox = ensure_sandbox_provider(base_url)
+            # Other apps' demo data (the sandbox providers, the demo team's keys at them)
+            # follows here, one call each, taking `base_url` and `team`.
+            sandboxes = ensure_sandbox_providers(base_url) if settings.SANDBOX else []
+            for sandbox in sandboxes:
                 ensure_demo_account(team, sandbox)
 
         self.stdout.write(f"Demo team {team.name!r} is ready.")
         self.stdout.write(f"Sign in at {base_url}/accounts/login/")
+        for sandbox in sandboxes:
+            self.stdout.write(f"Sandbox provider {sandbox.name!r}: {sandbox.handler_url}")
         if password:
             self.stdout.write(f"  username: {DEMO_USERNAME}")
             self.stdout.write(f"  password: {password}")
