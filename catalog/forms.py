@@ -2,8 +2,9 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Min
 
-from catalog.models import Country, Operator, Provider
+from catalog.models import Country, Operator
 
 SORTS = {
     "price": ("Price, lowest first", ["price", "-quantity", "pk"]),
@@ -15,8 +16,9 @@ DEFAULT_SORT = "price"
 
 
 class CatalogFilters(forms.Form):
-    """Filters of one provider's catalog. Every field is optional and a bad value counts as
-    "any", so a stale or hand-edited URL still shows a catalog."""
+    """Filters of the catalog across the enabled providers (countries by the protocol's id,
+    operators by code). Every field is optional and a bad value counts as "any", so a stale
+    or hand-edited URL still shows a catalog."""
 
     q = forms.CharField(required=False, max_length=100, label="Service")
     country = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
@@ -26,10 +28,15 @@ class CatalogFilters(forms.Form):
         required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
     )
 
-    def __init__(self, data, *, provider: Provider) -> None:
+    def __init__(self, data) -> None:
         super().__init__(data)
-        countries = Country.objects.filter(provider=provider, available=True).values_list(
-            "external_id", "name"
+        # A country listed by several providers once (named as the first name sorts).
+        countries = (
+            Country.objects.filter(provider__enabled=True, available=True)
+            .values("external_id")
+            .annotate(shown=Min("name"))
+            .order_by("shown", "external_id")
+            .values_list("external_id", "shown")
         )
         self.fields["country"].choices = [("", "Any country"), *countries]
         # The operator list depends on the chosen country: read that one first.
@@ -38,7 +45,7 @@ class CatalogFilters(forms.Form):
         except ValidationError:
             country = None
         operators = Operator.objects.filter(
-            country__provider=provider, country__available=True, available=True
+            country__provider__enabled=True, country__available=True, available=True
         )
         if country is not None:
             operators = operators.filter(country__external_id=country)
