@@ -6,9 +6,12 @@ from django.db.models import Min
 
 from catalog.models import Country, Operator
 
+# The catalog's orders of offers (catalog.queries.catalog_page: a combination comes where its
+# first offer comes); each has an index on Offer (`offer_catalog_*`; "-price" reads
+# "price"'s backwards).
 SORTS = {
     "price": ("Price, lowest first", ["price", "-quantity", "pk"]),
-    "-price": ("Price, highest first", ["-price", "-quantity", "pk"]),
+    "-price": ("Price, highest first", ["-price", "quantity", "-pk"]),
     "-quantity": ("Stock, most first", ["-quantity", "price", "pk"]),
     "quantity": ("Stock, least first", ["quantity", "price", "pk"]),
 }

@@ -147,15 +147,22 @@ def test_it_paginates(client, bob, alice_team, provider):
     fill_catalog(provider, services=30, operators=4)
     client.force_login(bob)
     first = client.get(url(alice_team, "?sort=price")).context["page"]
-    assert first.paginator.count == 120
     assert len(first) == 50
+    assert first.has_next
     third = client.get(url(alice_team, "?sort=price&page=3"))
     assert len(third.context["page"]) == 20
-    assert b"page=2" in third.content  # the previous link keeps the filters
+    assert not third.context["page"].has_next
+    assert b"?sort=price&amp;page=2" in third.content  # the previous link keeps the filters
+    rows = [
+        (r.service_code, r.operator_code)
+        for n in (1, 2, 3)
+        for r in client.get(url(alice_team, f"?sort=price&page={n}")).context["page"]
+    ]
+    assert len(set(rows)) == 120  # every combination once across the pages
 
 
 def test_it_makes_the_same_number_of_queries_however_many_rows(
-    client, bob, alice_team, provider, make_offer, django_assert_num_queries
+    client, bob, alice_team, provider, make_offer, django_assert_max_num_queries
 ):
     make_offer(provider, "tg")
     SyncRun.objects.create(provider=provider, finished_at=timezone.now(), offers=1)
@@ -166,7 +173,7 @@ def test_it_makes_the_same_number_of_queries_however_many_rows(
     assert len(one_row) <= 15
 
     fill_catalog(provider, services=60, operators=5)
-    with django_assert_num_queries(len(one_row)):
+    with django_assert_max_num_queries(len(one_row)):
         response = client.get(url(alice_team, "?sort=-quantity"))
     assert len(response.context["page"]) == 50
 
@@ -228,9 +235,8 @@ def test_each_combination_shows_once_with_every_providers_offer(
         ("tg", "mts", [("2.00", 4), ("1.20", 6)]),
         ("tg", "beeline", [None, ("0.90", 0)]),
     ]
-    assert response.context["page"].paginator.count == 3
     body = response.content.decode()
-    assert "3 offers across 2 providers" in body
+    assert "with the price and stock at each of 2 providers" in body
     assert body.count("Sync now") == 0  # a member: no sync buttons
 
 
@@ -320,4 +326,4 @@ def test_the_query_count_does_not_grow_with_providers(
         response = client.get(url(alice_team))
     assert len(response.context["columns"]) == 5
     # The same combinations at every provider: each shown once.
-    assert response.context["page"].paginator.count == 61
+    assert len({(r.service_code, r.operator_code) for r in response.context["page"]}) == 50

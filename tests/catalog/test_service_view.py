@@ -56,7 +56,7 @@ def test_a_first_price_is_not_a_change(client, bob, alice_team, provider, make_o
     client.force_login(bob)
     response = client.get(url(alice_team, offer.service_id))
     assert response.context["changes"] == []
-    assert response.context["page"][0].cells[0].previous_price is None
+    assert response.context["page"].rows[0].cells[0].previous_price is None
 
 
 def test_an_htmx_request_gets_only_the_ranking(client, bob, alice_team, provider, make_offer):
