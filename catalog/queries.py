@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from catalog.accounts import keyed_providers
 from catalog.forms import DEFAULT_SORT, SORTS
-from catalog.models import Offer, Operator, PriceChange, Provider, Service, SyncRun
+from catalog.models import Country, Offer, Operator, PriceChange, Provider, Service, SyncRun
 from dashboard.models import Team
 
 PRICE = DecimalField(max_digits=12, decimal_places=2)
@@ -171,20 +171,25 @@ class CatalogPage:
         return (self.number - 1) * self.per_page + 1
 
 
-def matching_offers(filters: dict, providers: list[Provider]) -> QuerySet[Offer]:
-    """The available offers at these providers matching the filters. Filters name the
+def matching_offers(filters: dict) -> QuerySet[Offer]:
+    """The available offers at enabled providers matching the filters. Filters name the
     protocol's ids, so a combination that matches keeps every provider's offer."""
-    rows = Offer.objects.filter(available=True, provider__in=providers)
+    # Joined, not `provider_id IN (...)`: SQLite would then read the offers by provider and
+    # sort them all rather than walk an `offer_catalog_*` index.
+    rows = Offer.objects.filter(available=True, provider__enabled=True)
+    # By ids (subqueries of the small tables), so that the offers of a few services,
+    # countries or operators are read through their indexes rather than found along a walk
+    # of every offer.
     if filters.get("code"):
-        rows = rows.filter(service__code=filters["code"])
+        rows = rows.filter(service__in=Service.objects.filter(code=filters["code"]))
     if filters.get("q"):
         q = filters["q"]
         codes = Service.objects.filter(Q(name__icontains=q) | Q(code__iexact=q)).values("code")
-        rows = rows.filter(service__code__in=codes)
+        rows = rows.filter(service__in=Service.objects.filter(code__in=codes))
     if filters.get("country") is not None:
-        rows = rows.filter(country__external_id=filters["country"])
+        rows = rows.filter(country__in=Country.objects.filter(external_id=filters["country"]))
     if filters.get("operator"):
-        rows = rows.filter(operator__code=filters["operator"])
+        rows = rows.filter(operator__in=Operator.objects.filter(code=filters["operator"]))
     return rows
 
 
@@ -204,7 +209,7 @@ def catalog_page(
     """
     number = min(_page_number(number), MAX_PAGE)
     want = number * per_page + 1  # one more than the page's end: is there a next page?
-    offers = matching_offers(filters, providers)
+    offers = matching_offers(filters)
     order = SORTS[filters.get("sort") or DEFAULT_SORT][1]
     keys = _walk(offers.filter(quantity__gt=0), order, want, len(providers))
     if len(keys) < want and not filters.get("in_stock"):
