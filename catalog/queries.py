@@ -270,13 +270,18 @@ def _combinations(keys: list[Key], providers: list[Provider], trend: bool) -> li
             code__in={k[2] for k in keys},
         ).select_related("country")
     }
+    # Where each provider lists each combination: its rows of the service and the operator.
+    listed = {
+        (key, provider.pk): (services[provider.pk, key[0]], operators[provider.pk, *key[1:]])
+        for key in keys
+        for provider in providers
+        if (provider.pk, key[0]) in services and (provider.pk, *key[1:]) in operators
+    }
     pairs = Q()
-    for code, country, operator in keys:
-        for provider in providers:
-            service = services.get((provider.pk, code))
-            found = operators.get((provider.pk, country, operator))
-            if service and found:
-                pairs |= Q(operator=found, service=service)
+    for service, operator in listed.values():
+        pairs |= Q(operator=operator, service=service)
+    if not pairs:  # gone since the walk (a sync ran in between)
+        return []
     offers = Offer.objects.filter(pairs, available=True).only(
         "pk", "provider_id", "operator_id", "service_id", "price", "quantity"
     )
@@ -287,29 +292,28 @@ def _combinations(keys: list[Key], providers: list[Provider], trend: bool) -> li
         )
     by_pair = {(o.operator_id, o.service_id): o for o in offers}
     rows = []
-    for code, country, operator in keys:
+    for key in keys:
         cells: list[Cell | None] = []
         names = None
         for provider in providers:
-            service = services.get((provider.pk, code))
-            found = operators.get((provider.pk, country, operator))
-            offer = by_pair.get((found.pk, service.pk)) if service and found else None
+            service, operator = listed.get((key, provider.pk), (None, None))
+            offer = by_pair.get((operator.pk, service.pk)) if service else None
             if offer is None:
                 cells.append(None)
                 continue
-            names = names or (service, found.country)
+            names = names or (service, operator.country)
             cells.append(Cell(offer.price, offer.quantity, getattr(offer, "previous_price", None)))
         if names is None:  # gone since the walk (a sync ran in between)
             continue
-        service, country_row = names
+        service, country = names
         rows.append(
             Combination(
-                service_code=code,
+                service_code=key[0],
                 service_name=service.name,
                 service_id=service.pk,
-                country_external_id=country,
-                country_name=country_row.name,
-                operator_code=operator,
+                country_external_id=key[1],
+                country_name=country.name,
+                operator_code=key[2],
                 cells=cells,
             )
         )
