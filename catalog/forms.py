@@ -2,12 +2,16 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Min
 
-from catalog.models import Country, Operator, Provider
+from catalog.models import Country, Operator
 
+# The catalog's orders of offers (catalog.queries.catalog_page: a combination comes where its
+# first offer comes); each has an index on Offer (`offer_catalog_*`; "-price" reads
+# "price"'s backwards).
 SORTS = {
     "price": ("Price, lowest first", ["price", "-quantity", "pk"]),
-    "-price": ("Price, highest first", ["-price", "-quantity", "pk"]),
+    "-price": ("Price, highest first", ["-price", "quantity", "-pk"]),
     "-quantity": ("Stock, most first", ["-quantity", "price", "pk"]),
     "quantity": ("Stock, least first", ["quantity", "price", "pk"]),
 }
@@ -15,8 +19,9 @@ DEFAULT_SORT = "price"
 
 
 class CatalogFilters(forms.Form):
-    """Filters of one provider's catalog. Every field is optional and a bad value counts as
-    "any", so a stale or hand-edited URL still shows a catalog."""
+    """Filters of the catalog across the enabled providers (countries by the protocol's id,
+    operators by code). Every field is optional and a bad value counts as "any", so a stale
+    or hand-edited URL still shows a catalog."""
 
     q = forms.CharField(required=False, max_length=100, label="Service")
     country = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
@@ -26,10 +31,15 @@ class CatalogFilters(forms.Form):
         required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
     )
 
-    def __init__(self, data, *, provider: Provider) -> None:
+    def __init__(self, data) -> None:
         super().__init__(data)
-        countries = Country.objects.filter(provider=provider, available=True).values_list(
-            "external_id", "name"
+        # A country listed by several providers once (named as the first name sorts).
+        countries = (
+            Country.objects.filter(provider__enabled=True, available=True)
+            .values("external_id")
+            .annotate(shown=Min("name"))
+            .order_by("shown", "external_id")
+            .values_list("external_id", "shown")
         )
         self.fields["country"].choices = [("", "Any country"), *countries]
         # The operator list depends on the chosen country: read that one first.
@@ -38,7 +48,7 @@ class CatalogFilters(forms.Form):
         except ValidationError:
             country = None
         operators = Operator.objects.filter(
-            country__provider=provider, country__available=True, available=True
+            country__provider__enabled=True, country__available=True, available=True
         )
         if country is not None:
             operators = operators.filter(country__external_id=country)

@@ -149,17 +149,24 @@ class Offer(models.Model):
         indexes = [
             models.Index(fields=["service", "price"], name="offer_service_price"),
             models.Index(fields=["provider", "available"], name="offer_provider_available"),
-            # The catalog's two main orders (catalog.forms.SORTS), read a page at a time: an
-            # index in that order spares sorting every offer for each page.
+            # The catalog's orders (catalog.forms.SORTS) of the offers in stock, across
+            # providers: a page is found by reading offers in that order up to it
+            # (catalog.queries.catalog_page), so an index in that order spares grouping or
+            # sorting every offer for each page.
             models.Index(
-                fields=["provider", "price", "-quantity", "id"],
-                condition=models.Q(available=True),
-                name="offer_browse_by_price",
+                fields=["price", "-quantity", "id"],
+                condition=models.Q(available=True, quantity__gt=0),
+                name="offer_catalog_by_price",
             ),
             models.Index(
-                fields=["provider", "-quantity", "price", "id"],
-                condition=models.Q(available=True),
-                name="offer_browse_by_stock",
+                fields=["-quantity", "price", "id"],
+                condition=models.Q(available=True, quantity__gt=0),
+                name="offer_catalog_by_stock",
+            ),
+            models.Index(
+                fields=["quantity", "price", "id"],
+                condition=models.Q(available=True, quantity__gt=0),
+                name="offer_catalog_by_least_stock",
             ),
         ]
 

@@ -1,7 +1,7 @@
-"""The catalog pages: the browser, a service's price ranking, and "Sync now"."""
+"""The catalog pages: the browser and a service's price ranking, both across the enabled
+providers, and "Sync now" of one provider."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog import queries
 from catalog.forms import CatalogFilters
-from catalog.models import Provider, Service
+from catalog.models import Provider
 from catalog.tasks import request_sync
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.models import MANAGERS
@@ -27,41 +27,38 @@ def wants_fragment(request: AuthenticatedHttpRequest) -> bool:
 @vary_on_headers("HX-Request")
 def browse(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug)
-    providers = queries.enabled_providers()
-    provider = queries.choose_provider(providers, request.GET.get("provider"))
+    columns = queries.columns(membership.team)
     fragment = wants_fragment(request)
-    context = {
-        "membership": membership,
-        "providers": providers,
-        "provider": provider,
-        "fragment": fragment,
-    }
-    if provider is not None:
-        form = CatalogFilters(request.GET, provider=provider)
-        rows = queries.offers(provider, form.filters())
-        context |= {
-            "form": form,
-            "page": Paginator(rows, PER_PAGE).get_page(request.GET.get("page")),
-            "status": queries.sync_status(provider),
-        }
-    template = "catalog/browse.html#results" if fragment and provider else "catalog/browse.html"
+    context = {"membership": membership, "columns": columns, "fragment": fragment}
+    if columns:
+        form = CatalogFilters(request.GET)
+        providers = [column.provider for column in columns]
+        page = queries.catalog_page(form.filters(), providers, request.GET.get("page"), PER_PAGE)
+        context |= {"form": form, "page": page}
+    template = "catalog/browse.html#results" if fragment and columns else "catalog/browse.html"
     return render(request, template, context)
 
 
 @require_safe
 @vary_on_headers("HX-Request")
 def service_detail(request: AuthenticatedHttpRequest, team_slug: str, service_id: int):
+    """A service by its code across the enabled providers; the address names one provider's
+    row of it (links from before the catalog went across providers keep working)."""
     membership = membership_for(request, team_slug)
-    service = get_object_or_404(
-        Service.objects.select_related("provider"), pk=service_id, provider__enabled=True
-    )
+    service = queries.service_named(service_id)
+    if service is None:
+        raise Http404("No enabled provider sells this service.")
+    columns = queries.columns(membership.team)
+    providers = [column.provider for column in columns]
+    filters = {"code": service.code, "sort": "price"}
     context = {
         "membership": membership,
         "service": service,
-        "provider": service.provider,
-        "page": Paginator(queries.ranking(service), PER_PAGE).get_page(request.GET.get("page")),
-        "changes": queries.recent_price_changes(service),
-        "status": queries.sync_status(service.provider),
+        "columns": columns,
+        "page": queries.catalog_page(
+            filters, providers, request.GET.get("page"), PER_PAGE, trend=True
+        ),
+        "changes": queries.recent_price_changes(service.code),
     }
     template = "catalog/service.html#ranking" if wants_fragment(request) else "catalog/service.html"
     return render(request, template, context)
@@ -81,5 +78,4 @@ def sync_now(request: AuthenticatedHttpRequest, team_slug: str):
         )
     else:
         messages.info(request, f"A sync of {provider.name} is already on its way.")
-    url = reverse("catalog:browse", args=[team_slug])
-    return redirect(f"{url}?provider={provider.pk}")
+    return redirect(reverse("catalog:browse", args=[team_slug]))

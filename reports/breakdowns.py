@@ -1,5 +1,6 @@
-"""What the reports break activations down by (member, service, country, operator, service
-through operator), and one grouped pass that returns every breakdown's labelled groups."""
+"""What the reports break activations down by (member, provider, service, country, operator,
+service through operator), and one grouped pass that returns every breakdown's labelled
+groups."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from catalog.models import Country, Operator, Service
+from catalog.models import Country, Operator, Provider, Service
 from reports.engine import Dimension, Scope, grouped_rows
 from reports.series import PeriodRow, series_of
 
@@ -17,6 +18,10 @@ WHOLE_SCOPE = "All activations"  # the label of the whole scope's row (the "" br
 
 def usernames(ids: Iterable[int]) -> dict[int, str]:
     return dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
+
+
+def provider_names(ids: Iterable[int]) -> dict[int, str]:
+    return dict(Provider.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
 def service_names(ids: Iterable[int]) -> dict[int, str]:
@@ -37,6 +42,8 @@ DIMENSIONS = {
     d.name: d
     for d in [
         Dimension("member", "Member", ("user_id",), (usernames,)),
+        # Where routing sent the purchases (activations.routing), and what came of it.
+        Dimension("provider", "Provider", ("provider_id",), (provider_names,)),
         Dimension("service", "Service", ("service_id",), (service_names,)),
         Dimension("country", "Country", ("country_id",), (country_names,)),
         Dimension("operator", "Operator", ("operator_id",), (operator_names,)),

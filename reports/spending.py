@@ -1,5 +1,5 @@
-"""The spending report's breakdowns: bought, charged and spent by member, service, country and
-operator, each with its share of everything spent in the scope."""
+"""The spending report's breakdowns: bought, charged and spent by member, provider, service,
+country and operator, each with its share of everything spent in the scope."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from reports.breakdowns import Group, breakdowns
 from reports.engine import Scope, Sorting
 from reports.series import PERIOD_AGGREGATES
 
-SPENDING_DIMENSIONS = ("member", "service", "country", "operator")
+SPENDING_DIMENSIONS = ("member", "provider", "service", "country", "operator")
 SPEND_SORTING = Sorting(("label", "bought", "charged", "spent", "share"), "-spent")
 
 

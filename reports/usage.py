@@ -1,6 +1,7 @@
 """The usage report's breakdowns: how many activations received a code, were cancelled or
-expired, the median time to the first code and the cost per success, by service, country,
-operator and service through operator, and for the whole scope."""
+expired, the median time to the first code and the cost per success, by provider (where
+routing sent the purchases and how well each delivered), service, country, operator and
+service through operator, and for the whole scope."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from reports.engine import Median, Scope, Sorting, medians_by, medians_in_databa
 from reports.formats import format_wait
 from reports.series import PERIOD_AGGREGATES, WITH_CODE
 
-USAGE_DIMENSIONS = ("service", "country", "operator", "service_operator")
+USAGE_DIMENSIONS = ("provider", "service", "country", "operator", "service_operator")
 USAGE_SORTING = Sorting(
     (
         "label",

@@ -111,6 +111,7 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
     series_table = built["by_period"]
     label = tables.period_label(grain)
     by_service = built["service"].rows[:CHART_TOP]
+    by_provider = built["provider"].rows[:CHART_TOP]
     budget = with_headers(
         request, tables.budget_table(membership.team, timezone.now()), "spending", team_slug
     )
@@ -133,6 +134,12 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
             [row.label for row in by_service],
             ("Spent", [row.spent for row in by_service]),
         ),
+        "provider_chart": chart(
+            "hbar",
+            "money",
+            [row.label for row in by_provider],
+            ("Spent", [row.spent for row in by_provider]),
+        ),
     }
     return render(request, "reports/spending.html", context)
 
@@ -150,6 +157,7 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
     series = built["by_period"].rows
     label = tables.period_label(grain)
     by_service = sorted(built["service"].rows, key=lambda row: -row.bought)[:CHART_TOP]
+    by_provider = sorted(built["provider"].rows, key=lambda row: -row.bought)[:CHART_TOP]
     context = {
         "form": form,
         "report": "usage",
@@ -170,6 +178,12 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
             "percent",
             [row.label for row in by_service],
             ("Success rate", [row.success_rate for row in by_service]),
+        ),
+        "provider_chart": chart(
+            "hbar",
+            "percent",
+            [row.label for row in by_provider],
+            ("Success rate", [row.success_rate for row in by_provider]),
         ),
         "trend_chart": chart(
             "line",

@@ -5,7 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog.models import PriceChange
+from catalog.models import Offer, PriceChange, Provider
+from tests.fixtures.activations import make_account
 
 
 def url(team, service_id, query=""):
@@ -29,7 +30,7 @@ def test_it_ranks_countries_and_operators_by_price_with_stock(
     make_offer(provider, "vk", country=0, operator="mts", price="0.01")
     client.force_login(bob)
     response = client.get(url(alice_team, cheap_sold_out.service_id))
-    rows = [(o.country.external_id, o.operator.code, o.quantity) for o in response.context["page"]]
+    rows = [(r.country_external_id, r.operator_code, r.stock) for r in response.context["page"]]
     # In stock first, cheapest first, more stock first at the same price; sold out last.
     assert rows == [(2, "any", 40), (1, "any", 7), (0, "tinkoff", 3), (0, "mts", 0)]
     assert b"out of stock" in response.content
@@ -43,7 +44,7 @@ def test_it_shows_the_price_trend(client, bob, alice_team, provider, make_offer)
     client.force_login(bob)
     response = client.get(url(alice_team, offer.service_id))
     (row,) = response.context["page"]
-    assert row.previous_price == Decimal("1.20")
+    assert row.cells[0].previous_price == Decimal("1.20")
     assert "&uarr; from 1.20" in response.content.decode()
     (change,) = response.context["changes"]
     assert (change.previous, change.price) == (Decimal("1.20"), Decimal("1.50"))
@@ -55,7 +56,7 @@ def test_a_first_price_is_not_a_change(client, bob, alice_team, provider, make_o
     client.force_login(bob)
     response = client.get(url(alice_team, offer.service_id))
     assert response.context["changes"] == []
-    assert response.context["page"][0].previous_price is None
+    assert response.context["page"].rows[0].cells[0].previous_price is None
 
 
 def test_an_htmx_request_gets_only_the_ranking(client, bob, alice_team, provider, make_offer):
@@ -63,6 +64,33 @@ def test_an_htmx_request_gets_only_the_ranking(client, bob, alice_team, provider
     client.force_login(bob)
     response = client.get(url(alice_team, offer.service_id), headers={"HX-Request": "true"})
     assert response.content.decode().lstrip().startswith('<div id="ranking"')
+
+
+def test_it_shows_the_service_at_every_provider_side_by_side(
+    client, bob, alice_team, provider, make_offer
+):
+    beta = Provider.objects.create(name="Beta SMS", handler_url="http://127.0.0.1:9/h")
+    at_acme = make_offer(provider, "tg", country=0, operator="mts", price="2.00", quantity=3)
+    make_offer(beta, "tg", country=0, operator="mts", price="1.50", quantity=0)
+    make_offer(beta, "tg", country=1, operator="any", price="3.00", quantity=8)
+    make_offer(beta, "vk", country=0, operator="mts", price="0.10")
+    make_account(alice_team, beta)
+    client.force_login(bob)
+    # Beta's own row of the service leads to the same page as Acme's.
+    at_beta = Offer.objects.filter(provider=beta, service__code="tg").first()
+    for service_id in (at_acme.service_id, at_beta.service_id):
+        response = client.get(url(alice_team, service_id))
+        columns = [(c.provider.name, c.keyed) for c in response.context["columns"]]
+        assert columns == [("Acme SMS", False), ("Beta SMS", True)]
+        rows = [
+            (r.country_external_id, r.operator_code, [c and (c.price, c.quantity) for c in r.cells])
+            for r in response.context["page"]
+        ]
+        # Russia/mts: Acme has stock at 2.00 (Beta's 1.50 is sold out), so it comes first.
+        assert rows == [
+            (0, "mts", [(Decimal("2.00"), 3), (Decimal("1.50"), 0)]),
+            (1, "any", [None, (Decimal("3.00"), 8)]),
+        ]
 
 
 def test_a_service_of_a_disabled_provider_is_not_found(

@@ -1,9 +1,12 @@
-"""In a real browser: filter the catalog in place, then follow a service to its ranking."""
+"""In a real browser: filter the catalog across two providers in place, then follow a service
+to its ranking at both."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
+
+from catalog.models import Provider
 
 
 @pytest.mark.browser
@@ -22,12 +25,18 @@ def test_a_member_filters_the_catalog_and_opens_a_price_ranking(
     make_offer(provider, "tg", country=0, operator="tinkoff", service_name="Telegram", price="2")
     make_offer(provider, "tg", country=1, operator="kyivstar", service_name="Telegram", price="1")
     make_offer(provider, "tg", country=0, operator="mts", service_name="Telegram", quantity=0)
+    # A second provider sells one of the same combinations, cheaper: the same row, a column more.
+    beta = Provider.objects.create(name="Beta SMS", handler_url="http://127.0.0.1:9/h")
+    make_offer(beta, "tg", country=1, operator="kyivstar", service_name="Telegram", price="0.70")
 
     page = signed_in_page(bob)
     page.goto(f"{live_server.url}/t/{alice_team.slug}/")
     page.get_by_role("link", name="Catalog").click()
     rows = page.locator("#catalog-results tbody tr")
     expect(rows).to_have_count(5)
+    headers = page.locator("#catalog-results thead th")
+    expect(headers).to_contain_text(["Service", "Country", "Operator", "Acme SMS", "Beta SMS"])
+    expect(rows.filter(has_text="kyivstar")).to_contain_text("0.70")
 
     # Typing filters the table in place (htmx) and the URL follows.
     page.get_by_label("Service").fill("teleg")
@@ -54,5 +63,6 @@ def test_a_member_filters_the_catalog_and_opens_a_price_ranking(
     expect(ranking).to_have_count(3)
     # Cheapest in stock first; the sold-out one last.
     expect(ranking.nth(0)).to_contain_text("Ukraine")
+    expect(ranking.nth(0)).to_contain_text("0.70")  # Beta's price beside Acme's 1.00
     expect(ranking.nth(1)).to_contain_text("tinkoff")
     expect(ranking.nth(2)).to_contain_text("out of stock")
