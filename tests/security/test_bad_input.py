@@ -111,7 +111,7 @@ def valid_bodies(world) -> dict[str, dict]:
 EXTRA_QUERY = {
     "home": {"team"},
     "login": {"next"},
-    "catalog:browse": {"provider", "page"},
+    "catalog:browse": {"page"},
     "catalog:service": {"page"},
     "activations:list": {"page"},
     "activations:detail": {"seen"},
@@ -126,8 +126,20 @@ EXTRA_QUERY = {
     },
     "activations:accounts": {"provider"},
     "activations:audit": {"page"},
-    "reports:spending": {"service_sort", "by_period_sort", "member_sort", "country_sort"},
-    "reports:usage": {"service_sort", "by_period_sort", "member_sort", "country_sort"},
+    "reports:spending": {
+        "service_sort",
+        "by_period_sort",
+        "member_sort",
+        "country_sort",
+        "provider_sort",
+    },
+    "reports:usage": {
+        "service_sort",
+        "by_period_sort",
+        "member_sort",
+        "country_sort",
+        "provider_sort",
+    },
     "reports:csv": {"service_sort"},
 }
 # After these a client is signed out or someone else: the next request gets a fresh one.
