@@ -40,6 +40,8 @@ PASSED_BECAUSE = {
     "key_unreadable": "the team's stored key for {provider} cannot be read",
     "not_recorded_cancelled": "{provider} sold a number SMS Desk cannot record (cancelled there)",
 }
+REFUSED = "{provider} refused ({answer})"
+ANSWER_LIMIT = 60  # what a message shows of a provider's own word
 # Answers after which the provider may have sold a number nobody saw.
 SILENT = frozenset({"unavailable", "protocol_error"})
 SILENT_NOTE = (
@@ -125,14 +127,21 @@ def _place(provider: str, operator: str, want: Want) -> str:
     return f"{provider} ({operator})" if want.operator == ANY_OPERATOR else provider
 
 
+def passed_over(attempt: dict, *, with_operator: bool = True) -> str:
+    """Why one offer tried was passed over ("Sandbox A (mts) had no numbers"), from an entry
+    of `Activation.route["tried"]`. Its answer may be a provider's own word, which is
+    untrusted: an unknown one is shown shortened."""
+    word = str(attempt.get("answer", ""))[:ANSWER_LIMIT]
+    place = str(attempt.get("provider", ""))
+    if with_operator and attempt.get("operator"):
+        place = f"{place} ({attempt['operator']})"
+    return PASSED_BECAUSE.get(word, REFUSED).format(provider=place, answer=word)
+
+
 def _reasons(want: Want, passed: list[str], tried: list[dict]) -> str:
     """Why each offer tried was passed over ("Sandbox A had no numbers; ...")."""
-    phrases = list(passed)
-    for attempt in tried:
-        word = attempt["answer"]
-        pattern = PASSED_BECAUSE.get(word, "{provider} refused ({answer})")
-        place = _place(attempt["provider"], attempt["operator"], want)
-        phrases.append(pattern.format(provider=place, answer=word))
+    with_operator = want.operator == ANY_OPERATOR
+    phrases = [*passed, *(passed_over(a, with_operator=with_operator) for a in tried)]
     return "; ".join(phrases)
 
 
