@@ -1,0 +1,92 @@
+"""The two writes of a sync that grow with the catalog, in set-based SQL: the offers' upsert
+and the first prices of operators new to the catalog.
+
+Raw SQL, because Django's ORM has neither a fast path for many rows nor INSERT ... SELECT:
+`bulk_create` builds a model instance for every row and prepares every value of it through
+its field, which took about 6 of a first sync's 7.8 seconds of writing 68,768 offers and
+their first prices (see the notes of `make bench BENCH=catalog`). The values here come
+from the protocol client, already checked against the columns (`provider.bounds`) and
+typed (an int, a Decimal), and the timestamps are adapted once per statement by the
+backend's own `adapt_datetimefield_value`. Every statement is written once for SQLite
+(3.24 and later) and PostgreSQL: `INSERT ... VALUES ... ON CONFLICT (...) DO UPDATE SET
+column = excluded.column` and `INSERT ... SELECT` read the same in both; table and column
+names come from the models. A row the database refuses (the price CheckConstraint, a value
+too long) raises Django's IntegrityError or DataError as the ORM would, so that
+`store.write_each` writes the answers pair by pair.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from itertools import batched
+
+from django.db import connection
+
+from catalog.models import Offer, PriceChange
+
+# Offer rows per INSERT; operator ids per IN (...) list. Both far below either database's
+# limit on parameters per statement (SQLite 32,766, PostgreSQL 65,535).
+ROWS = 500
+IDS = 500
+
+# An offer as `upsert_offers` writes it: (country pk, operator pk, service pk, price, quantity).
+OfferRow = tuple[int, int, int, Decimal, int]
+
+
+def quoted(model: type, *fields: str) -> tuple[str, list[str]]:
+    """The model's table and the named fields' columns, quoted for this database."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    return quote(meta.db_table), [quote(meta.get_field(name).column) for name in fields]
+
+
+def upsert_offers(provider_id: int, rows: Sequence[OfferRow], now: datetime) -> None:
+    """Insert the offers, or update the stored offer of the same (operator, service): its
+    price and quantity, available again, seen and updated `now`."""
+    table, columns = quoted(
+        Offer,
+        "country",
+        "operator",
+        "service",
+        "price",
+        "quantity",
+        "provider",
+        "available",
+        "last_seen_at",
+        "updated_at",
+    )
+    operator, service = columns[1], columns[2]
+    updated = ", ".join(f"{c} = excluded.{c}" for c in columns[3:5] + columns[6:])
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    same = (provider_id, True, stamp, stamp)
+    row_sql = f"({', '.join(['%s'] * len(columns))})"
+    with connection.cursor() as cursor:
+        for batch in batched(rows, ROWS):
+            # Only quoted names from the model and placeholders are spliced in.
+            sql = (
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES {', '.join([row_sql] * len(batch))} "
+                f"ON CONFLICT ({operator}, {service}) DO UPDATE SET {updated}"
+            )
+            cursor.execute(sql, [value for row in batch for value in (*row, *same)])
+
+
+def record_first_prices(operator_ids: Sequence[int], now: datetime) -> int:
+    """A price history row, recorded `now`, for every offer of the operators: for operators
+    whose offers were all just written for the first time. One statement per IN list, no
+    row through Python. Returns the number of rows recorded."""
+    history, (offer, price, recorded_at) = quoted(PriceChange, "offer", "price", "recorded_at")
+    offers, (offer_id, offer_price, operator) = quoted(Offer, "id", "price", "operator")
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    recorded = 0
+    with connection.cursor() as cursor:
+        for batch in batched(operator_ids, IDS):
+            # Only quoted names from the models and placeholders are spliced in.
+            sql = (
+                f"INSERT INTO {history} ({offer}, {price}, {recorded_at}) "  # noqa: S608
+                f"SELECT {offer_id}, {offer_price}, %s FROM {offers} "
+                f"WHERE {operator} IN ({', '.join(['%s'] * len(batch))})"
+            )
+            cursor.execute(sql, [stamp, *batch])
+            recorded += cursor.rowcount
+    return recorded
