@@ -15,7 +15,7 @@ too long) raises Django's IntegrityError or DataError as the ORM would, so that
 `store.write_each` writes the answers pair by pair.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from itertools import batched
@@ -28,6 +28,8 @@ from catalog.models import Offer, PriceChange
 # limit on parameters per statement (SQLite 32,766, PostgreSQL 65,535).
 ROWS = 500
 IDS = 500
+# Offer rows per statement on PostgreSQL, where they go as arrays (`upsert_offers`).
+ARRAY_ROWS = 10_000
 
 # An offer as `upsert_offers` writes it: (country pk, operator pk, service pk, price, quantity).
 OfferRow = tuple[int, int, int, Decimal, int]
@@ -38,6 +40,12 @@ def quoted(model: type, *fields: str) -> tuple[str, list[str]]:
     quote = connection.ops.quote_name
     meta = model._meta
     return quote(meta.db_table), [quote(meta.get_field(name).column) for name in fields]
+
+
+def array_literal(numbers: Iterable[int | Decimal]) -> str:
+    """A PostgreSQL array of numbers in its text form, "{1,2,3}": psycopg would quote a list
+    element by element in Python, a second of a first sync; numbers need no quoting."""
+    return "{" + ",".join(map(str, numbers)) + "}"
 
 
 def upsert_offers(provider_id: int, rows: Sequence[OfferRow], now: datetime) -> None:
@@ -56,19 +64,31 @@ def upsert_offers(provider_id: int, rows: Sequence[OfferRow], now: datetime) -> 
         "updated_at",
     )
     operator, service = columns[1], columns[2]
-    updated = ", ".join(f"{c} = excluded.{c}" for c in columns[3:5] + columns[6:])
+    upsert = (
+        f"INSERT INTO {table} ({', '.join(columns)}) %s "
+        f"ON CONFLICT ({operator}, {service}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in columns[3:5] + columns[6:])
+    )
     stamp = connection.ops.adapt_datetimefield_value(now)
     same = (provider_id, True, stamp, stamp)
-    row_sql = f"({', '.join(['%s'] * len(columns))})"
     with connection.cursor() as cursor:
-        for batch in batched(rows, ROWS):
-            # Only quoted names from the model and placeholders are spliced in.
-            sql = (
-                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-                f"VALUES {', '.join([row_sql] * len(batch))} "
-                f"ON CONFLICT ({operator}, {service}) DO UPDATE SET {updated}"
+        if connection.vendor == "postgresql":
+            # psycopg binds parameters on the client and parses a statement of more than 50
+            # of them anew each time (in Python: 7 of 10 seconds with VALUES lists), so the
+            # rows go as five arrays: nine parameters per statement, however many rows.
+            rows_sql = (
+                "SELECT *, %s, %s, %s, %s FROM unnest(%s::bigint[], %s::bigint[], "
+                "%s::bigint[], %s::numeric[], %s::integer[])"
             )
-            cursor.execute(sql, [value for row in batch for value in (*row, *same)])
+            for batch in batched(rows, ARRAY_ROWS):
+                cursor.execute(
+                    upsert % rows_sql, [*same, *map(array_literal, zip(*batch, strict=True))]
+                )
+            return
+        row_sql = f"({', '.join(['%s'] * len(columns))})"
+        for batch in batched(rows, ROWS):
+            values = f"VALUES {', '.join([row_sql] * len(batch))}"
+            cursor.execute(upsert % values, [value for row in batch for value in (*row, *same)])
 
 
 def record_first_prices(operator_ids: Sequence[int], now: datetime) -> int:
