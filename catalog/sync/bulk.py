@@ -3,16 +3,17 @@ and the first prices of operators new to the catalog.
 
 Raw SQL, because Django's ORM has neither a fast path for many rows nor INSERT ... SELECT:
 `bulk_create` builds a model instance for every row and prepares every value of it through
-its field, which took about 6 of a first sync's 7.8 seconds of writing 68,768 offers and
-their first prices (see the notes of `make bench BENCH=catalog`). The values here come
-from the protocol client, already checked against the columns (`provider.bounds`) and
-typed (an int, a Decimal), and the timestamps are adapted once per statement by the
-backend's own `adapt_datetimefield_value`. Every statement is written once for SQLite
-(3.24 and later) and PostgreSQL: `INSERT ... VALUES ... ON CONFLICT (...) DO UPDATE SET
-column = excluded.column` and `INSERT ... SELECT` read the same in both; table and column
-names come from the models. A row the database refuses (the price CheckConstraint, a value
-too long) raises Django's IntegrityError or DataError as the ORM would, so that
-`store.write_each` writes the answers pair by pair.
+its field; for a first sync's 68,768 offers and their first prices that was most of the
+write's 6 to 9 seconds (cProfile: 12 of 18 profiled seconds in bulk_create, 3.5 building
+instances). The values here come from the protocol client, already checked against the
+columns (`provider.bounds`) and typed (an int, a Decimal), and the timestamps are adapted
+once per statement by the backend's own `adapt_datetimefield_value`. `INSERT ... ON
+CONFLICT (...) DO UPDATE SET column = excluded.column` and `INSERT ... SELECT` read the same
+in SQLite (3.24 and later) and PostgreSQL; only how the rows travel differs (VALUES lists on
+SQLite, arrays on PostgreSQL: see `upsert_offers`). Table and column names come from the
+models. A row the database refuses (the price CheckConstraint, a value too large) raises
+Django's IntegrityError or DataError as the ORM would, so that `store.write_each` writes the
+answers pair by pair.
 """
 
 from collections.abc import Iterable, Sequence
