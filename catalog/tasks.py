@@ -18,6 +18,8 @@ SYNC_TIMEOUT = int(SYNC_CLAIM.total_seconds()) - 60
 def sync_provider_catalog(provider_id: int, kind: str = SyncRun.Kind.FULL) -> str:
     provider = Provider.objects.filter(pk=provider_id, enabled=True).first()
     if provider is None:
+        # A queued mark would keep the next scheduled sync away until it goes stale.
+        Provider.objects.filter(pk=provider_id).update(sync_queued_until=None)
         return "skipped: provider missing or disabled"
     run = sync_provider(provider, kind)
     if run is None:
@@ -36,13 +38,14 @@ def queue_sync(provider: Provider, kind: str = SyncRun.Kind.FULL) -> str:
     )
 
 
-def request_sync(provider: Provider) -> bool:
-    """Queue a full sync unless one is already queued or running ("Sync now"); False when
-    none was queued. However often any team's managers press, one sync waits at a time."""
+def request_sync(provider: Provider, kind: str = SyncRun.Kind.FULL) -> bool:
+    """Queue a sync unless one is already queued or running; False when none was queued.
+    However often any team's managers press "Sync now" and however long a sync takes
+    against the prices interval, one sync of a provider waits at a time."""
     if not mark_sync_queued(provider):
         return False
     try:
-        queue_sync(provider)
+        queue_sync(provider, kind)
     except Exception:
         unmark_sync_queued(provider)  # nothing was queued: let the next press try again
         raise
@@ -50,11 +53,18 @@ def request_sync(provider: Provider) -> bool:
 
 
 def queue_all(kind: str) -> int:
-    """One task per enabled provider, so each runs (and times out) on its own."""
+    """One task per enabled provider, so each runs (and times out) on its own. The prices
+    job skips a provider whose sync is still queued or running (`request_sync`): should a
+    sync outlast the interval, the next one waits for it instead of piling up behind it.
+    The daily countries job always queues: at a day's interval it cannot pile up, and
+    skipping it for a prices sync that happens to be queued would leave the countries a
+    day older. Returns the number of tasks queued."""
     providers = list(Provider.objects.filter(enabled=True))
-    for provider in providers:
-        queue_sync(provider, kind)
-    return len(providers)
+    if kind == SyncRun.Kind.COUNTRIES:
+        for provider in providers:
+            queue_sync(provider, kind)
+        return len(providers)
+    return sum(request_sync(provider, kind) for provider in providers)
 
 
 def sync_all_countries() -> int:

@@ -7,6 +7,8 @@
   at the lowest priority, the audit log), with retries; no catalog row is touched;
 - `store`: the answers written in one transaction with a few bulk statements (never one
   query per row), price history, offers the provider no longer lists retired;
+- `bulk`: the two writes that grow with the catalog (the offers' upsert, a first sync's price
+  history) in set-based SQL, the same on SQLite and PostgreSQL;
 - `run`: one sync from claim to SyncRun;
 - `errors`: the run's errors as SyncRun keeps them.
 

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from catalog.models import Country as CountryRow
 from catalog.models import Offer, Operator, PriceChange, Provider, Service
+from catalog.sync.bulk import record_first_prices, upsert_offers
 from catalog.sync.errors import ErrorLog, describe
 from catalog.sync.fetch import Pair
 from dashboard.db import REFUSED_ROW
@@ -162,7 +163,7 @@ def store_offers(
         lambda item: {"country": item[0].country, "operator": item[0].operator},
     )
     stored.services = len({offer.id for _, offers in written for offer in offers})
-    stored.offers = len({(pair, offer.id) for pair, offers in written for offer in offers})
+    stored.offers = sum(len({offer.id for offer in offers}) for _, offers in written)
     stored.changed += retire_offers_of_gone_operators(provider, now)
     return stored
 
@@ -220,33 +221,41 @@ def store_answers(
             continue
         if before is None or before[1] != price:
             repriced.append(key)
-        writes.append(
-            Offer(
-                provider_id=provider.pk,
-                country_id=country_of[key[0]],
-                operator_id=key[0],
-                service_id=key[1],
-                price=price,
-                quantity=quantity,
-                available=True,
-                last_seen_at=now,
-                updated_at=now,
-            )
-        )
-    Offer.objects.bulk_create(
-        writes,
-        update_conflicts=True,
-        unique_fields=["operator", "service"],
-        update_fields=["price", "quantity", "available", "last_seen_at", "updated_at"],
-        batch_size=BATCH,
-    )
+        writes.append((country_of[key[0]], *key, price, quantity))
+    upsert_offers(provider.pk, writes, now)
+    record_new_prices(repriced, current, existing, now)
 
-    # A row of history for every new price (the first price included).
+    # Offers the answers no longer list.
+    gone = [row[0] for key, row in existing.items() if row[3] and key not in current]
+    mark_unavailable(Offer, gone, updated_at=now)
+
+    # The rest were seen unchanged: one UPDATE per batch of operators, not one per offer.
+    if len(writes) < len(current):
+        for batch in batched(answered, BATCH):
+            Offer.objects.filter(operator_id__in=batch, available=True).exclude(
+                last_seen_at=now
+            ).update(last_seen_at=now)
+    return len(writes) + len(gone)
+
+
+def record_new_prices(
+    repriced: list[tuple[int, int]],
+    current: dict[tuple[int, int], tuple[Decimal, int]],
+    existing: dict[tuple[int, int], tuple[int, Decimal, int, bool]],
+    now: datetime,
+) -> None:
+    """A row of history for every new price (the first price included), `repriced` being the
+    (operator pk, service pk) of the offers just written with a price they did not have.
+    Operators with no offer stored before (the whole catalog on a first sync) get theirs
+    in one INSERT ... SELECT per batch; the others' rows are built here, with the ids of
+    offers new to a known operator looked up."""
+    known_operators = {operator_id for operator_id, _ in existing}
+    first_seen = sorted({operator_id for operator_id, _ in repriced} - known_operators)
+    record_first_prices(first_seen, now)
+    keys = [key for key in repriced if key[0] in known_operators]
     offer_ids = {key: row[0] for key, row in existing.items()}
-    # PostgreSQL and SQLite hand back the ids of upserted rows; look up any that are missing.
-    offer_ids.update(((o.operator_id, o.service_id), o.pk) for o in writes if o.pk is not None)
-    new_operators = {key[0] for key in repriced if key not in offer_ids}
-    for batch in batched(new_operators, BATCH):
+    new_to_operator = sorted({key[0] for key in keys if key not in offer_ids})
+    for batch in batched(new_to_operator, BATCH):
         offer_ids.update(
             ((operator_id, service_id), pk)
             for pk, operator_id, service_id in Offer.objects.filter(
@@ -256,19 +265,10 @@ def store_answers(
     PriceChange.objects.bulk_create(
         [
             PriceChange(offer_id=offer_ids[key], price=current[key][0], recorded_at=now)
-            for key in repriced
+            for key in keys
         ],
         batch_size=BATCH,
     )
-
-    # Offers the answers no longer list.
-    gone = [row[0] for key, row in existing.items() if row[3] and key not in current]
-    mark_unavailable(Offer, gone, updated_at=now)
-
-    # The rest were seen unchanged: one UPDATE per batch of operators, not one per offer.
-    for batch in batched(answered, BATCH):
-        Offer.objects.filter(operator_id__in=batch, available=True).update(last_seen_at=now)
-    return len(writes) + len(gone)
 
 
 def retire_offers_of_gone_operators(provider: Provider, now: datetime) -> int:
