@@ -15,8 +15,7 @@ Then three providers, each served by its own sandbox with the full catalog, sync
 first time the way a worker runs the scheduled prices job's tasks (one after another), and
 their total is compared with the prices interval.
 
-Then, with the catalogs in the database, it times the catalog page's table (its count and
-one page) in the two orders that have an index, and again after dropping those indexes.
+(The catalog pages' time, on three full catalogs: `bench_catalog_pages`.)
 
 It runs twice, each time in a child process: on SQLite (in memory) and on PostgreSQL
 (database test_sync_bench on CATALOG_BENCH_POSTGRES_URL's server, by default
@@ -33,7 +32,6 @@ import multiprocessing
 import os
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -151,9 +149,6 @@ def bench_database() -> None:
             scheduled = [
                 measure_task(f"provider {n} of 3", p, api_key) for n, p in enumerate(three, 1)
             ]
-        browse = time_browse(concurrent)
-        drop_browse_indexes()
-        browse_baseline = time_browse(concurrent)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
@@ -183,14 +178,6 @@ def bench_database() -> None:
         f"three first syncs: {total:.2f} s in all, {total / interval:.1%} of the prices "
         f"interval ({interval / 60:.0f} min)"
     )
-    print(
-        "Catalog page query (count and one page of 50, both catalogs in the database), "
-        "median of 7, ms:"
-    )
-    print(f"{'':44} {'indexed':>8} {'without':>8}")
-    for (sort, page), ms in browse.items():
-        label = f"sort {sort}, page {page}"
-        print(f"{label:44} {ms:8.1f} {browse_baseline[sort, page]:8.1f}")
 
 
 def print_runs(runs: list["Measured"]) -> None:
@@ -204,45 +191,6 @@ def print_runs(runs: list["Measured"]) -> None:
             f"{r.label:44} {r.run.calls:8d} {r.run.offers_changed:7d} {r.fetch:8.2f} "
             f"{r.write:8.2f} {r.write / r.fetch:11.2f} {r.total:8.2f}"
         )
-
-
-def time_browse(provider) -> dict[tuple[str, str], float]:
-    """What the catalog page's table costs: its count and one page, in the two orders that
-    have an index (median milliseconds by sort and page)."""
-    from django.core.paginator import Paginator
-    from django.db import connection
-
-    from catalog import queries
-    from catalog.views import PER_PAGE
-
-    if connection.vendor == "postgresql":
-        # What autovacuum does soon after a sync wrote the offers: the planner's statistics.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE catalog_offer")
-    timings = {}
-    for sort in ("price", "-quantity"):
-        filters = {"q": "", "country": None, "operator": "", "in_stock": False, "sort": sort}
-        for page in ("1", "30"):
-            samples = []
-            for _ in range(7):
-                started = time.perf_counter()
-                rows = Paginator(queries.offers(provider, filters), PER_PAGE).get_page(page)
-                list(rows.object_list)
-                samples.append(time.perf_counter() - started)
-            timings[sort, page] = statistics.median(samples) * 1000
-    return timings
-
-
-def drop_browse_indexes() -> None:
-    """The baseline for `time_browse`: the same database without the catalog order indexes."""
-    from django.db import connection
-
-    from catalog.models import Offer
-
-    with connection.schema_editor() as editor:
-        for index in Offer._meta.indexes:
-            if index.name.startswith("offer_browse_"):
-                editor.remove_index(Offer, index)
 
 
 def new_provider(url: str, name: str):
