@@ -124,10 +124,19 @@ class Service(models.Model):
 class Offer(models.Model):
     """The current price and stock of one service through one operator of one country."""
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offers")
+    # No index of their own for provider, operator and service: each leads a composite
+    # index below (offer_provider_available, one_offer_per_operator_service,
+    # offer_service_price), and every index costs the sync's write of a full catalog.
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="offers", db_index=False
+    )
     country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="offers")
-    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="offers")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="offers")
+    operator = models.ForeignKey(
+        Operator, on_delete=models.CASCADE, related_name="offers", db_index=False
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="offers", db_index=False
+    )
     price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField(default=0)
     available = models.BooleanField(
@@ -177,7 +186,10 @@ class Offer(models.Model):
 class PriceChange(models.Model):
     """One row each time an offer's price changes (the trend in catalog and reports)."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="price_changes")
+    # Indexed by pricechange_offer_time, which it leads.
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="price_changes", db_index=False
+    )
     price = models.DecimalField(max_digits=12, decimal_places=2)
     recorded_at = models.DateTimeField(default=timezone.now)
 
