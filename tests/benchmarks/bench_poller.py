@@ -33,13 +33,14 @@ import multiprocessing
 import os
 import random
 import statistics
-import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+
+from tests.benchmarks.throwaway import throwaway_database
 
 INTERVAL = 3.0  # POLL_INTERVAL, the default
 LATENCY = 0.05
@@ -440,78 +441,72 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.contrib.auth.models import User
-    from django.test.utils import setup_databases, teardown_databases
 
     from dashboard.models import Team
 
-    workdir = tempfile.mkdtemp(prefix="bench-poller-")
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3"):
-        database.setdefault("TEST", {})["NAME"] = os.path.join(workdir, "bench.sqlite3")
     started = time.monotonic()
-    old_config = setup_databases(verbosity=0, interactive=False)
-    sandbox = BenchSandbox(LATENCY)
-    try:
-        team = Team.objects.create(name="Bench", slug="bench")
-        user = User.objects.create_user("bench")
-        print(
-            f"{OLD + NEW} open activations per strategy ({OLD} waiting 2-18 min without a code, "
-            f"{NEW} bought over {PURCHASE_WINDOW:.0f} s, {1 - NEVER_SHARE:.0%} get a code "
-            f"after {DELAY_MIN:.0f}-{DELAY_MAX:.0f} s, median {DELAY_MEDIAN:.0f} s); "
-            f"provider latency {LATENCY * 1000:.0f} ms; POLL_INTERVAL {INTERVAL} s; "
-            f"{RUN_SECONDS:.0f} s per scenario in real time (no scaling); "
-            f"database {database['ENGINE'].rsplit('.', 1)[-1]}",
-            flush=True,
-        )
+    with throwaway_database("bench-poller-") as vendor:
+        sandbox = BenchSandbox(LATENCY)
+        try:
+            team = Team.objects.create(name="Bench", slug="bench")
+            user = User.objects.create_user("bench")
+            print(
+                f"{OLD + NEW} open activations per strategy ({OLD} waiting 2-18 min "
+                "without a code, "
+                f"{NEW} bought over {PURCHASE_WINDOW:.0f} s, {1 - NEVER_SHARE:.0%} get a code "
+                f"after {DELAY_MIN:.0f}-{DELAY_MAX:.0f} s, median {DELAY_MEDIAN:.0f} s); "
+                f"provider latency {LATENCY * 1000:.0f} ms; POLL_INTERVAL {INTERVAL} s; "
+                f"{RUN_SECONDS:.0f} s per scenario in real time (no scaling); "
+                f"database {vendor}",
+                flush=True,
+            )
 
-        def ours(lane, url, start, seconds):
-            run_poller(lane, start, seconds)
+            def ours(lane, url, start, seconds):
+                run_poller(lane, start, seconds)
 
-        rows = scenario(
-            sandbox,
-            team,
-            user,
-            "(a)",
-            10_000.0,  # no budget to speak of
-            [
-                ("poller (concurrent, by age)", ours),
-                ("one at a time (round-robin)", run_round_robin),
-            ],
-        )
-        target = 2 * INTERVAL
-        report(
-            "(a) no provider rate limit",
-            rows,
-            f"poller p95 < 2 x POLL_INTERVAL = {target:.1f} s",
-            rows[0].p95 < target,
-        )
+            rows = scenario(
+                sandbox,
+                team,
+                user,
+                "(a)",
+                10_000.0,  # no budget to speak of
+                [
+                    ("poller (concurrent, by age)", ours),
+                    ("one at a time (round-robin)", run_round_robin),
+                ],
+            )
+            target = 2 * INTERVAL
+            report(
+                "(a) no provider rate limit",
+                rows,
+                f"poller p95 < 2 x POLL_INTERVAL = {target:.1f} s",
+                rows[0].p95 < target,
+            )
 
-        sandbox("rate_limit", LIMITED_RATE)
-        rows = scenario(
-            sandbox,
-            team,
-            user,
-            "(b)",
-            LIMITED_RATE,
-            [
-                ("poller (budget 20/s, by age)", ours),
-                (
-                    "round-robin at 20/s",
-                    lambda lane, url, start, seconds: run_round_robin(
-                        lane, url, start, seconds, rate=LIMITED_RATE
+            sandbox("rate_limit", LIMITED_RATE)
+            rows = scenario(
+                sandbox,
+                team,
+                user,
+                "(b)",
+                LIMITED_RATE,
+                [
+                    ("poller (budget 20/s, by age)", ours),
+                    (
+                        "round-robin at 20/s",
+                        lambda lane, url, start, seconds: run_round_robin(
+                            lane, url, start, seconds, rate=LIMITED_RATE
+                        ),
                     ),
-                ),
-            ],
-        )
-        report(
-            f"(b) sandbox limited to {LIMITED_RATE:.0f} requests/second per key",
-            rows,
-            "poller median < round-robin median",
-            rows[0].median < rows[1].median,
-        )
-    finally:
-        sandbox.stop()
-        teardown_databases(old_config, verbosity=0)
+                ],
+            )
+            report(
+                f"(b) sandbox limited to {LIMITED_RATE:.0f} requests/second per key",
+                rows,
+                "poller median < round-robin median",
+                rows[0].median < rows[1].median,
+            )
+        finally:
+            sandbox.stop()
         print(f"\n(bench_poller took {time.monotonic() - started:.0f} s)", flush=True)

@@ -34,11 +34,9 @@ Target: *most reliable* has the highest share with a code and the lowest median 
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 import secrets
 import statistics
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -48,6 +46,7 @@ from decimal import Decimal
 from provider.sandbox.annexes import COUNTRIES_BY_ID
 from provider.sandbox.market import Market
 from provider.sandbox.rules import Sandbox, SandboxServer
+from tests.benchmarks.throwaway import throwaway_database
 
 TIME_SCALE = 0.1
 POLL_INTERVAL_MARKET = 3.0  # the product's POLL_INTERVAL
@@ -257,64 +256,58 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.test.utils import setup_databases, teardown_databases
 
     from activations.models import RoutingPolicy
     from activations.poller import Poller
 
-    workdir = tempfile.mkdtemp(prefix="bench-routing-")
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3"):
-        database.setdefault("TEST", {})["NAME"] = os.path.join(workdir, "bench.sqlite3")
     started = time.monotonic()
-    old_config = setup_databases(verbosity=0, interactive=False)
-    lifetime_minutes = settings.ACTIVATION_LIFETIME_MINUTES
-    settings.ACTIVATION_LIFETIME_MINUTES = LIFETIME_MARKET * TIME_SCALE / 60
-    servers = serve_markets()
-    poller = Poller(interval=POLL_INTERVAL_MARKET * TIME_SCALE)
-    polling = threading.Thread(target=poller.run, args=(24 * 3600,), daemon=True)
-    try:
-        acting = set_up_team(servers)
-        team = acting.team
-        print_markets(database["ENGINE"])
-        polling.start()
-        finish = LIFETIME_MARKET * TIME_SCALE + 60
+    with throwaway_database("bench-routing-") as vendor:
+        lifetime_minutes = settings.ACTIVATION_LIFETIME_MINUTES
+        settings.ACTIVATION_LIFETIME_MINUTES = LIFETIME_MARKET * TIME_SCALE / 60
+        servers = serve_markets()
+        poller = Poller(interval=POLL_INTERVAL_MARKET * TIME_SCALE)
+        polling = threading.Thread(target=poller.run, args=(24 * 3600,), daemon=True)
+        try:
+            acting = set_up_team(servers)
+            team = acting.team
+            print_markets(vendor)
+            polling.start()
+            finish = LIFETIME_MARKET * TIME_SCALE + 60
 
-        warm_up = Phase("warm-up")
-        offers = offers_by_provider(team)
-        for _ in range(WARM_UP):
-            for offer in offers.values():
-                buy(acting, warm_up, 1, lambda offer=offer: offer)
-        wait_until_finished(warm_up.activation_ids, finish)
-        warmed = measure(warm_up, servers)
-        print(
-            f"warm-up: {warmed.bought} numbers, {warmed.share:.0%} with a code, median "
-            f"{warmed.median:.1f} s",
-            flush=True,
-        )
+            warm_up = Phase("warm-up")
+            offers = offers_by_provider(team)
+            for _ in range(WARM_UP):
+                for offer in offers.values():
+                    buy(acting, warm_up, 1, lambda offer=offer: offer)
+            wait_until_finished(warm_up.activation_ids, finish)
+            warmed = measure(warm_up, servers)
+            print(
+                f"warm-up: {warmed.bought} numbers, {warmed.share:.0%} with a code, median "
+                f"{warmed.median:.1f} s",
+                flush=True,
+            )
 
-        phases = [Phase("most reliable"), Phase("cheapest"), Phase("random")]
-        set_policy(team, RoutingPolicy.RELIABLE)
-        buy(acting, phases[0], PURCHASES)
-        set_policy(team, RoutingPolicy.CHEAPEST)
-        buy(acting, phases[1], PURCHASES)
-        buy(acting, phases[2], PURCHASES, random_pick(team))
-        wait_until_finished([i for p in phases for i in p.activation_ids], finish)
-        for phase in phases:
-            if phase.refused:
-                print(f"{phase.label}: not bought: {dict(phase.refused)}")
-        report([measure(phase, servers) for phase in phases])
-    finally:
-        poller.stop()
-        polling.join(30)
-        for server in servers.values():
-            server.stop()
-        settings.ACTIVATION_LIFETIME_MINUTES = lifetime_minutes
-        teardown_databases(old_config, verbosity=0)
+            phases = [Phase("most reliable"), Phase("cheapest"), Phase("random")]
+            set_policy(team, RoutingPolicy.RELIABLE)
+            buy(acting, phases[0], PURCHASES)
+            set_policy(team, RoutingPolicy.CHEAPEST)
+            buy(acting, phases[1], PURCHASES)
+            buy(acting, phases[2], PURCHASES, random_pick(team))
+            wait_until_finished([i for p in phases for i in p.activation_ids], finish)
+            for phase in phases:
+                if phase.refused:
+                    print(f"{phase.label}: not bought: {dict(phase.refused)}")
+            report([measure(phase, servers) for phase in phases])
+        finally:
+            poller.stop()
+            polling.join(30)
+            for server in servers.values():
+                server.stop()
+            settings.ACTIVATION_LIFETIME_MINUTES = lifetime_minutes
         print(f"\n(bench_routing took {time.monotonic() - started:.0f} s)", flush=True)
 
 
-def print_markets(engine: str) -> None:
+def print_markets(vendor: str) -> None:
     from catalog.models import Offer
 
     prices = dict(
@@ -326,7 +319,7 @@ def print_markets(engine: str) -> None:
         f"{PURCHASES} purchases per policy of {SERVICE} in country {COUNTRY} at {RATE:g}/s, "
         f"after a warm-up of {WARM_UP} at each provider; market time x{TIME_SCALE:g}, poll "
         f"interval {POLL_INTERVAL_MARKET:g} s, lifetime {LIFETIME_MARKET:g} s; database "
-        f"{engine.rsplit('.', 1)[-1]}"
+        f"{vendor}"
     )
     for name, market in MARKETS.items():
         print(
