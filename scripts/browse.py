@@ -306,10 +306,10 @@ def buy(
     form, action = session.form(
         f"{path}?service={service}&country={country_id}", lambda f: "service" in f.selects
     )
-    operator_id = form.selects["operator"].find(rf"^{re.escape(operator)}\b")
-    if operator_id is None:
+    # Operators are offered by their code ("any": let routing choose).
+    if operator not in {value for value, _text, _selected in form.selects["operator"].options}:
         raise PageError(f"operator {operator} is not offered")
-    data = form.data(service=service, country=country_id, operator=operator_id)
+    data = form.data(service=service, country=country_id, operator=operator)
     response = session.post(action, data)
     location = response.headers.get("location", "")
     found = re.search(rf"/t/{re.escape(team)}/activations/(\d+)/", location)

@@ -145,10 +145,8 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(rows, indent=1))
     bought = sum(1 for row in rows if row["activation"])
     if offer is not None:
-        print(
-            f"offer service={offer.service_id} country={offer.country_id} "
-            f"operator={offer.operator_id} price={offer.price}"
-        )
+        # The buy page's values: the protocol's ids, the same at every provider.
+        print(f"offer service={service} country={country} operator={operator} price={offer.price}")
     print(f"seeded {len(rows)} members in {args.teams} team(s), {bought} activations bought")
 
 
