@@ -253,6 +253,7 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
                 request_token=form.cleaned_data["token"],
                 ip=client_ip(request),
                 first=form.cleaned_data["offer"],
+                found=form.candidates,
             )
             if outcome.ok:
                 if outcome.duplicate:

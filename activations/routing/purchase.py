@@ -59,18 +59,21 @@ def buy_routed(
     ip: str | None = None,
     api_token: ApiToken | None = None,
     first: int | None = None,
+    found: list[Candidate] | None = None,
 ) -> Purchase:
     """Buy the best number the team can get for `want`: the candidates in the team's policy
     order (`first`, the pk of an offer the person picked among them, tried first), the next
     one only when a provider refused or did not answer. The message says where it was bought
-    and why the others were passed; on failure, what each provider answered."""
+    and why the others were passed; on failure, what each provider answered. `found`: the
+    candidates the buy form has just found for `want` and shown (found here when None)."""
     require_role(acting, BUYERS)
     token = (request_token or "").strip()
     if answered := answered_token(acting, token):
         return answered
     team = acting.team
     policy = policy_of(team)
-    found = candidates(team, want, api_token=api_token, policy=policy)
+    if found is None:
+        found = candidates(team, want, api_token=api_token, policy=policy)
     if not found:
         message, word = why_nothing(team, want, api_token)
         return Purchase(False, f"Nothing was bought. {message}", word)
