@@ -10,7 +10,7 @@ catalog.
 from collections import defaultdict
 
 from activations.gateway.answers import price_number
-from activations.routing.choice import ANY_OPERATOR, lowest, on_sale, price_limits
+from activations.routing.choice import ANY_OPERATOR, on_sale, price_cap, price_limits
 from catalog.accounts import keyed_providers
 from catalog.models import Country, Operator
 from dashboard.models import ApiToken
@@ -69,7 +69,7 @@ def services_rows(token: ApiToken, country: int, operator: str) -> list[dict]:
     rows: dict[str, dict] = {}
     for code, name, price, quantity in offers:
         row = rows.setdefault(code, {"id": code, "name": name, "price": None, "quantity": 0})
-        highest = lowest(token.max_price, team_limits.get(code))
+        highest = price_cap(team_limits, code, token)
         if quantity <= 0 or (highest is not None and price > highest):
             continue
         if row["price"] is None:

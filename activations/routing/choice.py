@@ -63,15 +63,21 @@ def price_limits(team: Team) -> dict[str, Decimal]:
     return dict(PriceLimit.objects.filter(team=team).values_list("service_code", "max_price"))
 
 
+def price_cap(
+    limits: dict[str, Decimal],
+    service: str,
+    api_token: ApiToken | None = None,
+    asked: Decimal | None = None,
+) -> Decimal | None:
+    """The highest price a purchase of `service` may pay: the lowest of the purchase's own
+    (`asked`), the team's default for the service (`limits`, from `price_limits`) and the
+    token's; None when nothing limits it. The one rule for routing and the gateway's lists."""
+    return lowest(asked, limits.get(service), api_token.max_price if api_token else None)
+
+
 def highest_price(team: Team, want: Want, api_token: ApiToken | None = None) -> Decimal | None:
-    """The highest price this purchase may pay: the lowest of the purchase's own, the team's
-    default for the service and the token's; None when nothing limits it."""
-    team_limit = (
-        PriceLimit.objects.filter(team=team, service_code=want.service)
-        .values_list("max_price", flat=True)
-        .first()
-    )
-    return lowest(want.max_price, team_limit, api_token.max_price if api_token else None)
+    """The highest price this purchase may pay (`price_cap`)."""
+    return price_cap(price_limits(team), want.service, api_token, want.max_price)
 
 
 def on_sale(team: Team, api_token: ApiToken | None = None) -> QuerySet[Offer]:
