@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from dashboard.models import Team
+from dashboard.models import Currency, Team
 
 
 class Provider(models.Model):
@@ -62,6 +62,11 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def currency(self) -> str:
+        """What its prices and balances are in: the protocol's `lang` chooses."""
+        return Currency.RUB if self.lang == self.Lang.RU else Currency.USD
 
     def clean(self) -> None:
         if self.sync_account is not None and self.sync_account.provider_id != self.pk:

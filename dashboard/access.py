@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
+from dashboard.display import activate_zone
 from dashboard.models import EVERYONE, Membership, Role
 
 
@@ -24,7 +25,7 @@ def membership_for(
 ) -> Membership:
     """The current user's membership of the team named in the URL, checked against roles."""
     try:
-        membership = Membership.objects.select_related("team", "user").get(
+        membership = Membership.objects.select_related("team", "user", "user__profile").get(
             team__slug=team_slug, user_id=request.user.pk
         )
     except Membership.DoesNotExist:
@@ -34,6 +35,7 @@ def membership_for(
     if request.session.get("team_slug") != team_slug:
         request.session["team_slug"] = team_slug
     request.membership = membership
+    activate_zone(membership.user, membership.team)
     return membership
 
 

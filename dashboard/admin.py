@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from dashboard.forms import RateLimitedAdminAuthenticationForm
-from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Team
+from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Profile, Team
 from dashboard.read_only_admin import ReadOnlyAdmin
 
 # The admin's sign-in counts failures with the site's own sign-in.
@@ -43,11 +43,18 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "time_zone", "monthly_budget", "created_at"]
-    list_filter = ["members_see_reports", "time_zone", "created_at"]
+    list_display = ["name", "slug", "time_zone", "currency", "monthly_budget", "created_at"]
+    list_filter = ["members_see_reports", "currency", "time_zone", "created_at"]
     search_fields = ["name", "slug", "memberships__user__username"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]
 
 
 @admin.register(Membership)

@@ -25,6 +25,7 @@ from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.log import log_response
@@ -210,3 +211,18 @@ def page_before(request) -> str:
     ):
         return referer
     return reverse("home")
+
+
+class TimeZoneMiddleware:
+    """Each request starts in UTC and leaves no zone behind for the thread's next request;
+    `membership_for` (every team page) activates the person's or the team's zone between."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -25,6 +25,14 @@ BUYERS = frozenset({Role.OWNER, Role.MANAGER, Role.MEMBER})
 EVERYONE = frozenset(Role)
 
 
+class Currency(models.TextChoices):
+    """What a provider's prices and a team's budgets are counted in: the protocol's `lang`
+    selects rubles (ru) or dollars (en)."""
+
+    USD = "USD", "US dollar ($)"
+    RUB = "RUB", "Russian ruble (\u20bd)"
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=60, unique=True)
@@ -41,6 +49,13 @@ class Team(models.Model):
     members_see_reports = models.BooleanField(
         default=False, help_text="Members (not only managers and viewers) may open the reports."
     )
+    currency = models.CharField(
+        max_length=3,
+        choices=Currency.choices,
+        default=Currency.USD,
+        help_text="Budgets and reports are in this currency: that of the team's provider "
+        "accounts (amounts are not converted).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -48,6 +63,22 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Profile(models.Model):
+    """A person's own settings, across teams."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Times are shown in this zone; empty: in each team's own time zone.",
+    )
+
+    def __str__(self) -> str:
+        return f"Settings of {self.user}"
 
 
 class Membership(models.Model):

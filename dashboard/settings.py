@@ -234,6 +234,7 @@ MIDDLEWARE = [
     "dashboard.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.TimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -253,6 +254,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.current_team",
             ],
+            # money, moment, exact_time: amounts with their currency, times with their zone.
+            "builtins": ["dashboard.templatetags.desk"],
         },
     },
 ]
