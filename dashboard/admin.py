@@ -53,6 +53,7 @@ class TeamAdmin(admin.ModelAdmin):
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "time_zone"]
+    list_filter = ["time_zone"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
 
