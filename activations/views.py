@@ -214,9 +214,7 @@ def _move_view(service_function, *, confirm: tuple[str, str] | None = None):
     @require_POST
     def view(request: AuthenticatedHttpRequest, team_slug: str, activation_id: int):
         membership = membership_for(request, team_slug, roles=BUYERS)
-        activation = get_object_or_404(
-            Activation.objects.select_related("service"), team=membership.team, pk=activation_id
-        )
+        activation = get_object_or_404(Activation, team=membership.team, pk=activation_id)
         if confirm and moves.allowed_moves(activation, membership.role)[confirm[0]]:
             back = reverse("activations:detail", args=[team_slug, activation.pk])
             asked = needs_confirmation(request, confirm[1], back=back, activation=activation)
@@ -315,7 +313,10 @@ def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
                 return redirect("activations:accounts", team_slug)
     else:
         form = AttachKeyForm(initial={"provider": request.GET.get("provider")})
-    context = {"form": form, "accounts": list(accounts.keyed_accounts(membership.team))}
+    keyed = list(accounts.keyed_accounts(membership.team))
+    for account in keyed:  # Remove is offered only where the service would allow it
+        account.in_use = account_in_use(account)
+    context = {"form": form, "accounts": keyed}
     return render(request, "activations/accounts.html", context)
 
 

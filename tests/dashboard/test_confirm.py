@@ -67,10 +67,10 @@ def test_cancel_asks_with_the_number_and_cancels_only_once_confirmed(
     client.force_login(alice)
     url = f"/t/{alice_team.slug}/activations/{bought.pk}/"
     page = client.get(url).content.decode()
-    assert f'data-confirm="Cancel +{bought.phone} ({bought.service.name})?' in page
+    assert f'data-confirm="Cancel +{bought.phone}? The number is released' in page
 
     response = client.post(f"{url}cancel/")
-    asks(response, f"Cancel +{bought.phone} ({bought.service.name})? The number is released")
+    asks(response, f"Cancel +{bought.phone}? The number is released")
     assert f'<a class="button" href="{url}">Keep</a>' in response.content.decode()
     bought.refresh_from_db()
     assert bought.state == Activation.State.WAITING
@@ -225,3 +225,14 @@ def test_a_manager_is_not_offered_to_revoke_an_owner_invitation(client, alice, b
         for row in owner_row
     }
     assert revoke_offered == {"owner@example.org": False, "member@example.org": True}
+
+
+def test_remove_is_not_offered_for_a_key_in_use(
+    signed_in_alice, alice_team, alice_account, make_activation
+):
+    page = signed_in_alice.get(f"/t/{alice_team.slug}/provider-accounts/").content.decode()
+    assert "Remove key</button>" in page
+    make_activation()
+    page = signed_in_alice.get(f"/t/{alice_team.slug}/provider-accounts/").content.decode()
+    assert "Remove key</button>" not in page
+    assert "1 activation(s) on this key are still open" in page
