@@ -61,6 +61,8 @@ document.addEventListener("submit", (event) => {
   if (form.elements.namedItem("confirmed")) return;  // confirmed: this is the submission
   const submitter = event.submitter;
   const asked = askToConfirm(form.dataset.confirm, () => {
+    // A live part of the page may have been swapped meanwhile; a detached form cannot submit.
+    if (!form.isConnected) document.body.append(Object.assign(form, { hidden: true }));
     const confirmed = document.createElement("input");
     Object.assign(confirmed, { type: "hidden", name: "confirmed", value: "1" });
     form.append(confirmed);
