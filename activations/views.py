@@ -48,6 +48,7 @@ from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import Outcome
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import action_label, client_ip
+from dashboard.confirm import needs_confirmation
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
 NO_CHANGE = "Nothing changed."
@@ -205,11 +206,20 @@ def activation_status(request: AuthenticatedHttpRequest, team_slug: str, activat
     return HttpResponse(html)
 
 
-def _move_view(service_function):
+def _move_view(service_function, *, confirm: tuple[str, str] | None = None):
+    """A move's view. `confirm` is (the move's name in `moves.allowed_moves`, its message in
+    `dashboard.confirm`): asked first while the move still applies; when it no longer does,
+    the service says why without asking."""
+
     @require_POST
     def view(request: AuthenticatedHttpRequest, team_slug: str, activation_id: int):
         membership = membership_for(request, team_slug, roles=BUYERS)
         activation = get_object_or_404(Activation, team=membership.team, pk=activation_id)
+        if confirm and moves.allowed_moves(activation, membership.role)[confirm[0]]:
+            back = reverse("activations:detail", args=[team_slug, activation.pk])
+            asked = needs_confirmation(request, confirm[1], back=back, activation=activation)
+            if asked:
+                return asked
         outcome = service_function(acting=membership, activation=activation, ip=client_ip(request))
         _tell(request, outcome)
         return redirect("activations:detail", team_slug, activation.pk)
@@ -220,7 +230,7 @@ def _move_view(service_function):
 
 retry = _move_view(moves.request_another_sms)
 complete = _move_view(moves.complete)
-cancel = _move_view(moves.cancel)
+cancel = _move_view(moves.cancel, confirm=("cancel", "cancel_activation"))
 
 
 # --- Buying ---------------------------------------------------------------------------------
@@ -303,7 +313,10 @@ def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
                 return redirect("activations:accounts", team_slug)
     else:
         form = AttachKeyForm(initial={"provider": request.GET.get("provider")})
-    context = {"form": form, "accounts": list(accounts.keyed_accounts(membership.team))}
+    keyed = list(accounts.keyed_accounts(membership.team))
+    for account in keyed:  # Remove is offered only where the service would allow it
+        account.in_use = account_in_use(account)
+    context = {"form": form, "accounts": keyed}
     return render(request, "activations/accounts.html", context)
 
 
@@ -313,6 +326,11 @@ def remove_account(request: AuthenticatedHttpRequest, team_slug: str, account_id
     account = get_object_or_404(
         ProviderAccount.objects.select_related("provider"), team=membership.team, pk=account_id
     )
+    if not account_in_use(account):  # in use, the service refuses without asking
+        back = reverse("activations:accounts", args=[team_slug])
+        asked = needs_confirmation(request, "remove_key", back=back, account=account)
+        if asked:
+            return asked
     outcome = accounts.remove_account(
         acting=membership, account=account, in_use=account_in_use, ip=client_ip(request)
     )
@@ -413,6 +431,11 @@ def remove_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=MANAGERS)
     form = RemovePriceLimitForm(request.POST)
     code = form.cleaned_data["service_code"] if form.is_valid() else ""
+    if code in price_limits(membership.team):
+        back = reverse("activations:routing", args=[team_slug])
+        asked = needs_confirmation(request, "remove_price_limit", back=back, service_code=code)
+        if asked:
+            return asked
     if code and routing_settings.remove_price_limit(
         acting=membership, service_code=code, ip=client_ip(request)
     ):

@@ -38,13 +38,17 @@ class InvitationError(TeamRuleError):
     """An invitation that cannot be accepted (expired, used, revoked or someone else's)."""
 
 
+def may_manage(acting: Membership, *roles: str) -> bool:
+    """Whether acting may grant or take away each of roles."""
+    if acting.role == Role.OWNER:
+        return True
+    return acting.role == Role.MANAGER and all(role in MANAGER_GRANTABLE for role in roles)
+
+
 def _check_may_manage(acting: Membership, *roles: str) -> None:
     """Raise PermissionDenied unless acting may grant or take away each of roles."""
-    if acting.role == Role.OWNER:
-        return
-    if acting.role == Role.MANAGER and all(role in MANAGER_GRANTABLE for role in roles):
-        return
-    raise PermissionDenied("Only an owner may give or take away the owner and manager roles.")
+    if not may_manage(acting, *roles):
+        raise PermissionDenied("Only an owner may give or take away the owner and manager roles.")
 
 
 def _require_manager_of(acting: Membership, target, why: str) -> None:
@@ -59,11 +63,19 @@ def _lock_and_reload(acting: Membership, target: Membership) -> tuple[Team, Memb
     return team, Membership.objects.select_related("user").get(pk=target.pk)
 
 
+def only_owner_id(team: Team) -> int | None:
+    """The membership id of the team's only owner; None when it has several.
+
+    A team always keeps an owner, so its only owner cannot leave, be demoted or removed: the
+    changes below refuse it (`_keep_an_owner`) and the settings page does not offer it."""
+    owners = Membership.objects.filter(team=team, role=Role.OWNER).values_list("pk", flat=True)
+    found = list(owners[:2])
+    return found[0] if len(found) == 1 else None
+
+
 def _keep_an_owner(team: Team, membership: Membership, refusal: str) -> None:
     """TeamRuleError(refusal) when membership is the team's last owner."""
-    if membership.role != Role.OWNER:
-        return
-    if not Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=membership.pk).exists():
+    if membership.pk == only_owner_id(team):
         raise TeamRuleError(refusal)
 
 
@@ -80,11 +92,19 @@ def _audit_member_change(acting, action: str, target: Membership, ip, **details)
 
 def roles_grantable_by(membership: Membership) -> list[tuple[str, str]]:
     """The (value, label) role choices this member may hand out, for forms."""
-    if membership.role == Role.OWNER:
-        return list(Role.choices)
-    if membership.role == Role.MANAGER:
-        return [(value, label) for value, label in Role.choices if value in MANAGER_GRANTABLE]
-    return []
+    return [(value, label) for value, label in Role.choices if may_manage(membership, value)]
+
+
+def may_change_role(acting: Membership, target: Membership, only_owner: int | None) -> bool:
+    """Whether `change_role` may change target's role (an owner's own role included), with
+    `only_owner` the team's `only_owner_id`: what the settings page offers."""
+    return target.pk != only_owner and may_manage(acting, target.role)
+
+
+def may_remove(acting: Membership, target: Membership, only_owner: int | None) -> bool:
+    """Whether `remove_member` may remove target (someone else; leaving is `leave_team`),
+    with `only_owner` the team's `only_owner_id`: what the settings page offers."""
+    return target.pk not in (acting.pk, only_owner) and may_manage(acting, target.role)
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 from dashboard import services
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import client_ip
+from dashboard.confirm import needs_confirmation
 from dashboard.forms import (
     InvitationSignUpForm,
     InviteForm,
@@ -23,7 +24,7 @@ from dashboard.forms import (
     RoleForm,
     TeamDetailsForm,
 )
-from dashboard.models import EVERYONE, MANAGERS, Invitation, Membership, Role
+from dashboard.models import EVERYONE, MANAGERS, Invitation, Membership
 
 
 class SignInView(LoginView):
@@ -46,28 +47,31 @@ def choose_team(request: AuthenticatedHttpRequest):
 def _settings_page(request, membership: Membership, *, details_form=None, invite_form=None):
     team = membership.team
     roles = services.roles_grantable_by(membership)
-    grantable = {value for value, _ in roles}
     members = team.memberships.select_related("user").order_by("user__username")
+    only_owner = services.only_owner_id(team)  # keeps the role, and the team
     context = {
         "membership": membership,
         "members": [
             {
                 "membership": m,
                 "is_me": m.pk == membership.pk,
-                # Owners may change their own role too (as long as another owner remains).
-                "can_change_role": (m.pk != membership.pk and m.role in grantable)
-                or (m.pk == membership.pk and m.role == Role.OWNER),
-                "can_remove": m.pk != membership.pk and m.role in grantable,
+                "can_change_role": services.may_change_role(membership, m, only_owner),
+                "can_remove": services.may_remove(membership, m, only_owner),
             }
             for m in members
         ],
         "roles": roles,
+        "only_owner": membership.pk == only_owner,
     }
     if membership.is_manager:
         context["details_form"] = details_form or TeamDetailsForm(instance=team)
         context["invite_form"] = invite_form or InviteForm(roles=roles)
         context["invitations"] = [
-            {"invitation": i, "link": request.build_absolute_uri(i.get_absolute_url())}
+            {
+                "invitation": i,
+                "link": request.build_absolute_uri(i.get_absolute_url()),
+                "can_revoke": services.may_manage(membership, i.role),
+            }
             for i in team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
             .select_related("invited_by")
             .order_by("-created_at")
@@ -137,6 +141,10 @@ def _carry_out[T](request, change: Callable[[], T], said: Callable[[T], str]) ->
     return result
 
 
+def _settings_url(team_slug: str) -> str:
+    return reverse("team_settings", kwargs={"team_slug": team_slug})
+
+
 def _team_member(membership: Membership, membership_id: int) -> Membership:
     return get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, team=membership.team
@@ -147,6 +155,13 @@ def _team_member(membership: Membership, membership_id: int) -> Membership:
 def revoke_invitation(request: AuthenticatedHttpRequest, team_slug: str, invitation_id: int):
     membership = membership_for(request, team_slug, roles=MANAGERS)
     invitation = get_object_or_404(Invitation, pk=invitation_id, team=membership.team)
+    # Not pending any more, or not this person's to revoke: the service says why without asking.
+    if invitation.is_pending and services.may_manage(membership, invitation.role):
+        asked = needs_confirmation(
+            request, "revoke_invitation", back=_settings_url(team_slug), invitation=invitation
+        )
+        if asked:
+            return asked
     _carry_out(
         request,
         lambda: services.revoke_invitation(
@@ -185,6 +200,12 @@ def change_role(request: AuthenticatedHttpRequest, team_slug: str, membership_id
 def remove_member(request: AuthenticatedHttpRequest, team_slug: str, membership_id: int):
     membership = membership_for(request, team_slug, roles=MANAGERS)
     target = _team_member(membership, membership_id)
+    if services.may_remove(membership, target, services.only_owner_id(membership.team)):
+        asked = needs_confirmation(
+            request, "remove_member", back=_settings_url(team_slug), member=target, team=target.team
+        )
+        if asked:
+            return asked
     _carry_out(
         request,
         lambda: services.remove_member(acting=membership, target=target, ip=client_ip(request)),
@@ -196,6 +217,12 @@ def remove_member(request: AuthenticatedHttpRequest, team_slug: str, membership_
 @require_POST
 def leave_team(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=EVERYONE)
+    if membership.pk != services.only_owner_id(membership.team):
+        asked = needs_confirmation(
+            request, "leave_team", back=_settings_url(team_slug), team=membership.team
+        )
+        if asked:
+            return asked
     try:
         services.leave_team(membership=membership, ip=client_ip(request))
     except services.TeamRuleError as error:

@@ -23,6 +23,7 @@ from activations.gateway.forms import NewTokenForm
 from dashboard import tokens
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import client_ip
+from dashboard.confirm import needs_confirmation
 from dashboard.models import BUYERS, ApiToken, Membership
 from dashboard.teams import team_zone
 
@@ -134,16 +135,19 @@ def _token(membership: Membership, token_id: int) -> ApiToken:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def revoke_token(request: AuthenticatedHttpRequest, team_slug: str, token_id: int):
-    """GET: the confirmation page; POST: revoke (the token's owner, an owner or a manager)."""
+    """Revoke a token (its owner, an owner or a manager) once confirmed (`dashboard.confirm`):
+    a GET or a POST without `confirmed` is answered with the question."""
     membership = membership_for(request, team_slug, roles=BUYERS)
     token = _token(membership, token_id)
-    if request.method != "POST":
-        if not tokens.may_revoke(membership, token):
-            raise PermissionDenied(tokens.REVOKE_REFUSED)
-        return render(request, "activations/gateway/revoke.html", {"token": token})
-    # revoke_token refuses (403) a member revoking someone else's token.
-    if tokens.revoke_token(acting=membership, token=token, ip=client_ip(request)):
-        messages.success(request, f"Token {token.label} revoked: it no longer works.")
-    else:
-        messages.info(request, f"Token {token.label} was already revoked.")
+    if not tokens.may_revoke(membership, token):
+        raise PermissionDenied(tokens.REVOKE_REFUSED)
+    if token.revoked_at is None:
+        back = reverse("activations:api_access", args=[team_slug])
+        asked = needs_confirmation(request, "revoke_token", back=back, token=token)
+        if asked:
+            return asked
+        if tokens.revoke_token(acting=membership, token=token, ip=client_ip(request)):
+            messages.success(request, f"Token {token.label} revoked: it no longer works.")
+            return redirect("activations:api_access", team_slug)
+    messages.info(request, f"Token {token.label} was already revoked.")
     return redirect("activations:api_access", team_slug)

@@ -39,3 +39,35 @@ document.addEventListener("htmx:afterRequest", (event) => {
     note.hidden = false;
   }
 });
+
+// confirm: a destructive form (form[data-confirm]) asks in the page's one <dialog> first and,
+// once confirmed, posts with confirmed=1. Without this code (or without <dialog>) the form
+// posts as it is and the server asks on a page of its own (dashboard/confirm.py).
+function askToConfirm(message, onConfirm) {
+  const dialog = document.getElementById("confirm-dialog");
+  if (!dialog || typeof dialog.showModal !== "function") return false;
+  dialog.querySelector("#confirm-dialog-message").textContent = message;
+  dialog.returnValue = "";
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === "confirm") onConfirm();
+  }, { once: true });
+  dialog.showModal();
+  return true;
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || !form.matches("form[data-confirm]")) return;
+  if (form.elements.namedItem("confirmed")) return;  // confirmed: this is the submission
+  const submitter = event.submitter;
+  const asked = askToConfirm(form.dataset.confirm, () => {
+    // A live part of the page may have been swapped meanwhile; a detached form cannot submit.
+    if (!form.isConnected) document.body.append(Object.assign(form, { hidden: true }));
+    const confirmed = document.createElement("input");
+    Object.assign(confirmed, { type: "hidden", name: "confirmed", value: "1" });
+    form.append(confirmed);
+    form.requestSubmit(submitter);
+    confirmed.remove();  // the entry list is built already; back to this page, it asks again
+  });
+  if (asked) event.preventDefault();
+});

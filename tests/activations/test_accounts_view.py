@@ -85,7 +85,9 @@ def test_it_replaces_a_key(client, alice, alice_team, sandbox_account, sandbox_s
 
 def test_it_removes_a_key(client, alice, alice_team, sandbox_account):
     client.force_login(alice)
-    response = client.post(url(alice_team, f"{sandbox_account.pk}/remove/"), follow=True)
+    response = client.post(
+        url(alice_team, f"{sandbox_account.pk}/remove/"), {"confirmed": "1"}, follow=True
+    )
     assert b"was removed" in response.content
     assert not ProviderAccount.objects.exists()
     assert AuditEvent.objects.filter(action="key_removed").count() == 1
@@ -96,7 +98,7 @@ def test_removing_a_key_with_past_activations_keeps_the_account_without_its_key(
 ):
     make_activation(state=Activation.State.COMPLETED)
     client.force_login(alice)
-    client.post(url(alice_team, f"{alice_account.pk}/remove/"))
+    client.post(url(alice_team, f"{alice_account.pk}/remove/"), {"confirmed": "1"})
     alice_account.refresh_from_db()
     assert alice_account.key_ciphertext == ""
     assert not alice_account.has_key

@@ -165,8 +165,8 @@ def test_a_manager_sees_and_revokes_every_token(client, alice, bob, alice_team):
     html = client.get(url(alice_team)).content.decode()
     assert "bobs bot" in html and "<th>Owner</th>" in html
     confirm = client.get(revoke_url(alice_team, bobs))
-    assert confirm.status_code == 200 and b"Revoke token" in confirm.content
-    response = client.post(revoke_url(alice_team, bobs), follow=True)
+    assert confirm.status_code == 200 and b"Revoke the token bobs bot" in confirm.content
+    response = client.post(revoke_url(alice_team, bobs), {"confirmed": "1"}, follow=True)
     assert response.status_code == 200
     bobs.refresh_from_db()
     assert bobs.revoked_at is not None and bobs.revoked_by == alice
@@ -186,11 +186,11 @@ def test_a_member_cannot_revoke_anothers_token(client, alice, bob, alice_team):
 def test_a_member_revokes_their_own(client, bob, alice_team):
     own = tokens.create_token(acting=acting(alice_team, bob), name="bobs bot").token
     client.force_login(bob)
-    assert client.post(revoke_url(alice_team, own)).status_code == 302
+    assert client.post(revoke_url(alice_team, own), {"confirmed": "1"}).status_code == 302
     own.refresh_from_db()
     assert own.revoked_at is not None
     # Revoking again changes nothing and says so.
-    again = client.post(revoke_url(alice_team, own), follow=True)
+    again = client.post(revoke_url(alice_team, own), {"confirmed": "1"}, follow=True)
     assert b"already revoked" in again.content
     assert AuditEvent.objects.filter(action="token_revoked").count() == 1
 

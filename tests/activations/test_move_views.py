@@ -18,7 +18,9 @@ def bought(alice, alice_team, sandbox_account, sandbox_offer):
 
 def post(client, activation, move):
     return client.post(
-        f"/t/{activation.team.slug}/activations/{activation.pk}/{move}/", follow=True
+        f"/t/{activation.team.slug}/activations/{activation.pk}/{move}/",
+        {"confirmed": "1"},  # as after the confirmation (tests/dashboard/test_confirm.py)
+        follow=True,
     )
 
 

@@ -62,10 +62,11 @@ def test_it_adds_and_changes_a_price_limit(client, alice, alice_team, alice_acco
 def test_it_removes_a_price_limit(client, alice, alice_team):
     PriceLimit.objects.create(team=alice_team, service_code="tg", max_price=Decimal("1"))
     client.force_login(alice)
-    response = client.post(url(alice_team, "limits/remove/"), {"service_code": "tg"}, follow=True)
+    body = {"service_code": "tg", "confirmed": "1"}
+    response = client.post(url(alice_team, "limits/remove/"), body, follow=True)
     assert b"tg has no highest price of its own any more." in response.content
     assert not PriceLimit.objects.exists()
-    response = client.post(url(alice_team, "limits/remove/"), {"service_code": "tg"}, follow=True)
+    response = client.post(url(alice_team, "limits/remove/"), body, follow=True)
     assert b"There was no highest price to remove." in response.content
 
 

@@ -76,7 +76,7 @@ def test_the_key_never_leaves_its_ciphertext(
     first, second = Activation.objects.order_by("pk")
     record_code(second, sandbox_server.sandbox.deliver_code(second.provider_activation_id))
 
-    post(f"{team}/activations/{first.pk}/cancel/", follow=True)
+    post(f"{team}/activations/{first.pk}/cancel/", {"confirmed": "1"}, follow=True)
     post(f"{team}/activations/{second.pk}/retry/", follow=True)
     post(f"{team}/activations/{second.pk}/complete/", follow=True)
     post(f"{team}/provider-accounts/{account.pk}/refresh/", follow=True)

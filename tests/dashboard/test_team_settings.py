@@ -7,6 +7,7 @@ from django.core import mail
 from dashboard.models import AuditEvent, Invitation, Membership, Role, Team
 
 SETTINGS = "/t/alices-team/settings/"
+CONFIRMED = {"confirmed": "1"}  # as after the confirmation (tests/dashboard/test_confirm.py)
 
 
 @pytest.fixture
@@ -97,7 +98,9 @@ def test_a_manager_cannot_invite_an_owner(client, alice, bob):
 
 def test_it_revokes_a_pending_invitation(signed_in_alice, alice, alice_team):
     invitation = Invitation.objects.create(team=alice_team, email="d@example.org", invited_by=alice)
-    response = signed_in_alice.post(f"{SETTINGS}invitations/{invitation.pk}/revoke/", follow=True)
+    response = signed_in_alice.post(
+        f"{SETTINGS}invitations/{invitation.pk}/revoke/", CONFIRMED, follow=True
+    )
     invitation.refresh_from_db()
     assert invitation.revoked_at is not None
     assert "d@example.org" not in response.content.decode().split("Pending invitations")[1]
@@ -153,7 +156,7 @@ def test_an_owner_can_step_down_when_another_owner_remains(signed_in_alice, alic
 
 def test_it_removes_a_member(signed_in_alice, bob):
     target = membership(bob)
-    signed_in_alice.post(f"{SETTINGS}members/{target.pk}/remove/")
+    signed_in_alice.post(f"{SETTINGS}members/{target.pk}/remove/", CONFIRMED)
     assert not Membership.objects.filter(pk=target.pk).exists()
     assert User.objects.filter(username="bob").exists()
     event = AuditEvent.objects.get(action="member_removed")
@@ -163,7 +166,7 @@ def test_it_removes_a_member(signed_in_alice, bob):
 
 def test_a_removed_member_loses_access(client, alice, bob):
     client.force_login(alice)
-    client.post(f"{SETTINGS}members/{membership(bob).pk}/remove/")
+    client.post(f"{SETTINGS}members/{membership(bob).pk}/remove/", CONFIRMED)
     client.force_login(bob)
     assert client.get("/t/alices-team/").status_code == 404
 
@@ -191,7 +194,7 @@ def test_a_manager_manages_members_but_not_owners(client, alice, bob, victor):
 
 def test_a_member_leaves_the_team(client, bob):
     client.force_login(bob)
-    response = client.post(f"{SETTINGS}leave/")
+    response = client.post(f"{SETTINGS}leave/", CONFIRMED)
     assert response.url == "/"
     assert not Membership.objects.filter(user=bob).exists()
     assert AuditEvent.objects.get(action="member_left").user.username == "bob"
@@ -199,7 +202,7 @@ def test_a_member_leaves_the_team(client, bob):
 
 def test_a_viewer_may_leave_the_team(client, victor):
     client.force_login(victor)
-    client.post(f"{SETTINGS}leave/")
+    client.post(f"{SETTINGS}leave/", CONFIRMED)
     assert not Membership.objects.filter(user=victor).exists()
 
 
@@ -211,7 +214,7 @@ def test_the_last_owner_cannot_leave(signed_in_alice, alice, bob):
 
 def test_an_owner_may_leave_when_another_owner_remains(signed_in_alice, alice, bob):
     Membership.objects.filter(user=bob).update(role=Role.OWNER)
-    signed_in_alice.post(f"{SETTINGS}leave/")
+    signed_in_alice.post(f"{SETTINGS}leave/", CONFIRMED)
     assert not Membership.objects.filter(user=alice).exists()
 
 

@@ -54,9 +54,10 @@ def test_a_member_creates_sees_once_and_revokes_a_token(
     expect(row).to_contain_text(token.prefix)
     expect(row).to_contain_text("active")
 
-    row.get_by_role("link", name="Revoke…").click()
-    expect(page.get_by_role("heading", name=re.compile("Revoke token"))).to_be_visible()
-    page.get_by_role("button", name="Revoke").click()
+    row.get_by_role("button", name="Revoke").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Revoke the token {token.label} of bob?")
+    dialog.get_by_role("button", name="Confirm").click()
     expect(page.get_by_text("revoked: it no longer works")).to_be_visible()
     expect(page.locator(f"#token-{token.pk}")).to_contain_text("revoked")
     token.refresh_from_db()

@@ -45,6 +45,7 @@ def test_alice_buys_a_number_and_cancels_it(
     # Cancel it from its page.
     page.locator("#open-activations").get_by_role("link", name=phone).click()
     page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog").get_by_role("button", name="Confirm").click()
     expect(page.locator(".messages")).to_contain_text("Cancelled")
     expect(page.locator("#activation-status")).to_contain_text("Cancelled")
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)

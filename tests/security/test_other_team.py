@@ -31,6 +31,7 @@ def payload(world) -> dict:
         "country": offer.country_id,
         "operator": offer.operator_id,
         "token": "intruder-token",
+        "confirmed": "1",  # past the confirmation of destructive actions (dashboard.confirm)
     }
 
 
