@@ -8,7 +8,8 @@ Every service that talks to a provider gets its client here, never by constructi
   `Priority.SYNC`);
 - every call that can change money or state (getNumber, setStatus, getBalance) and every
   error is written to the audit log with its action, parameters without the key, the answer,
-  HTTP status, latency and outcome. Status polls that change nothing are not logged.
+  HTTP status, latency and outcome. Status polls that change nothing are not logged, nor
+  are balance refreshes that find the balance already stored (`catalog.accounts`).
 
 The synchronous clients serve web requests (a user waits on the page), so they are bounded:
 the whole call, budget wait included, ends within PROVIDER_WEB_DEADLINE_SECONDS, and at most
@@ -36,6 +37,7 @@ from dashboard.db import retry_when_locked
 from dashboard.encryption import decrypt_key
 from provider.client import (
     AsyncProviderClient,
+    Exchange,
     Listing,
     ProviderClient,
     ProviderError,
@@ -98,6 +100,19 @@ class CallAuditor:
             http_status=http_status,
             latency_ms=max(0, latency_ms - _budget_wait_ms.get()),
             outcome=outcome_of(error),
+        )
+
+    def write_exchange(self, exchange: Exchange) -> None:
+        """Write a call its client was told not to audit, once the caller decided it should."""
+        retry_when_locked(
+            lambda: self._record(
+                exchange.action,
+                exchange.params,
+                exchange.answer,
+                exchange.http_status,
+                exchange.latency_ms,
+                exchange.error,
+            )
         )
 
     __call__ = write
@@ -236,6 +251,7 @@ def provider_client(
     obj=None,
     priority: Priority = Priority.USER,
     timeout: float = USER_TIMEOUT,
+    audit_actions=AUDITED_ACTIONS,
 ) -> ProviderClient:
     """A synchronous client on the account's key (use it as a context manager).
 
@@ -244,7 +260,9 @@ def provider_client(
     return web_request_client(
         account.provider,
         decrypt_key(account.key_ciphertext),
-        on_exchange=CallAuditor(team=account.team, account=account, user=user, obj=obj),
+        on_exchange=CallAuditor(
+            team=account.team, account=account, user=user, obj=obj, actions=audit_actions
+        ),
         priority=priority,
         timeout=timeout,
     )
