@@ -33,9 +33,12 @@ def heads(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
     return events.filter(Q(kind=ACTION) | Q(request_id__isnull=True) | stands_for_its_request)
 
 
-def nest_calls(page_heads: list[AuditEvent], events: QuerySet[AuditEvent]) -> None:
-    """Set `calls` on each head: the provider calls shown under it, oldest first (one query).
-    A call heading its own row is among its calls, so its details show like the others'."""
+def nest_calls(page_heads: list[AuditEvent], team_events: QuerySet[AuditEvent]) -> None:
+    """Set `calls` on each head: the provider calls shown under it, oldest first, read from
+    all of the team's events (a filter chooses rows, not what a row holds) in one query.
+
+    An action gets the calls it made; a call heading a row (no action in its request, or a
+    filter that lets only calls through) gets every call of its request, itself included."""
     by_pk = {head.pk: head for head in page_heads}
     for head in page_heads:
         head.calls = [head] if head.kind == CALL and head.request_id is None else []
@@ -43,17 +46,21 @@ def nest_calls(page_heads: list[AuditEvent], events: QuerySet[AuditEvent]) -> No
     if not request_ids:
         return
     requests: dict = defaultdict(list)
-    for event in events.filter(request_id__in=request_ids).order_by("pk"):
+    for event in team_events.filter(request_id__in=request_ids).order_by("pk"):
         requests[event.request_id].append(event)
+    for head in page_heads:
+        if head.kind == CALL and head.request_id is not None:
+            head.calls = [e for e in requests[head.request_id] if e.kind == CALL]
     for members in requests.values():
         actions = [event for event in members if event.kind == ACTION]
         for call in (event for event in members if event.kind == CALL):
-            owner = _owner(call, actions, members)
-            if owner.pk in by_pk:
+            owner = _owner(call, actions)
+            if owner is not None and owner.pk in by_pk:
                 by_pk[owner.pk].calls.append(call)
 
 
-def _owner(call: AuditEvent, actions: list[AuditEvent], members: list[AuditEvent]) -> AuditEvent:
+def _owner(call: AuditEvent, actions: list[AuditEvent]) -> AuditEvent | None:
+    """The action a call was made for: the first written after it, else the request's last."""
     if not actions:
-        return members[-1]  # the request's last call heads it
+        return None
     return next((action for action in actions if action.pk > call.pk), actions[-1])

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from activations.models import Activation
+from activations.models import Activation, RoutingPolicy
 from catalog.models import Offer, Provider, ProviderAccount
 from dashboard.audit import Action, action_label
 from dashboard.display import money
@@ -297,12 +297,13 @@ def _routing(told: Told) -> SafeString:
     target, before, after = (told.params.get(k) for k in ("target", "before", "after"))
     link = told.url("activations:routing")
     if target == "policy":
+        policies = dict(RoutingPolicy.choices)
         return format_html(
             '{} changed the <a href="{}">routing policy</a>: {} → {}',
             told.who,
             link,
-            before or "none",
-            after,
+            policies.get(before, before or "none"),
+            policies.get(after, after),
         )
     return format_html(
         '{} changed the <a href="{}">highest price</a> for {}: {} → {}',

@@ -430,11 +430,11 @@ def audit_log(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=MANAGERS)
     team = membership.team
     form = AuditFilterForm(request.GET or None, team=team)
-    events = form.filtered(AuditEvent.objects.filter(team=team))
-    rows = audit_groups.heads(events).select_related("user", "api_token")
+    team_events = AuditEvent.objects.filter(team=team)
+    rows = audit_groups.heads(form.filtered(team_events)).select_related("user", "api_token")
     page = _page(request, rows, AUDIT_PAGE_SIZE)
     page.object_list = list(page.object_list)
-    audit_groups.nest_calls(page.object_list, events)
+    audit_groups.nest_calls(page.object_list, team_events)
     audit_story.tell_page(team, page.object_list)
     context = {"form": form, "page": page, "now": timezone.now()}
     return render(request, "activations/audit.html", context)
