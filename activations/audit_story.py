@@ -398,7 +398,13 @@ def _status(told: Told) -> SafeString:
         return format_html("the poller received a code for {}", told.number())
     if outcome == "cancelled_by_provider":
         return format_html("{} cancelled {}", told.provider_name or "the provider", told.number())
-    return format_html("checking {} for a code: {}", told.number(), outcome_words(outcome))
+    if isinstance(told.target, Activation):
+        number = told.number()
+    else:  # a failed poll is written with the account, naming the provider's activation id
+        number = format_html(
+            "activation {} at {}", told.params.get("id", "?"), told.accounts_link()
+        )
+    return format_html("the poller checking {} for a code: {}", number, outcome_words(outcome))
 
 
 @tells(Action.GET_BALANCE)

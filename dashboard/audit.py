@@ -98,10 +98,11 @@ _request_id: ContextVar[uuid.UUID | None] = ContextVar("audit_request_id", defau
 
 
 @contextmanager
-def one_request() -> Iterator[uuid.UUID]:
-    """Mark every event written inside the block with one new request id: the middleware
-    wraps each web request in it, the poller each activation's poll, the sync each run."""
-    request_id = uuid.uuid4()
+def one_request(request_id: uuid.UUID | None = None) -> Iterator[uuid.UUID]:
+    """Mark every event written inside the block with one request id (a new one unless
+    given): the middleware wraps each web request in it, the poller each activation's poll,
+    the sync each run."""
+    request_id = request_id or uuid.uuid4()
     reset = _request_id.set(request_id)
     try:
         yield request_id

@@ -7,7 +7,9 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
+from django.utils import timezone
 
+from activations.audit_groups import heads, nest_calls
 from activations.audit_story import phone_text
 from activations.budgets import set_budgets
 from activations.buying import buy_number
@@ -139,6 +141,25 @@ def test_the_poller_s_code_is_one_row_with_its_call(client, alice, alice_team, b
     assert [call.action for call in row.calls] == ["getStatus"]
 
 
+def test_a_failing_provider_makes_one_row_per_activation_not_one_per_poll(
+    client, alice, alice_team, buy, sandbox_server
+):
+    first, second = buy(), buy()
+    sandbox_server.sandbox.set_fault("http_500")
+    for _ in range(3):
+        Activation.objects.update(next_poll_at=timezone.now())
+        one_pass()
+    client.force_login(alice)
+    listed = rows(audit(client, alice_team))
+    assert [len(row.calls) for row in listed] == [3, 3]
+    named = {text(row.story) for row in listed}
+    assert named == {
+        f"the poller checking activation {a.provider_activation_id} at Sandbox (poller test) "
+        "for a code: the provider did not answer"
+        for a in (first, second)
+    }
+
+
 def test_calls_without_an_action_are_grouped_per_request(client, alice, alice_team, alice_account):
     def failed_listing():
         record_call(
@@ -166,8 +187,6 @@ def test_calls_without_an_action_are_grouped_per_request(client, alice, alice_te
 
 
 def test_a_call_goes_under_the_action_written_after_it(alice, alice_team, alice_account, tg_offer):
-    from activations.audit_groups import heads, nest_calls
-
     def call(action, outcome):
         record_call(
             team=alice_team,
