@@ -323,3 +323,14 @@ def test_the_admin_shows_the_request_id(admin_client, alice, alice_team):
 )
 def test_phones_read_as_people_write_them(phone, shown):
     assert phone_text(phone) == shown
+
+
+def test_names_from_the_provider_are_escaped(client, alice, alice_team, make_activation):
+    activation = make_activation()
+    activation.service.name = "<script>x</script>"
+    activation.service.save()
+    record_action(team=alice_team, user=alice, action="bought", obj=activation, price=1)
+    client.force_login(alice)
+    page = audit(client, alice_team).content.decode()
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
