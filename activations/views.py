@@ -26,7 +26,7 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from activations import moves, routing_settings
+from activations import audit_groups, audit_story, moves, routing_settings
 from activations.budgets import month_budget, set_budgets, team_budget
 from activations.buying import account_in_use
 from activations.forms import (
@@ -47,7 +47,7 @@ from catalog import accounts
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import Outcome
 from dashboard.access import AuthenticatedHttpRequest, membership_for
-from dashboard.audit import action_label, client_ip
+from dashboard.audit import client_ip
 from dashboard.confirm import needs_confirmation
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
@@ -453,9 +453,11 @@ def audit_log(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=MANAGERS)
     team = membership.team
     form = AuditFilterForm(request.GET or None, team=team)
-    events = AuditEvent.objects.filter(team=team).select_related("user", "api_token")
-    page = _page(request, form.filtered(events), AUDIT_PAGE_SIZE)
-    for event in page:
-        event.label = action_label(event.action)
+    team_events = AuditEvent.objects.filter(team=team)
+    rows = audit_groups.heads(form.filtered(team_events)).select_related("user", "api_token")
+    page = _page(request, rows, AUDIT_PAGE_SIZE)
+    page.object_list = list(page.object_list)
+    audit_groups.nest_calls(page.object_list, team_events)
+    audit_story.tell_page(team, page.object_list)
     context = {"form": form, "page": page, "now": timezone.now()}
     return render(request, "activations/audit.html", context)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import CHANGING, KEY_CHECK, Outcome
-from catalog.upstream import key_check_client, provider_client
+from catalog.upstream import AUDITED_ACTIONS, CallAuditor, key_check_client, provider_client
 from dashboard.access import require_role, require_same_team
 from dashboard.audit import Action, record_by
 from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
@@ -135,20 +135,48 @@ def remove_account(
     return Outcome(True, f"The key for {provider_name} was removed.")
 
 
-def refresh_balance(*, acting: Membership, account: ProviderAccount) -> Outcome:
-    """Ask the provider for the account's balance and store it (the client audits the call)."""
+# A refresh's getBalance is audited by `refresh_balance` itself, only when it changed something.
+AUDITED_BUT_BALANCE = AUDITED_ACTIONS - {Action.GET_BALANCE}
+
+
+def refresh_balance(
+    *, acting: Membership, account: ProviderAccount, ip: str | None = None
+) -> Outcome:
+    """Ask the provider for the account's balance and store it.
+
+    The audit log gets "Balance refreshed" (before and after) with its getBalance call only
+    when the balance differs from the one stored: refreshing an unchanged balance, however
+    often (the accounts page checks it on first view), adds no row. Errors are always written
+    (by the client)."""
     require_role(acting, BUYERS)
     require_same_team(acting, account, ACCOUNT_ELSEWHERE)
     provider = account.provider
     if not account.has_key:
         return Outcome(False, f"The team has no key for {provider.name}.")
+    auditor = CallAuditor(team=account.team, account=account, user=acting.user)
     try:
-        with provider_client(account, user=acting.user) as client:
+        with provider_client(
+            account, user=acting.user, audit_actions=AUDITED_BUT_BALANCE
+        ) as client:
             balance = client.get_balance()
+            exchange = client.last_exchange
     except (ProviderError, KeyDecryptionError) as error:
         return Outcome(False, CHANGING.message(error, provider.name))
-    ProviderAccount.objects.filter(pk=account.pk).update(
-        balance=balance, balance_checked_at=timezone.now()
-    )
+    before = account.balance
+    with transaction.atomic():
+        ProviderAccount.objects.filter(pk=account.pk).update(
+            balance=balance, balance_checked_at=timezone.now()
+        )
+        if balance != before:
+            auditor.write_exchange(exchange)
+            record_by(
+                acting,
+                Action.BALANCE_REFRESHED,
+                obj=account,
+                ip=ip,
+                provider=provider.name,
+                before=before,
+                after=balance,
+            )
     account.balance = balance
     return Outcome(True, f"Balance at {provider.name}: {balance}.")

@@ -8,7 +8,8 @@ Every service that talks to a provider gets its client here, never by constructi
   `Priority.SYNC`);
 - every call that can change money or state (getNumber, setStatus, getBalance) and every
   error is written to the audit log with its action, parameters without the key, the answer,
-  HTTP status, latency and outcome. Status polls that change nothing are not logged.
+  HTTP status, latency and outcome. Status polls that change nothing are not logged, nor
+  are balance refreshes that find the balance already stored (`catalog.accounts`).
 
 The synchronous clients serve web requests (a user waits on the page), so they are bounded:
 the whole call, budget wait included, ends within PROVIDER_WEB_DEADLINE_SECONDS, and at most
@@ -17,6 +18,7 @@ PROVIDER_WEB_CONCURRENCY of them talk to one provider at once per process
 """
 
 import time
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,11 +33,12 @@ from catalog import ratelimit
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_slots import holding_a_slot, slots_for
 from catalog.ratelimit import Priority
-from dashboard.audit import Action, record_call
+from dashboard.audit import Action, one_request, record_call
 from dashboard.db import retry_when_locked
 from dashboard.encryption import decrypt_key
 from provider.client import (
     AsyncProviderClient,
+    Exchange,
     Listing,
     ProviderClient,
     ProviderError,
@@ -50,6 +53,8 @@ _budget_wait_ms: ContextVar[int] = ContextVar("budget_wait_ms", default=0)
 _sent_at: ContextVar[datetime | None] = ContextVar("sent_at", default=None)
 
 AUDITED_ACTIONS = frozenset({Action.GET_NUMBER, Action.SET_STATUS, Action.GET_BALANCE})
+# The namespace of the request ids grouping a poller's failed calls per activation.
+POLL_ERRORS = uuid.UUID("6f1d3c52-8a4e-4c0b-9a57-2f0e1b7c9d41")
 USER_TIMEOUT = getattr(settings, "PROVIDER_TIMEOUT_SECONDS", 10.0)
 
 
@@ -100,6 +105,19 @@ class CallAuditor:
             outcome=outcome_of(error),
         )
 
+    def write_exchange(self, exchange: Exchange) -> None:
+        """Write a call its client was told not to audit, once the caller decided it should."""
+        retry_when_locked(
+            lambda: self._record(
+                exchange.action,
+                exchange.params,
+                exchange.answer,
+                exchange.http_status,
+                exchange.latency_ms,
+                exchange.error,
+            )
+        )
+
     __call__ = write
 
 
@@ -110,6 +128,17 @@ class AsyncCallAuditor(CallAuditor):
         if not self.wanted(action, error):
             return None
         return sync_to_async(self.write)(action, params, answer, http_status, latency_ms, error)
+
+
+class PollAuditor(AsyncCallAuditor):
+    """The poller's hook. Its failed calls about one activation share one request id, so
+    that a provider failing poll after poll makes one row per activation on the audit page,
+    with the failures under it, rather than a row per poll."""
+
+    def write(self, action, params, answer, http_status, latency_ms, error) -> None:
+        activation = f"{self.account.pk if self.account else ''}:{params.get('id', '')}"
+        with one_request(uuid.uuid5(POLL_ERRORS, activation)):
+            super().write(action, params, answer, http_status, latency_ms, error)
 
 
 def _sent(waiting_since: float) -> None:
@@ -236,6 +265,7 @@ def provider_client(
     obj=None,
     priority: Priority = Priority.USER,
     timeout: float = USER_TIMEOUT,
+    audit_actions=AUDITED_ACTIONS,
 ) -> ProviderClient:
     """A synchronous client on the account's key (use it as a context manager).
 
@@ -244,7 +274,9 @@ def provider_client(
     return web_request_client(
         account.provider,
         decrypt_key(account.key_ciphertext),
-        on_exchange=CallAuditor(team=account.team, account=account, user=user, obj=obj),
+        on_exchange=CallAuditor(
+            team=account.team, account=account, user=user, obj=obj, actions=audit_actions
+        ),
         priority=priority,
         timeout=timeout,
     )
@@ -273,7 +305,7 @@ def async_provider_client(
         **endpoint_options(provider),
         timeout=timeout,
         deadline=deadline,
-        on_exchange=AsyncCallAuditor(team=account.team, account=account, actions=audit_actions),
+        on_exchange=PollAuditor(team=account.team, account=account, actions=audit_actions),
         transport=AsyncBudgetedTransport(provider, priority, **options),
     )
 

@@ -117,6 +117,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "team", "user", "kind", "action", "outcome", "http_status"]
     list_filter = ["kind", "action", "outcome", ("api_token", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["action", "team__name", "user__username", "object_id"]
+    search_fields = ["action", "team__name", "user__username", "object_id", "=request_id"]
     date_hierarchy = "created_at"
     list_select_related = ["team", "user"]
+    # Not editable, so listed here to be shown; search for it to see the request's events.
+    readonly_fields = ["request_id"]

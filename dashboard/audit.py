@@ -5,6 +5,9 @@ Services call `record_action` in the same transaction as the change they record 
 change money or state and for every upstream error. Neither ever receives an API key, and both
 strip anything that looks like one before writing, in case a caller slips.
 
+Events written during one web request or worker job (`one_request`) share its `request_id`,
+so the audit page shows a person's action with the provider calls it made nested under it.
+
 Provider text (answers, parameter values, error messages) is untrusted: it is stored with
 control characters replaced and its length bounded, so that no answer can make an audit write
 fail (PostgreSQL refuses NUL in text and jsonb) and roll back the change it records.
@@ -13,6 +16,7 @@ fail (PostgreSQL refuses NUL in text and jsonb) and roll back the change it reco
 import datetime
 import ipaddress
 import math
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -87,6 +91,23 @@ def through_token(token: ApiToken) -> Iterator[None]:
         yield
     finally:
         _through_token.reset(reset)
+
+
+# The web request or worker job events are written in (`one_request`).
+_request_id: ContextVar[uuid.UUID | None] = ContextVar("audit_request_id", default=None)
+
+
+@contextmanager
+def one_request(request_id: uuid.UUID | None = None) -> Iterator[uuid.UUID]:
+    """Mark every event written inside the block with one request id (a new one unless
+    given): the middleware wraps each web request in it, the poller each activation's poll,
+    the sync each run."""
+    request_id = request_id or uuid.uuid4()
+    reset = _request_id.set(request_id)
+    try:
+        yield request_id
+    finally:
+        _request_id.reset(reset)
 
 
 def current_token() -> ApiToken | None:
@@ -206,6 +227,7 @@ def _record(kind, action, team, user, obj, params, outcome, **fields) -> AuditEv
         params=redact(params),
         outcome=storable_text(outcome or "", 64),
         api_token=_through_token.get(),
+        request_id=_request_id.get(),
         **_object_fields(obj),
         **fields,
     )

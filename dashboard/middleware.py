@@ -31,6 +31,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.log import log_response
 from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard.audit import one_request
+
 logger = logging.getLogger(__name__)
 
 
@@ -226,3 +228,15 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class AuditRequestMiddleware:
+    """Every audit event a request writes shares one request id (`dashboard.audit.one_request`),
+    so the audit log shows the provider calls under the action that made them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with one_request():
+            return self.get_response(request)

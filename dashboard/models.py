@@ -207,6 +207,14 @@ class AuditEvent(models.Model):
         related_name="+",
         help_text="The personal token the action came through; empty for the browser.",
     )
+    request_id = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The web request or worker job that wrote it: a person's action and the "
+        "provider calls it made share it. Empty for events written outside one.",
+    )
 
     class Meta:
         db_table = "activations_auditevent"  # moved from activations (issue 13)

@@ -235,6 +235,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.TimeZoneMiddleware",
+    "dashboard.middleware.AuditRequestMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"

@@ -27,7 +27,7 @@ from activations.poller.results import (
 )
 from activations.poller.schedule import age_multiplier, backoff_seconds
 from catalog.models import ProviderAccount
-from dashboard.audit import Action, record_action, record_call
+from dashboard.audit import Action, one_request, record_action, record_call
 from dashboard.db import REFUSED_ROW
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ class Flusher:
             with transaction.atomic():
                 new_code = bool(result.code) and states.record_code(activation, result.code)
                 closed = bool(result.close_as) and states.mark_closed(activation, result.close_as)
-                _audit(result, new_code, closed)
+                with one_request():  # the poll's calls and what they closed, together
+                    _audit(result, new_code, closed)
         except REFUSED_ROW as error:
             # This row's savepoint is rolled back; the other rows of the flush are written.
             logger.warning(
@@ -146,7 +147,8 @@ class Flusher:
                 type(error).__name__,
             )
             result.error = UnstorableAnswer()
-            _audit_unstorable(result)
+            with one_request():
+                _audit_unstorable(result)
             summary.errors += 1
             return False
         except DatabaseError:

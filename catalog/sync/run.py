@@ -14,6 +14,7 @@ from catalog.sync.errors import ErrorLog
 from catalog.sync.fetch import CONCURRENCY, fetch_catalog
 from catalog.sync.key import NoSyncKey, sync_key
 from catalog.sync.store import operators_by_pair, store_countries, store_offers
+from dashboard.audit import one_request
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def sync_provider(
     started = time.monotonic()
     errors = ErrorLog()
     try:
-        run_sync(provider, run, concurrency, errors)
+        with one_request():  # the run's audited calls (its errors) are grouped together
+            run_sync(provider, run, concurrency, errors)
     except NoSyncKey as exc:
         errors.add("key", str(exc))
     finally:

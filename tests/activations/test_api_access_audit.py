@@ -49,7 +49,7 @@ def test_the_table_names_each_events_source(client, alice, bob, alice_team):
     html = client.get(url(alice_team), {"source": bot.pk}).content.decode()
     assert html.count(bot.label) >= 3  # two rows and the filter's option
     html = client.get(url(alice_team), {"source": "browser"}).content.decode()
-    assert "<td>Browser</td>" in html
+    assert '<span class="audit-source">Browser</span>' in html
 
 
 def test_the_choices_are_the_teams_tokens_revoked_ones_too(client, alice, bob, charlie, alice_team):
