@@ -68,7 +68,7 @@ def test_a_cancel_has_its_set_status_under_it(
         acting=acting(alice_team, alice), offer=sandbox_offer, request_token="audit-token-02"
     ).activation
     client.force_login(alice)
-    client.post(f"/t/{alice_team.slug}/activations/{activation.pk}/cancel/")
+    client.post(f"/t/{alice_team.slug}/activations/{activation.pk}/cancel/", {"confirmed": "1"})
     cancelled = rows(audit(client, alice_team))[0]
     assert text(cancelled.story) == f"alice cancelled {phone_text(activation.phone)}"
     assert f"/activations/{activation.pk}/" in cancelled.story
