@@ -22,9 +22,10 @@ from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.models import MANAGERS, Membership
 
 PER_PAGE = 50
-# Fired by a status card's last poll, once its provider's sync has ended: the catalog's
-# results listen for it (`hx-trigger="catalog-synced from:body"`) and reload.
-SYNCED_EVENT = "catalog-synced"
+# Fired by a status card's answer when its provider's sync moved on (queued, running, done):
+# the catalog's results listen for it (`hx-trigger="catalog-sync-changed from:body"`) and
+# reload, showing the new offers once a sync is done.
+SYNC_CHANGED = "catalog-sync-changed"
 
 
 def wants_fragment(request: AuthenticatedHttpRequest) -> bool:
@@ -105,17 +106,32 @@ def sync_status(request: AuthenticatedHttpRequest, team_slug: str, provider_id: 
     """One provider's sync status card, which htmx polls while a sync is queued or running.
 
     Cheap: the membership, then the provider with its latest runs (two queries). Unchanged
-    since the card's fingerprint (`shown`): 204, nothing to swap. The sync over: the card
-    (286 stops the polling) and the event "catalog-synced", on which the results reload."""
+    since the card's fingerprint (`shown`): 204, nothing to swap. Once the sync is over the
+    card comes with 286, which stops the polling."""
     membership = membership_for(request, team_slug)
     if not request.htmx:  # the card alone is no page: show it where it belongs
         return redirect(reverse("catalog:browse", args=[team_slug]))
-    return render_status_card(request, membership, provider_id, shown=request.GET.get("shown"))
+    return render_status_card(
+        request,
+        membership,
+        provider_id,
+        shown=request.GET.get("shown"),
+        phase=request.GET.get("phase"),
+    )
 
 
 def render_status_card(
-    request: AuthenticatedHttpRequest, membership: Membership, provider_id: int, shown=None
+    request: AuthenticatedHttpRequest,
+    membership: Membership,
+    provider_id: int,
+    *,
+    shown: str | None = None,
+    phase: str | None = None,
 ) -> HttpResponse:
+    """The card of one provider. `shown` and `phase`: the fingerprint and the phase of the
+    card the page shows (none after "Sync now"). When the phase changes (queued, running,
+    done) the answer fires SYNC_CHANGED, so the results say the same as the card: a few
+    reloads a sync, not one a poll."""
     found = queries.columns(membership.team, only=provider_id)
     if not found:
         raise Http404("No such provider")
@@ -125,8 +141,7 @@ def render_status_card(
         return HttpResponse(status=HTTPStatus.NO_CONTENT)
     context = {"membership": membership, "provider": column.provider, "status": status}
     html = render_to_string("catalog/includes/sync_status.html", context, request)
-    if status.on_its_way:
-        return HttpResponse(html)
-    response = HttpResponseStopPolling(html)
-    response["HX-Trigger"] = SYNCED_EVENT
+    response = HttpResponse(html) if status.on_its_way else HttpResponseStopPolling(html)
+    if phase != status.phase:
+        response["HX-Trigger"] = SYNC_CHANGED
     return response

@@ -64,6 +64,8 @@ def test_sync_now_from_htmx_answers_the_card_saying_queued(
     assert 'hx-trigger="every 2s"' in body
     assert ">Sync now</button>" not in body  # nothing to press while it is on its way
     assert len(queued) == 1
+    # The results reload too, to say the catalog is on its way.
+    assert response["HX-Trigger"] == "catalog-sync-changed"
 
 
 def test_sync_now_without_javascript_goes_back_to_the_page_it_was_on(
@@ -91,11 +93,21 @@ def test_a_running_sync_says_what_it_does_and_since_when(client, bob, alice_team
     assert 'hx-trigger="every 2s"' in body
 
 
+def test_a_card_that_only_counts_on_does_not_reload_the_results(client, bob, alice_team, provider):
+    mark_running(provider, seconds_ago=20)
+    client.force_login(bob)
+    response = client.get(status_url(alice_team, provider, "older&phase=running"), **HTMX)
+    assert response.status_code == 200
+    assert "HX-Trigger" not in response
+    response = client.get(status_url(alice_team, provider, "older&phase=queued"), **HTMX)
+    assert response["HX-Trigger"] == "catalog-sync-changed"
+
+
 def test_an_unchanged_card_is_answered_204(client, bob, alice_team, provider):
     mark_queued(provider, seconds_ago=90)  # "1 min ago" for a while: the card reads the same
     client.force_login(bob)
     first = client.get(status_url(alice_team, provider), **HTMX)
-    shown = first.content.decode().split("?shown=")[1].split('"')[0]
+    shown = first.content.decode().split("?shown=")[1].split('"')[0].replace("&amp;", "&")
     again = client.get(status_url(alice_team, provider, shown), **HTMX)
     assert again.status_code == 204
     assert again.content == b""
@@ -105,7 +117,7 @@ def test_the_last_poll_stops_polling_and_tells_the_catalog(client, bob, alice_te
     run = mark_running(provider)
     client.force_login(bob)
     shown = client.get(status_url(alice_team, provider), **HTMX).content.decode()
-    shown = shown.split("?shown=")[1].split('"')[0]
+    shown = shown.split("?shown=")[1].split('"')[0].replace("&amp;", "&")
     run.finished_at = timezone.now()
     run.offers = 12
     run.save()
@@ -113,7 +125,7 @@ def test_the_last_poll_stops_polling_and_tells_the_catalog(client, bob, alice_te
 
     response = client.get(status_url(alice_team, provider, shown), **HTMX)
     assert response.status_code == 286  # htmx stops polling
-    assert response["HX-Trigger"] == "catalog-synced"
+    assert response["HX-Trigger"] == "catalog-sync-changed"
     body = response.content.decode()
     assert "Up to date, synced just now." in body
     assert "hx-trigger" not in body
@@ -194,7 +206,7 @@ def test_while_the_first_sync_runs_the_catalog_says_it_is_on_its_way(
     assert "The catalog is on its way: first sync started 20 s ago." in body
     assert "No offers match" not in body
     assert "out of date" not in body
-    assert 'hx-trigger="catalog-synced from:body"' in body
+    assert 'hx-trigger="catalog-sync-changed from:body"' in body
 
 
 def test_a_queued_first_sync_is_on_its_way_too(client, bob, alice_team, provider):
