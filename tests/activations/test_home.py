@@ -107,6 +107,18 @@ def test_a_starting_worker_is_said_to_start_without_operator_words(
     assert "qcluster" not in body
 
 
+def test_a_late_poller_with_its_worker_running_is_said_to_be_late(
+    client, alice, alice_team, worker
+):
+    WorkerHeartbeat.objects.create(
+        name="poller", last_seen_at=timezone.now() - timedelta(minutes=3)
+    )
+    client.force_login(alice)
+    body = client.get(f"/t/{alice_team.slug}/").content.decode()
+    assert "Background updates are running late (last update <time" in body
+    assert "paused" not in body
+
+
 def test_the_home_page_shows_when_the_poller_last_ran(client, alice, alice_team, worker):
     WorkerHeartbeat.objects.create(
         name="poller", last_seen_at=timezone.now() - timedelta(seconds=4)
