@@ -2,6 +2,7 @@
 the sync queued at once, and the offers appear when it is done, without a reload; the
 balance is on the provider accounts page without pressing Refresh."""
 
+import re
 import threading
 
 import pytest
@@ -75,6 +76,11 @@ def test_the_catalog_fills_in_after_sync_now_without_a_reload(
     expect(results).not_to_contain_text("on its way")
     expect(card.get_by_role("button", name="Sync now")).to_be_visible()
     assert page.evaluate("window.sameDocument") is True  # no reload on the way
+
+    # The reload's filters are not added again to the links inside the results.
+    results.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/catalog/\?[^?]*page=2"))
+    assert page.url.count("sort=") == 1
 
 
 @pytest.mark.browser
