@@ -13,8 +13,9 @@ from activations.gateway.usage import requests_on
 from activations.models import WorkerHeartbeat
 from activations.poller import HEARTBEAT_NAME
 from activations.views import open_table_context
-from catalog.accounts import keyed_accounts
+from catalog.accounts import accounts_with_balance_age
 from dashboard.access import AuthenticatedHttpRequest, membership_for
+from dashboard.background import worker_running
 from dashboard.models import Membership
 from dashboard.teams import team_today
 from dashboard.tokens import visible_tokens
@@ -24,14 +25,18 @@ POLLER_STALE_AFTER = timedelta(minutes=1)
 
 
 def poller_status() -> dict:
-    """When the poller last ran, and whether that is too long ago (codes stop arriving)."""
+    """Whether codes are being fetched: when the poller last ran, whether that is too long
+    ago, and if so whether the worker that runs it is down (`paused`) or only starting (the
+    scheduler starts the poller within a minute of the worker starting)."""
     beat = WorkerHeartbeat.objects.filter(name=HEARTBEAT_NAME).first()
     last_run = beat.last_seen_at if beat else None
     ago = timezone.now() - last_run if last_run else None
+    stale = ago is None or ago > POLLER_STALE_AFTER
     return {
         "last_run": last_run,
         "seconds_ago": max(0, int(ago.total_seconds())) if ago is not None else None,
-        "stale": ago is None or ago > POLLER_STALE_AFTER,
+        "stale": stale,
+        "paused": stale and not worker_running(),  # asked only when the poller is silent
     }
 
 
@@ -50,7 +55,7 @@ def home_context(membership: Membership) -> dict:
     return {
         "membership": membership,
         "token_requests": token_requests_today(membership),
-        "accounts": list(keyed_accounts(team)),
+        "accounts": list(accounts_with_balance_age(team)),
         "budget": team_budget(team),
         "poller": poller_status(),
         **open_table_context(team, membership),

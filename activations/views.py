@@ -313,7 +313,7 @@ def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
                 return redirect("activations:accounts", team_slug)
     else:
         form = AttachKeyForm(initial={"provider": request.GET.get("provider")})
-    keyed = list(accounts.keyed_accounts(membership.team))
+    keyed = list(accounts.accounts_with_balance_age(membership.team))
     for account in keyed:  # Remove is offered only where the service would allow it
         account.in_use = account_in_use(account)
     context = {"form": form, "accounts": keyed}
@@ -347,6 +347,15 @@ def refresh_balance(request: AuthenticatedHttpRequest, team_slug: str, account_i
         pk=account_id,
     )
     outcome = accounts.refresh_balance(acting=membership, account=account)
+    if request.htmx:
+        # The balance alone, in place (a page asking as it loads, or Refresh with
+        # JavaScript): a failure is said there, and is not asked again by itself.
+        context = {
+            "account": account,
+            "membership": membership,
+            "failure": "" if outcome.ok else outcome.message,
+        }
+        return render(request, "activations/includes/balance.html", context)
     _tell(request, outcome)
     back = request.POST.get("next", "")
     if back.startswith(f"/t/{team_slug}/"):

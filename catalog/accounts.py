@@ -5,10 +5,11 @@ the change it describes.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from catalog.models import Provider, ProviderAccount
@@ -22,6 +23,10 @@ from dashboard.teams import lock_team
 from provider.client import ProviderError
 
 ACCOUNT_ELSEWHERE = "This account belongs to another team."
+# A balance older than this is asked for again when a page shows it. Each check is a
+# getBalance call within the provider's request budget and a row in the audit log, so a page
+# viewed all day asks at most every ten minutes, not on every view.
+BALANCE_FRESH_FOR = timedelta(minutes=10)
 
 
 class KeyRejected(Exception):
@@ -34,6 +39,18 @@ def keyed_accounts(team: Team) -> QuerySet[ProviderAccount]:
         ProviderAccount.objects.filter(team=team)
         .exclude(key_ciphertext="")
         .select_related("provider", "team")
+    )
+
+
+def accounts_with_balance_age(team: Team) -> QuerySet[ProviderAccount]:
+    """The team's keyed accounts, each with `balance_due`: its balance was never checked or
+    is older than BALANCE_FRESH_FOR, so a page showing it asks for it as it loads (no query
+    of its own: the age is worked out in the same SELECT)."""
+    stale = Q(balance_checked_at__isnull=True) | Q(
+        balance_checked_at__lt=timezone.now() - BALANCE_FRESH_FOR
+    )
+    return keyed_accounts(team).annotate(
+        balance_due=ExpressionWrapper(stale, output_field=BooleanField())
     )
 
 
@@ -162,10 +179,10 @@ def refresh_balance(
             exchange = client.last_exchange
     except (ProviderError, KeyDecryptionError) as error:
         return Outcome(False, CHANGING.message(error, provider.name))
-    before = account.balance
+    before, now = account.balance, timezone.now()
     with transaction.atomic():
         ProviderAccount.objects.filter(pk=account.pk).update(
-            balance=balance, balance_checked_at=timezone.now()
+            balance=balance, balance_checked_at=now
         )
         if balance != before:
             auditor.write_exchange(exchange)
@@ -178,5 +195,5 @@ def refresh_balance(
                 before=before,
                 after=balance,
             )
-    account.balance = balance
+    account.balance, account.balance_checked_at = balance, now
     return Outcome(True, f"Balance at {provider.name}: {balance}.")

@@ -102,7 +102,12 @@ class ErrorContext:
     own: Mapping[type[Exception], Said] = field(default_factory=dict)
 
     def said(self, error: Exception) -> Said:
-        for kind in type(error).__mro__:
+        return self.said_for(type(error))
+
+    def said_for(self, error_kind: type[Exception]) -> Said:
+        """What to say of an error of this kind (the catalog sync keeps its errors' kinds by
+        name, not the errors themselves)."""
+        for kind in error_kind.__mro__:
             said = self.own.get(kind) or WHAT_PROVIDERS_DID.get(kind)
             if said is not None:
                 return said

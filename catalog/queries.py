@@ -11,7 +11,7 @@ stop at MAX_PAGE. `make bench BENCH=catalog_pages` times them.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -31,31 +31,13 @@ from django.utils import timezone
 from catalog.accounts import keyed_providers
 from catalog.forms import DEFAULT_SORT, SORTS
 from catalog.models import Country, Offer, Operator, PriceChange, Provider, Service, SyncRun
+from catalog.sync.status import SyncStatus
 from dashboard.models import Team
 
 PRICE = DecimalField(max_digits=12, decimal_places=2)
 # Pages beyond this are not walked to (a deeper page shows this one): a page is found by
 # reading the offers before it, and nobody reads 5,000 rows a page at a time.
 MAX_PAGE = 100
-
-
-@dataclass
-class SyncStatus:
-    last_run: SyncRun | None  # the latest run, whatever its outcome
-    last_prices_at: datetime | None  # when prices were last refreshed by a run
-    running: bool
-    interval: timedelta
-
-    @property
-    def stale_after_minutes(self) -> int:
-        return int(2 * self.interval.total_seconds() // 60)
-
-    @property
-    def stale(self) -> bool:
-        """No prices yet, or older than twice the schedule's interval."""
-        if self.last_prices_at is None:
-            return True
-        return timezone.now() - self.last_prices_at > 2 * self.interval
 
 
 @dataclass(frozen=True)
@@ -67,23 +49,25 @@ class Column:
     status: SyncStatus
 
 
-def columns(team: Team) -> list[Column]:
+def columns(team: Team, *, only: int | None = None) -> list[Column]:
     """The enabled providers, the sandbox last (a real provider, once configured, is what
-    teams look at first), each with its sync status: two queries for any number."""
+    teams look at first), each with its sync status: two queries for any number. `only`: the
+    one provider of that id (the sync status card's partial)."""
     runs = SyncRun.objects.filter(provider=OuterRef("pk")).order_by("-started_at", "-pk")
     price_runs = runs.filter(
         kind__in=[SyncRun.Kind.PRICES, SyncRun.Kind.FULL],
         finished_at__isnull=False,
         offers__gt=0,
     )
+    enabled = Provider.objects.filter(enabled=True)
+    if only is not None:
+        enabled = enabled.filter(pk=only)
     providers = list(
-        Provider.objects.filter(enabled=True)
-        .annotate(
+        enabled.annotate(
             keyed=Exists(keyed_providers(team).filter(provider_id=OuterRef("pk"))),
             last_run_id=Subquery(runs.values("pk")[:1]),
             last_prices_at=Subquery(price_runs.values("finished_at")[:1]),
-        )
-        .order_by("is_sandbox", "name")
+        ).order_by("is_sandbox", "name")
     )
     last_runs = SyncRun.objects.in_bulk([p.last_run_id for p in providers if p.last_run_id])
     interval = timedelta(minutes=settings.CATALOG_PRICES_INTERVAL_MINUTES)
@@ -92,11 +76,13 @@ def columns(team: Team) -> list[Column]:
         Column(
             provider=p,
             keyed=p.keyed,
-            status=SyncStatus(
-                last_run=last_runs.get(p.last_run_id),
-                last_prices_at=p.last_prices_at,
-                running=p.sync_claimed_until is not None and p.sync_claimed_until >= now,
+            status=SyncStatus.of(
+                p,
+                last_runs.get(p.last_run_id),
+                p.last_prices_at,
                 interval=interval,
+                now=now,
+                poll_seconds=settings.LIVE_REFRESH_SECONDS,
             ),
         )
         for p in providers

@@ -12,4 +12,9 @@ urlpatterns = [
         name="service",
     ),
     path("t/<slug:team_slug>/catalog/sync/", views.sync_now, name="sync"),
+    path(
+        "t/<slug:team_slug>/catalog/sync/<int:provider_id>/",
+        views.sync_status,
+        name="sync_status",
+    ),
 ]

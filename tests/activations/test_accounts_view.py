@@ -1,8 +1,10 @@
 """The provider accounts page: attach (checked), replace, remove, refresh; keys never shown."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from activations.models import Activation
 from catalog.models import ProviderAccount
@@ -46,7 +48,7 @@ def test_the_page_shows_the_key_masked_and_the_balance(
     content = client.get(url(alice_team)).content.decode()
     assert f"••••{sandbox_server.api_key[-4:]}" in content
     assert sandbox_server.api_key not in content
-    assert "1000.00" in content
+    assert '<strong class="balance">$1,000.00</strong>' in content
 
 
 def test_a_wrong_key_is_a_form_error_and_nothing_is_stored(
@@ -159,3 +161,74 @@ def test_it_checks_membership(client, charlie, alice_team, sandbox_account):
     )
     content = client.get("/t/charlies-team/provider-accounts/").content.decode()
     assert sandbox_account.masked_key not in content
+
+
+# --- The balance asked for as the page loads --------------------------------------------------
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def refresh_url(team, account):
+    return url(team, f"{account.pk}/refresh/")
+
+
+def test_a_balance_never_checked_is_asked_for_as_the_page_loads(
+    client, alice, alice_team, sandbox_account
+):
+    client.force_login(alice)
+    body = client.get(url(alice_team)).content.decode()
+    assert f'hx-post="{refresh_url(alice_team, sandbox_account)}" hx-trigger="load"' in body
+    assert "checking…" in body
+    assert "not checked" not in body
+
+
+def test_a_fresh_balance_is_not_asked_for_again(client, alice, alice_team, sandbox_account):
+    ProviderAccount.objects.filter(pk=sandbox_account.pk).update(
+        balance_checked_at=timezone.now() - timedelta(minutes=9)
+    )
+    client.force_login(alice)
+    body = client.get(url(alice_team)).content.decode()
+    assert 'hx-trigger="load"' not in body
+    assert "checked <time" in body and "9 min ago</time>" in body
+
+
+def test_an_old_balance_is_asked_for_again(client, alice, alice_team, sandbox_account):
+    ProviderAccount.objects.filter(pk=sandbox_account.pk).update(
+        balance_checked_at=timezone.now() - timedelta(minutes=11)
+    )
+    client.force_login(alice)
+    assert 'hx-trigger="load"' in client.get(url(alice_team)).content.decode()
+
+
+def test_a_viewer_is_not_made_to_ask(client, victor, alice_team, sandbox_account):
+    client.force_login(victor)  # refreshing is refused to a viewer: the page does not try
+    body = client.get(f"/t/{alice_team.slug}/").content.decode()
+    assert 'hx-trigger="load"' not in body
+    assert "not checked yet" in body
+
+
+def test_from_htmx_the_refresh_answers_the_balance_in_place(
+    client, bob, alice_team, sandbox_account, sandbox_server
+):
+    sandbox_server.sandbox.set_balance(sandbox_server.api_key, "123.45")
+    client.force_login(bob)
+    response = client.post(refresh_url(alice_team, sandbox_account), **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<strong class="balance">$123.45</strong>' in body
+    assert "checked <time" in body
+    assert "hx-trigger" not in body  # asked once: the answer does not ask again
+    # No message left for the next page: it was said in place.
+    assert "Balance at" not in client.get(f"/t/{alice_team.slug}/").content.decode()
+
+
+def test_from_htmx_a_failed_refresh_is_said_in_place_and_not_retried(
+    client, alice, alice_team, sandbox_account, sandbox_server
+):
+    sandbox_server.sandbox.set_fault("http_500")
+    client.force_login(alice)
+    response = client.post(refresh_url(alice_team, sandbox_account), **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "is not answering" in body
+    assert "hx-trigger" not in body

@@ -134,3 +134,21 @@ def test_the_open_table_partial_reads_a_constant_number_of_queries(
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get(url(alice_team, "open/"), headers={"HX-Request": "true"})
     assert Service.objects.count() == 1
+
+
+def test_an_empty_list_says_how_to_start(client, alice, victor, alice_team):
+    client.force_login(alice)
+    body = client.get(url(alice_team)).content.decode()
+    assert "No activations yet — " in body
+    assert f'<a href="/t/{alice_team.slug}/buy/">Buy a number</a>; its code appears here' in body
+    client.force_login(victor)  # a viewer cannot buy: no link to a page refused to them
+    body = client.get(url(alice_team)).content.decode()
+    assert "No activations yet: the numbers your team buys appear here." in body
+
+
+def test_an_empty_filtered_list_offers_the_whole_list(client, alice, alice_team, make_activation):
+    make_activation()
+    client.force_login(alice)
+    body = client.get(url(alice_team, "?state=cancelled")).content.decode()
+    assert "No activations match these filters." in body
+    assert "No activations yet" not in body

@@ -4,6 +4,7 @@ the open activations and when the poller last ran."""
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from activations.models import Activation, WorkerHeartbeat
@@ -38,7 +39,7 @@ def test_the_home_page_shows_balances_budget_and_open_activations(
     response = client.get(f"/t/{alice_team.slug}/")
     content = response.content.decode()
     assert response.status_code == 200
-    assert 'Test provider: <strong class="balance">100.00</strong>' in content
+    assert '<strong class="balance">$100.00</strong>' in content
     assert "<strong>10.00</strong> of 40.00 used (25%)" in content
     assert 'id="open-activations"' in content
     assert "5150" in content
@@ -73,7 +74,7 @@ def test_a_member_refreshes_a_balance_from_the_home_page(
         follow=True,
     )
     assert response.redirect_chain[-1][0] == home
-    assert b'<strong class="balance">77.70</strong>' in response.content
+    assert b'<strong class="balance">$77.70</strong>' in response.content
 
 
 def test_the_refresh_goes_back_only_inside_the_team(client, alice, alice_team, sandbox_account):
@@ -85,31 +86,68 @@ def test_the_refresh_goes_back_only_inside_the_team(client, alice, alice_team, s
     assert response.url == f"/t/{alice_team.slug}/provider-accounts/"
 
 
-def test_the_home_page_says_the_poller_never_ran(client, alice, alice_team):
+@pytest.fixture
+def worker(monkeypatch):
+    """Whether the background worker runs, as the page finds out: set .running."""
+
+    class Worker:
+        running = True
+
+    state = Worker()
+    monkeypatch.setattr("activations.home.worker_running", lambda: state.running)
+    return state
+
+
+def test_a_starting_worker_is_said_to_start_without_operator_words(
+    client, alice, alice_team, worker
+):
     client.force_login(alice)
-    response = client.get(f"/t/{alice_team.slug}/")
-    assert b"The background poller has not run yet" in response.content
+    body = client.get(f"/t/{alice_team.slug}/").content.decode()
+    assert "Background updates are starting; codes will appear within a minute." in body
+    assert "qcluster" not in body
 
 
-def test_the_home_page_shows_when_the_poller_last_ran(client, alice, alice_team):
+def test_a_late_poller_with_its_worker_running_is_said_to_be_late(
+    client, alice, alice_team, worker
+):
+    WorkerHeartbeat.objects.create(
+        name="poller", last_seen_at=timezone.now() - timedelta(minutes=3)
+    )
+    client.force_login(alice)
+    body = client.get(f"/t/{alice_team.slug}/").content.decode()
+    assert "Background updates are running late (last update <time" in body
+    assert "paused" not in body
+
+
+def test_the_home_page_shows_when_the_poller_last_ran(client, alice, alice_team, worker):
     WorkerHeartbeat.objects.create(
         name="poller", last_seen_at=timezone.now() - timedelta(seconds=4)
     )
     client.force_login(alice)
     response = client.get(f"/t/{alice_team.slug}/")
-    assert b"Poller last ran 4 s ago." in response.content
+    assert b"Codes are fetched in the background (last check 4 s ago)." in response.content
     assert b"poller-status stale" not in response.content
 
 
-def test_the_home_page_warns_when_the_poller_stopped(client, alice, alice_team):
+def test_a_stopped_worker_is_told_in_words_and_the_operator_gets_a_hint(
+    client, alice, bob, alice_team, worker
+):
+    worker.running = False
     WorkerHeartbeat.objects.create(
         name="poller", last_seen_at=timezone.now() - timedelta(minutes=7)
     )
+    client.force_login(bob)
+    body = client.get(f"/t/{alice_team.slug}/").content.decode()
+    assert "poller-status stale" in body
+    assert "Background updates are paused; codes will appear once they resume." in body
+    assert "7 min ago" in body
+    assert "qcluster" not in body
+
+    alice.is_staff = True
+    alice.save()
     client.force_login(alice)
-    response = client.get(f"/t/{alice_team.slug}/")
-    assert b"poller-status stale" in response.content
-    assert b"last ran 7\xc2\xa0minutes ago" in response.content
-    assert b"is the worker running?" in response.content
+    body = client.get(f"/t/{alice_team.slug}/").content.decode()
+    assert "For the operator: the background worker is not running." in body
 
 
 def test_the_home_page_reads_a_constant_number_of_queries(

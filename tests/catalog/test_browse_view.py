@@ -186,20 +186,28 @@ def test_it_warns_when_the_prices_are_stale(client, bob, alice_team, provider, s
         finished_at=timezone.now() - timedelta(minutes=31),
     )
     client.force_login(bob)
-    assert b"Stale" in client.get(url(alice_team)).content
+    body = client.get(url(alice_team)).content.decode()
+    assert "Prices last synced 31 min ago: they may be out of date" in body
 
     SyncRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(minutes=29))
-    body = client.get(url(alice_team)).content
-    assert b"Stale" not in body
-    assert b"Prices synced" in body
+    body = client.get(url(alice_team)).content.decode()
+    assert "may be out of date" not in body
+    assert "Up to date, synced 29 min ago." in body
 
 
-def test_a_run_that_stored_nothing_does_not_count_as_fresh(client, bob, alice_team, provider):
-    SyncRun.objects.create(provider=provider, finished_at=timezone.now(), error_count=3)
+def test_a_run_that_stored_nothing_says_why_it_failed(client, bob, alice_team, provider):
+    SyncRun.objects.create(
+        provider=provider,
+        finished_at=timezone.now(),
+        error_count=3,
+        errors=[{"action": "getCountryAndOperators", "error": "ProviderUnavailable: HTTP 502"}],
+    )
     client.force_login(bob)
-    body = client.get(url(alice_team)).content
-    assert b"Stale" in body
-    assert b"The last sync of Acme SMS failed (3 errors)" in body
+    body = client.get(url(alice_team)).content.decode()
+    assert "Up to date" not in body
+    assert "The last sync failed (<time" in body
+    reason = "Acme SMS is not answering. The catalog was not updated; try again in a moment."
+    assert reason in body
 
 
 def test_a_manager_sees_sync_now(client, alice, alice_team, provider):
@@ -291,11 +299,13 @@ def test_a_manager_syncs_each_provider_and_sees_each_status(
     SyncRun.objects.create(provider=beta, finished_at=timezone.now(), error_count=2)
     client.force_login(alice)
     body = client.get(url(alice_team)).content.decode()
-    assert body.count("Sync now") == 2
+    assert body.count(">Sync now</button>") == 2
     assert f'name="provider" value="{provider.pk}"' in body
     assert f'name="provider" value="{beta.pk}"' in body
-    assert "The last sync of Beta SMS failed (2 errors)" in body
-    assert "The last sync of Acme SMS" not in body
+    beta_card = body[body.index(f'id="sync-status-{beta.pk}"') :]
+    assert "The last sync failed" in beta_card[: beta_card.index("</div>")]
+    acme_card = body[body.index(f'id="sync-status-{provider.pk}"') :]
+    assert "Not synced yet. Press Sync now" in acme_card[: acme_card.index("</div>")]
 
 
 def test_a_page_past_the_end_shows_the_last_one(client, bob, alice_team, provider):

@@ -17,7 +17,7 @@ def test_alice_buys_a_number_and_cancels_it(
     page.get_by_label("Password").fill("password")
     page.get_by_role("button", name=re.compile("Sign in|Log in", re.I)).click()
     expect(page).to_have_url(f"{live_server.url}/t/{alice_team.slug}/")
-    expect(page.locator(".home-panel .balance")).to_have_text("1000.00")
+    expect(page.locator(".home-panel .balance")).to_have_text("$1,000.00")
 
     # Buy: each choice narrows the next one in place (htmx).
     page.get_by_role("link", name="Buy", exact=True).click()
@@ -40,7 +40,7 @@ def test_alice_buys_a_number_and_cancels_it(
     expect(page.locator("#open-activations")).to_contain_text(phone)
     expect(page.locator("section.card", has_text="All activations")).to_contain_text(phone)
     page.goto(f"{live_server.url}/t/{alice_team.slug}/")
-    expect(page.locator(".home-panel .balance")).to_have_text(f"{1000 - price:.2f}")
+    expect(page.locator(".home-panel .balance")).to_have_text(f"${1000 - price:,.2f}")
 
     # Cancel it from its page.
     page.locator("#open-activations").get_by_role("link", name=phone).click()
@@ -52,10 +52,10 @@ def test_alice_buys_a_number_and_cancels_it(
 
     # The balance is back: on the home page, and at the provider when asked again.
     page.goto(f"{live_server.url}/t/{alice_team.slug}/")
-    expect(page.locator(".home-panel .balance")).to_have_text("1000.00")
+    expect(page.locator(".home-panel .balance")).to_have_text("$1,000.00")
     expect(page.locator("#open-activations")).to_contain_text("No open activations")
     page.get_by_role("link", name="Provider accounts").click()
-    page.get_by_role("button", name="Refresh balance").click()
-    expect(page.locator(".messages")).to_contain_text("Balance at Sandbox (test): 1000")
-    expect(page.locator("td.balance")).to_have_text("1000.00")
+    page.get_by_role("button", name="Refresh balance").click()  # in place (htmx)
+    expect(page.locator("td .balance")).to_have_text("$1,000.00")
+    expect(page.locator("td .balance-box")).to_contain_text("checked just now")
     assert sandbox_server.sandbox.balance(sandbox_server.api_key) == 1000

@@ -58,6 +58,7 @@ class World:
             "invitation_id": self.invitation.pk,
             "token_id": self.alice_token.pk,
             "service_id": self.offer.service_id,
+            "provider_id": self.offer.provider_id,
             "report": "spending",
             "table": "service",
             "token": self.invitation.token,
