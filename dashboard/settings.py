@@ -235,6 +235,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.TimeZoneMiddleware",
+    # DEBUG only: our 404 page instead of Django's technical one (dashboard/not_found.py).
+    "dashboard.not_found.OwnNotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
