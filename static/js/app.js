@@ -39,3 +39,18 @@ document.addEventListener("htmx:afterRequest", (event) => {
     note.hidden = false;
   }
 });
+
+// shell: on narrow screens a wide table scrolls sideways in its own box (app.css); such a table
+// takes keyboard focus (tabindex) so that it can be scrolled without a pointer too.
+const markScrollingTables = () => {
+  document.querySelectorAll("table").forEach((table) => {
+    if (table.scrollWidth > table.clientWidth + 1) {
+      table.tabIndex = 0;
+    } else if (table.getAttribute("tabindex") === "0") {
+      table.removeAttribute("tabindex");
+    }
+  });
+};
+document.addEventListener("DOMContentLoaded", markScrollingTables);
+document.addEventListener("htmx:afterSettle", markScrollingTables);
+window.addEventListener("resize", markScrollingTables);
