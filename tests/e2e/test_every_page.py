@@ -1,8 +1,9 @@
 """The walk: every page of the product, signed in as a team's owner with a realistic team (a
 synced catalog, an account with its key, numbers bought and one with a code, an API token, an
 invitation, reports with data), at 360 px and 1280 px. Fails on a page wider than the window,
-a console error, a content-security-policy violation, or an axe-core finding of impact
-"serious" or "critical"; each failure names the page, the width and the finding.
+a control under 44 px high on the narrow screen, a console error, a content-security-policy
+violation, or an axe-core finding of impact "serious" or "critical"; each failure names the
+page, the width and the finding.
 
 axe-core is the npm package in tests/e2e/axe/ (`make install` installs it); the test reads it
 and evaluates it in each page itself, so the product never serves it and its policy stays
@@ -241,6 +242,16 @@ WIDER_THAN_WINDOW = """() => {
     + (culprits.join(', ') || 'unknown');
 }"""
 
+SMALL_TARGETS = """() => {
+  const controls = 'button, select, summary, a.button, '
+    + 'input:not([type=checkbox], [type=radio], [type=hidden])';
+  return [...document.querySelectorAll(controls)]
+    .filter((el) => el.checkVisibility() && el.getBoundingClientRect().height < 43.5)
+    .slice(0, 5)
+    .map((el) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 30)}"`
+      + ` ${Math.round(el.getBoundingClientRect().height)} px high`);
+}"""
+
 AXE_RUN = """async () => {
   const result = await axe.run(document, { resultTypes: ['violations'] });
   return result.violations.map((v) => ({
@@ -257,6 +268,9 @@ def check_page(page: Page, axe: str, label: str, *, expect_status: int = 200) ->
     wide = page.evaluate(WIDER_THAN_WINDOW)
     if wide:
         findings.append(f"{label}: page wider than the window: {wide}")
+    if page.viewport_size["width"] < 800:
+        for target in page.evaluate(SMALL_TARGETS):
+            findings.append(f"{label}: touch target under 44 px: {target}")
     for violation in page.evaluate("() => window.__cspViolations || []"):
         findings.append(f"{label}: CSP violation: {violation}")
     page.evaluate(axe)
