@@ -40,14 +40,16 @@ document.addEventListener("htmx:afterRequest", (event) => {
   }
 });
 
-// shell: on narrow screens a wide table scrolls sideways in its own box (app.css); such a table
-// takes keyboard focus (tabindex) so that it can be scrolled without a pointer too.
+// shell: a table that scrolls in its own box (on narrow screens every wide table does, see
+// app.css; the reports' long tables at any width) takes keyboard focus (tabindex), so that it
+// can be scrolled without a pointer too.
 const markScrollingTables = () => {
-  document.querySelectorAll("table").forEach((table) => {
-    if (table.scrollWidth > table.clientWidth + 1) {
-      table.tabIndex = 0;
-    } else if (table.getAttribute("tabindex") === "0") {
-      table.removeAttribute("tabindex");
+  document.querySelectorAll("table, .table-scroll").forEach((box) => {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls) {
+      box.tabIndex = 0;
+    } else if (box.getAttribute("tabindex") === "0") {
+      box.removeAttribute("tabindex");
     }
   });
 };

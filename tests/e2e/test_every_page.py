@@ -162,8 +162,8 @@ def walk_pages(world: dict[str, str]) -> list[tuple[str, str, bool]]:
         ("catalog-search", f"{team}/catalog/?q=tg&in_stock=on", False),
         ("service", world["service"], True),
         ("team", f"{team}/settings/", True),
-        ("reports-spending", f"{team}/reports/", True),
-        ("reports-usage", f"{team}/reports/usage/", True),
+        ("reports-spending", f"{team}/reports/?range=7d", True),
+        ("reports-usage", f"{team}/reports/usage/?range=7d", True),
         ("provider-accounts", f"{team}/provider-accounts/", True),
         ("budgets", f"{team}/budgets/", False),
         ("routing", f"{team}/routing/", False),
@@ -248,8 +248,11 @@ SMALL_TARGETS = """() => {
   return [...document.querySelectorAll(controls)]
     .filter((el) => el.checkVisibility() && el.getBoundingClientRect().height < 43.5)
     .slice(0, 5)
-    .map((el) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim().slice(0, 30)}"`
-      + ` ${Math.round(el.getBoundingClientRect().height)} px high`);
+    .map((el) => {
+      const name = (el.textContent || el.name || '').trim().slice(0, 30);
+      const high = Math.round(el.getBoundingClientRect().height);
+      return `${el.tagName.toLowerCase()} "${name}" ${high} px high`;
+    });
 }"""
 
 AXE_RUN = """async () => {
