@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench install clean prod-smoke load faults scale-out hostile
+.PHONY: run test lint format bench install install-axe clean prod-smoke load faults scale-out hostile screenshots
 
 $(PY):
 	@PYBIN="$$(for c in python3.13 python3.12 python3 python; do \
@@ -20,7 +20,23 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) install-axe
+
+# axe-core for the browser tests (tests/e2e/test_every_page.py), pinned by its package-lock and
+# installed again only when that changes. Without npm the walk skips locally; in CI (CI=true)
+# the install fails instead.
+AXE_DIR := tests/e2e/axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+install-axe: $(AXE)
+
+$(AXE): $(AXE_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	    npm ci --prefix $(AXE_DIR) --no-audit --no-fund --silent && touch $(AXE); \
+	elif [ -n "$$CI" ] && [ "$$CI" != "false" ] && [ "$$CI" != "0" ]; then \
+	    echo "npm is missing: the browser tests need axe-core ($(AXE_DIR)); install Node.js and npm." >&2; exit 1; \
+	else \
+	    echo "npm not found: skipping axe-core ($(AXE_DIR)); the page walk (tests/e2e/test_every_page.py) will skip."; \
+	fi
 
 run: $(STAMP)
 	$(PY) manage.py migrate --no-input
@@ -59,5 +75,9 @@ scale-out: $(STAMP)
 hostile: $(STAMP)
 	$(PY) scripts/hostile_provider_check.py $(HOSTILE_ARGS)
 
+# The main pages at 360 and 1280 px in docs/screenshots/, taken by the page walk.
+screenshots: $(STAMP) install-axe
+	$(PY) scripts/screenshots.py
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache $(AXE_DIR)/node_modules

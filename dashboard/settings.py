@@ -236,6 +236,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.TimeZoneMiddleware",
     "dashboard.middleware.AuditRequestMiddleware",
+    # DEBUG only: our 404 page instead of Django's technical one (dashboard/not_found.py).
+    "dashboard.not_found.OwnNotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"

@@ -33,6 +33,8 @@ urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the page links to.
+    path("favicon.ico", views.favicon, name="favicon"),
     # The team gateway: /api/handler_api and the family's /stubs/handler_api(.php).
     path("", include("activations.gateway.urls")),
 ]

@@ -8,8 +8,9 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import LoginView
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
@@ -276,3 +277,10 @@ def accept_invitation(request: HttpRequest, token: str):
     context["login_url"] = f"{reverse('login')}?next={invitation.get_absolute_url()}"
     status = 400 if signup_form is not None and signup_form.is_bound else 200
     return render(request, "dashboard/invitation.html", context, status=status)
+
+
+@login_not_required
+@require_safe
+def favicon(request: HttpRequest):
+    """/favicon.ico, which browsers ask for on their own: the icon the pages link to."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -71,3 +71,20 @@ document.addEventListener("submit", (event) => {
   });
   if (asked) event.preventDefault();
 });
+
+// shell: a table that scrolls in its own box (on narrow screens every wide table does, see
+// app.css; the reports' long tables at any width) takes keyboard focus (tabindex), so that it
+// can be scrolled without a pointer too.
+const markScrollingTables = () => {
+  document.querySelectorAll("table, .table-scroll").forEach((box) => {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls) {
+      box.tabIndex = 0;
+    } else if (box.getAttribute("tabindex") === "0") {
+      box.removeAttribute("tabindex");
+    }
+  });
+};
+document.addEventListener("DOMContentLoaded", markScrollingTables);
+document.addEventListener("htmx:afterSettle", markScrollingTables);
+window.addEventListener("resize", markScrollingTables);

@@ -11,8 +11,10 @@ from tests.security.routes import ROUTES, grouped
 
 # Pages open without an account: signing in, resetting a password, an invitation link, the
 # two sandbox providers (programs' endpoints, keyed by an API key), the team gateway's three
-# addresses (programs' endpoint, keyed by a personal token) and the admin's own sign-in.
+# addresses (programs' endpoint, keyed by a personal token), the admin's own sign-in and the
+# icon browsers ask for at /favicon.ico.
 PUBLIC = {
+    "favicon",
     "login",
     "password_reset",
     "password_reset_done",
