@@ -72,18 +72,18 @@ def test_a_fault_leaves_the_activation_open_and_it_is_polled_again(
 def test_failures_back_off_further_each_time(buy, sandbox_server):
     activation = buy()
     sandbox_server.sandbox.set_fault("http_500")
-    waits, passes = [], []  # next poll after the pass began; how long the pass took
+    waits = []
     for _ in range(4):
         make_due(activation)
         started = timezone.now()
         one_pass(interval=1)
-        passes.append((timezone.now() - started).total_seconds())
         activation.refresh_from_db()
         waits.append((activation.next_poll_at - started).total_seconds())
     assert activation.poll_failures == 4
-    # 2 x interval, jittered down to half, counted from the failure somewhere in the pass.
-    assert 1 <= waits[0] <= 2 + passes[0]
-    assert 8 <= waits[3] <= 16 + passes[3]
+    # 2 x interval, jittered down to half, counted from the failure in the pass (which may
+    # come half a second after the pass began on a loaded machine).
+    assert 1 <= waits[0] <= 2.5
+    assert 8 <= waits[3] <= 16.5
     assert waits[3] > waits[0]
 
 
