@@ -27,7 +27,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from activations import moves, routing_settings
-from activations.budgets import month_budget, set_budgets, team_budget
+from activations.budgets import (
+    month_budget,
+    providers_in_other_currency,
+    set_budgets,
+    team_budget,
+)
 from activations.buying import account_in_use
 from activations.forms import (
     ActivationFilterForm,
@@ -48,6 +53,7 @@ from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import Outcome
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import action_label, client_ip
+from dashboard.display import money
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
 NO_CHANGE = "Nothing changed."
@@ -80,7 +86,7 @@ def open_activations(team, limit: int = OPEN_TABLE_LIMIT) -> list[Activation]:
     """The team's open activations, newest first; one query."""
     return list(
         Activation.objects.filter(team=team, state__in=Activation.OPEN_STATES)
-        .select_related("service", "country", "operator", "user")
+        .select_related("service", "country", "operator", "user", "provider")
         .order_by("-created_at", "-pk")[:limit]
     )
 
@@ -100,7 +106,7 @@ def activation_list(request: AuthenticatedHttpRequest, team_slug: str):
     team = membership.team
     form = ActivationFilterForm(request.GET or None, team=team)
     rows = Activation.objects.filter(team=team).select_related(
-        "service", "country", "operator", "user"
+        "service", "country", "operator", "user", "provider"
     )
     context = {
         "form": form,
@@ -362,6 +368,7 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
         "form": form,
         "rows": [(m, field, budget.of(m.user_id).spent) for m, field in form.member_rows()],
         "budget": budget,
+        "other_currency": providers_in_other_currency(team),
     }
     return render(request, "activations/budgets.html", context)
 
@@ -404,7 +411,8 @@ def save_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
     changed = routing_settings.set_price_limit(
         acting=membership, service_code=code, max_price=price, ip=client_ip(request)
     )
-    _tell_change(request, changed, f"The highest price for {code} is now {price}.")
+    shown = money(price, membership.team.currency)
+    _tell_change(request, changed, f"The highest price for {code} is now {shown}.")
     return redirect("activations:routing", team_slug)
 
 
