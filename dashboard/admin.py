@@ -54,6 +54,7 @@ class TeamAdmin(admin.ModelAdmin):
 class ProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "time_zone"]
     search_fields = ["user__username", "user__email"]
+    list_filter = ["time_zone"]
     autocomplete_fields = ["user"]
 
 

@@ -218,12 +218,18 @@ def test_an_owner_may_leave_when_another_owner_remains(signed_in_alice, alice, b
 def test_it_saves_the_team_details(signed_in_alice, alice_team):
     response = signed_in_alice.post(
         f"{SETTINGS}team/",
-        {"name": "Alpha", "time_zone": "Europe/Berlin", "members_see_reports": "on"},
+        {
+            "name": "Alpha",
+            "time_zone": "Europe/Berlin",
+            "currency": "RUB",
+            "members_see_reports": "on",
+        },
     )
     assert response.status_code == 302
     alice_team.refresh_from_db()
     assert alice_team.name == "Alpha"
     assert alice_team.time_zone == "Europe/Berlin"
+    assert alice_team.currency == "RUB"
     assert alice_team.members_see_reports is True
     assert alice_team.slug == "alices-team"
 
