@@ -249,3 +249,17 @@ def test_a_member_cannot_change_the_team_details(client, bob, alice_team):
     assert response.status_code == 403
     alice_team.refresh_from_db()
     assert alice_team.name == "Alice's Team"
+
+
+def test_the_team_currency_is_chosen_in_the_details_saying_amounts_are_not_converted(
+    signed_in_alice, alice_team
+):
+    page = signed_in_alice.get(SETTINGS).content.decode()
+    assert 'name="currency"' in page
+    assert "Amounts are not converted" in page
+    response = signed_in_alice.post(
+        f"{SETTINGS}team/", {"name": "Alpha", "time_zone": "UTC", "currency": "XBT"}
+    )
+    assert response.status_code == 400
+    alice_team.refresh_from_db()
+    assert alice_team.currency == "USD"
