@@ -263,3 +263,17 @@ def test_the_team_currency_is_chosen_in_the_details_saying_amounts_are_not_conve
     assert response.status_code == 400
     alice_team.refresh_from_db()
     assert alice_team.currency == "USD"
+
+
+def test_an_invitations_expiry_is_told_in_the_teams_zone(client, signed_in_alice, alice_team):
+    alice_team.time_zone = "Asia/Tokyo"
+    alice_team.save()
+    signed_in_alice.post(f"{SETTINGS}invite/", {"email": "dana@example.org", "role": "member"})
+    invitation = Invitation.objects.get()
+    settings_page = signed_in_alice.get(SETTINGS).content.decode()
+    assert 'JST">in ' not in settings_page  # seven days away: the exact time, not relative
+    assert " JST</time>" in settings_page
+    client.logout()
+    page = client.get(invitation.get_absolute_url()).content.decode()
+    assert "The link works until <time" in page
+    assert " JST</time>" in page
