@@ -75,6 +75,7 @@
         pointStyle: POINTS[i % POINTS.length],
         pointRadius: line ? 5 : 0,
         pointHoverRadius: line ? 7 : 0,
+        maxBarThickness: 96, // one day alone stays a bar, not a block across the chart
         spanGaps: true,
       };
     });
