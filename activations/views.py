@@ -304,7 +304,7 @@ def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
                 messages.success(
                     request,
                     f"Key {account.masked_key} saved for {account.provider.name}; "
-                    f"balance {account.balance}.",
+                    f"balance {money(account.balance, account.provider.currency)}.",
                 )
                 return redirect("activations:accounts", team_slug)
     else:

@@ -55,6 +55,6 @@ def test_alice_buys_a_number_and_cancels_it(
     expect(page.locator("#open-activations")).to_contain_text("No open activations")
     page.get_by_role("link", name="Provider accounts").click()
     page.get_by_role("button", name="Refresh balance").click()
-    expect(page.locator(".messages")).to_contain_text("Balance at Sandbox (test): 1000")
+    expect(page.locator(".messages")).to_contain_text("Balance at Sandbox (test): $1,000")
     expect(page.locator("td.balance")).to_have_text("1000.00")
     assert sandbox_server.sandbox.balance(sandbox_server.api_key) == 1000
