@@ -22,7 +22,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -53,7 +52,7 @@ from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import Outcome
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import action_label, client_ip
-from dashboard.display import money
+from dashboard.display import money, relative
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
 NO_CHANGE = "Nothing changed."
@@ -139,7 +138,7 @@ def status_version(activation: Activation, role: str) -> str:
     shown = [activation.state, activation.codes, role]
     if activation.is_open:
         trouble = activation.last_poll_error if activation.poll_failures else None
-        shown += [timeuntil(activation.expires_at), trouble]
+        shown += [relative(activation.expires_at), trouble]
     return hashlib.blake2b(repr(shown).encode(), digest_size=8).hexdigest()
 
 
