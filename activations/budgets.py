@@ -25,6 +25,8 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from activations.models import Activation, Reservation
+from catalog.accounts import keyed_providers
+from catalog.models import Provider
 from catalog.provider_slots import SLOT_WAIT_SECONDS
 from dashboard.access import require_role
 from dashboard.audit import Action, record_by
@@ -214,3 +216,10 @@ def set_budgets(
                 after=change["after"],
             )
     return [{k: v for k, v in change.items() if k != "obj"} for change in changes]
+
+
+def providers_in_other_currency(team: Team) -> list[Provider]:
+    """The providers the team holds a key at whose prices are not in the team's currency:
+    their prices count against the budgets as they are, unconverted, so the pages warn."""
+    keyed = Provider.objects.filter(pk__in=keyed_providers(team)).order_by("name")
+    return [provider for provider in keyed if provider.currency != team.currency]

@@ -40,6 +40,7 @@ from catalog.upstream import outcome_of, provider_client
 from dashboard.access import require_role
 from dashboard.audit import Action, record_by
 from dashboard.db import REFUSED_ROW, retry_when_locked
+from dashboard.display import money
 from dashboard.encryption import KeyDecryptionError
 from dashboard.models import BUYERS, ApiToken, Membership
 from dashboard.teams import ZERO, lock_team, team_day_start, team_today
@@ -90,9 +91,10 @@ def _numbers_today(locked, api_token: ApiToken, now) -> int:
 
 
 def _reserve(
-    acting: Membership, price: Decimal, token: str, api_token: ApiToken | None
+    acting: Membership, price: Decimal, currency: str, token: str, api_token: ApiToken | None
 ) -> str | None:
     """Reserve the price for this purchase; the refusal message, or None when reserved.
+    The budgets are in the team's currency, the price in `currency` (its provider's).
 
     Holds the team's lock, as does recording a purchase, so a token seen here is either
     still reserved (the insert fails) or already recorded as an activation (found here).
@@ -105,10 +107,12 @@ def _reserve(
         Reservation.objects.filter(team=locked, created_at__lt=now - reservation_ttl()).delete()
         spent = spending_by_user(locked, now)
         spent_by_all = team_spent(spent)
+        in_budget = locked.currency
         if locked.monthly_budget is not None and spent_by_all + price > locked.monthly_budget:
             return (
                 f"This would go over the team's monthly budget "
-                f"({spent_by_all} of {locked.monthly_budget} used; this number costs {price})."
+                f"({money(spent_by_all, in_budget)} of {money(locked.monthly_budget, in_budget)} "
+                f"used; this number costs {money(price, currency)})."
             )
         # The limit as stored now: a manager may have changed it since the page was loaded.
         memberships = Membership.objects.filter(pk=acting.pk)
@@ -117,7 +121,8 @@ def _reserve(
         if limit is not None and user_spent + price > limit:
             return (
                 f"This would go over your monthly limit "
-                f"({user_spent} of {limit} used; this number costs {price})."
+                f"({money(user_spent, in_budget)} of {money(limit, in_budget)} used; "
+                f"this number costs {money(price, currency)})."
             )
         daily_limit = api_token.daily_limit if api_token is not None else None
         if daily_limit is not None and _numbers_today(locked, api_token, now) >= daily_limit:
@@ -149,8 +154,8 @@ def token_refusal(api_token: ApiToken, offer: Offer) -> Purchase | None:
     if api_token.max_price is not None and offer.price > api_token.max_price:
         return Purchase(
             False,
-            f"{offer.price} is over the highest price of the token {api_token.label} "
-            f"({api_token.max_price}).",
+            f"{money(offer.price, offer.provider.currency)} is over the highest price of the "
+            f"token {api_token.label} ({money(api_token.max_price, api_token.team.currency)}).",
             NO_NUMBERS,
         )
     return None
@@ -196,12 +201,15 @@ def buy_number(
         # stored balance, letting a member buy past the budget.
         return Purchase(
             False,
-            f"{provider.name} lists this offer at a price below zero ({price}), which SMS "
+            f"{provider.name} lists this offer at a price below zero "
+            f"({money(price, provider.currency)}), which SMS "
             "Desk does not buy. Nothing was bought; ask an operator to check the catalog.",
             NO_NUMBERS,
         )
     try:
-        refusal = retry_when_locked(lambda: _reserve(acting, price, token, api_token))
+        refusal = retry_when_locked(
+            lambda: _reserve(acting, price, provider.currency, token, api_token)
+        )
     except IntegrityError:
         # The other click of a double submission holds the reservation.
         return already_bought(acting, token) or Purchase(
@@ -263,7 +271,11 @@ def buy_number(
         # that stayed locked: a number we cannot track must not keep costing money.
         log.warning("Could not record a number bought at %s (%s)", provider, type(error).__name__)
         return _not_recorded(acting, account, offer, token, ip, number.activation_id)
-    return Purchase(True, f"Bought {activation.phone}.", activation=activation)
+    return Purchase(
+        True,
+        f"Bought {activation.phone} for {money(price, provider.currency)}.",
+        activation=activation,
+    )
 
 
 def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) -> Purchase:

@@ -22,12 +22,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from activations import audit_groups, audit_story, moves, routing_settings
-from activations.budgets import month_budget, set_budgets, team_budget
+from activations.budgets import (
+    month_budget,
+    providers_in_other_currency,
+    set_budgets,
+    team_budget,
+)
 from activations.buying import account_in_use
 from activations.forms import (
     ActivationFilterForm,
@@ -49,6 +53,7 @@ from catalog.provider_errors import Outcome
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import client_ip
 from dashboard.confirm import needs_confirmation
+from dashboard.display import money, relative
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
 NO_CHANGE = "Nothing changed."
@@ -81,7 +86,7 @@ def open_activations(team, limit: int = OPEN_TABLE_LIMIT) -> list[Activation]:
     """The team's open activations, newest first; one query."""
     return list(
         Activation.objects.filter(team=team, state__in=Activation.OPEN_STATES)
-        .select_related("service", "country", "operator", "user")
+        .select_related("service", "country", "operator", "user", "provider")
         .order_by("-created_at", "-pk")[:limit]
     )
 
@@ -101,7 +106,7 @@ def activation_list(request: AuthenticatedHttpRequest, team_slug: str):
     team = membership.team
     form = ActivationFilterForm(request.GET or None, team=team)
     rows = Activation.objects.filter(team=team).select_related(
-        "service", "country", "operator", "user"
+        "service", "country", "operator", "user", "provider"
     )
     context = {
         "form": form,
@@ -134,7 +139,7 @@ def status_version(activation: Activation, role: str) -> str:
     shown = [activation.state, activation.codes, role]
     if activation.is_open:
         trouble = activation.last_poll_error if activation.poll_failures else None
-        shown += [timeuntil(activation.expires_at), trouble]
+        shown += [relative(activation.expires_at), trouble]
     return hashlib.blake2b(repr(shown).encode(), digest_size=8).hexdigest()
 
 
@@ -308,7 +313,7 @@ def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
                 messages.success(
                     request,
                     f"Key {account.masked_key} saved for {account.provider.name}; "
-                    f"balance {account.balance}.",
+                    f"balance {money(account.balance, account.provider.currency)}.",
                 )
                 return redirect("activations:accounts", team_slug)
     else:
@@ -389,6 +394,7 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
         "form": form,
         "rows": [(m, field, budget.of(m.user_id).spent) for m, field in form.member_rows()],
         "budget": budget,
+        "other_currency": providers_in_other_currency(team),
     }
     return render(request, "activations/budgets.html", context)
 
@@ -431,7 +437,8 @@ def save_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
     changed = routing_settings.set_price_limit(
         acting=membership, service_code=code, max_price=price, ip=client_ip(request)
     )
-    _tell_change(request, changed, f"The highest price for {code} is now {price}.")
+    shown = money(price, membership.team.currency)
+    _tell_change(request, changed, f"The highest price for {code} is now {shown}.")
     return redirect("activations:routing", team_slug)
 
 

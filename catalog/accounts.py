@@ -17,6 +17,7 @@ from catalog.provider_errors import CHANGING, KEY_CHECK, Outcome
 from catalog.upstream import AUDITED_ACTIONS, CallAuditor, key_check_client, provider_client
 from dashboard.access import require_role, require_same_team
 from dashboard.audit import Action, record_by
+from dashboard.display import money
 from dashboard.encryption import EncryptionKeysUnusable, KeyDecryptionError, encrypt_key, fernet
 from dashboard.models import BUYERS, MANAGERS, Membership, Team
 from dashboard.teams import lock_team
@@ -196,4 +197,4 @@ def refresh_balance(
                 after=balance,
             )
     account.balance, account.balance_checked_at = balance, now
-    return Outcome(True, f"Balance at {provider.name}: {balance}.")
+    return Outcome(True, f"Balance at {provider.name}: {money(balance, provider.currency)}.")

@@ -55,6 +55,7 @@ class ProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "time_zone"]
     list_filter = ["time_zone"]
     search_fields = ["user__username", "user__email"]
+    list_filter = ["time_zone"]
     autocomplete_fields = ["user"]
 
 

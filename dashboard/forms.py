@@ -1,4 +1,4 @@
-"""Forms for signing in, team settings and accepting an invitation."""
+"""Forms for signing in, team settings, a person's own settings and accepting an invitation."""
 
 import hashlib
 import logging
@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 
 from dashboard import lockout
 from dashboard.audit import client_ip
-from dashboard.models import Role, Team
+from dashboard.models import Profile, Role, Team
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,40 @@ def time_zone_choices() -> list[tuple[str, str]]:
 
 class TeamDetailsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        choices=time_zone_choices, help_text="Day boundaries in reports use this time zone."
+        choices=time_zone_choices,
+        help_text="The team's pages show times in this zone (unless a person chose their own), "
+        "and the reports' days start at its midnight.",
     )
 
     class Meta:
         model = Team
-        fields = ["name", "time_zone", "members_see_reports"]
+        fields = ["name", "time_zone", "currency", "members_see_reports"]
         labels = {"members_see_reports": "Members may open the reports"}
+        help_texts = {
+            "currency": "Budgets, highest prices and reports are in this currency. Amounts are "
+            "not converted: choose the currency of the team's provider accounts (a provider "
+            "answering in Russian sells in rubles, in English in dollars)."
+        }
+
+
+def own_time_zone_choices() -> list[tuple[str, str]]:
+    return [("", "Each team's own time zone"), *time_zone_choices()]
+
+
+class AccountSettingsForm(forms.ModelForm):
+    """A person's own settings, across their teams."""
+
+    time_zone = forms.ChoiceField(
+        choices=own_time_zone_choices,
+        required=False,
+        label="Your time zone",
+        help_text="Every page shows times in this zone. Leave it on each team's own zone to see "
+        "a team's times as its other members do.",
+    )
+
+    class Meta:
+        model = Profile
+        fields = ["time_zone"]
 
 
 class InviteForm(forms.Form):

@@ -114,11 +114,17 @@ def update_team(
     name: str,
     time_zone: str,
     members_see_reports: bool,
+    currency: str,
     ip: str | None = None,
 ) -> Team:
     require_role(acting, MANAGERS, "Only owners and managers change the team's details.")
     team = lock_team(acting.team)
-    new = {"name": name, "time_zone": time_zone, "members_see_reports": members_see_reports}
+    new = {
+        "name": name,
+        "time_zone": time_zone,
+        "currency": currency,
+        "members_see_reports": members_see_reports,
+    }
     changed = {field: value for field, value in new.items() if getattr(team, field) != value}
     if changed:
         for field, value in changed.items():

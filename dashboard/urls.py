@@ -25,6 +25,7 @@ urlpatterns = [
         name="remove_member",
     ),
     path("t/<slug:team_slug>/settings/leave/", views.leave_team, name="leave_team"),
+    path("account/", views.account_settings, name="account_settings"),
     path("t/<slug:team_slug>/reports/", include("reports.urls")),
     path("", include("catalog.urls")),
     path("", include("activations.urls")),

@@ -12,20 +12,23 @@ from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dashboard import services
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import client_ip
 from dashboard.confirm import needs_confirmation
+from dashboard.display import activate_zone
 from dashboard.forms import (
+    AccountSettingsForm,
     InvitationSignUpForm,
     InviteForm,
     RateLimitedAuthenticationForm,
     RoleForm,
     TeamDetailsForm,
 )
-from dashboard.models import EVERYONE, MANAGERS, Invitation, Membership
+from dashboard.models import EVERYONE, MANAGERS, Invitation, Membership, Profile
 
 
 class SignInView(LoginView):
@@ -234,6 +237,21 @@ def leave_team(request: AuthenticatedHttpRequest, team_slug: str):
     return redirect("home")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
+def account_settings(request: AuthenticatedHttpRequest):
+    """A person's own settings: their time zone (empty: each team's own); a link to change
+    their password."""
+    profile = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
+    form = AccountSettingsForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your settings were saved.")
+        return redirect("account_settings")
+    activate_zone(request.user, None)
+    context = {"form": form, "profile": profile, "now": timezone.now()}
+    return render(request, "dashboard/account.html", context, status=400 if form.errors else 200)
+
+
 @login_not_required
 def accept_invitation(request: HttpRequest, token: str):
     """The invitation link: sign up or sign in, then join the team."""
@@ -246,6 +264,7 @@ def accept_invitation(request: HttpRequest, token: str):
         messages.info(request, f"You have already joined {invitation.team.name}.")
         return redirect("home")
     problem = services.invitation_problem(invitation, user)
+    activate_zone(user if user.is_authenticated else None, invitation.team)
     context = {"invitation": invitation, "problem": problem}
     if problem:
         wrong_user = invitation.is_usable and user.is_authenticated

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from activations.budgets import month_budget
+from dashboard import display
 from reports.breakdowns import DIMENSIONS
 from reports.engine import Scope, Sorting
 from reports.formats import (
@@ -56,6 +57,16 @@ class Column:
     show: Callable[[Any], str] = dash
     export: Callable[[Any], str] = plain
     sortable: bool = True
+    money: bool = False  # shown with the table's currency, which its CSV title names
+
+    def shown(self, value: Any, currency: str) -> str:
+        if self.money and value is not None:
+            return display.money(value, currency)
+        return self.show(value)
+
+    def csv_heading(self, currency: str) -> str:
+        heading = self.csv_title or self.title
+        return f"{heading} ({currency})" if self.money else heading
 
     def value(self, row: Any) -> Any:
         return getattr(row, self.key)
@@ -81,6 +92,7 @@ class Table:
     title: str
     columns: list[Column]
     rows: list
+    currency: str  # of its money columns: the team's (a catalog price: its provider's)
     sort: str = ""
     footer: list[str] | None = None
     headers: list[Header] = field(default_factory=list)
@@ -89,7 +101,10 @@ class Table:
     @property
     def body(self) -> list[list[Cell]]:
         return [
-            [Cell(column.show(column.value(row)), column.numeric) for column in self.columns]
+            [
+                Cell(column.shown(column.value(row), self.currency), column.numeric)
+                for column in self.columns
+            ]
             for row in self.rows[:PAGE_ROWS]
         ]
 
@@ -125,7 +140,7 @@ class Table:
         ]
 
     def csv_header(self) -> list[str]:
-        return [column.csv_title or column.title for column in self.columns]
+        return [column.csv_heading(self.currency) for column in self.columns]
 
     def csv_rows(self) -> list[list[str]]:
         return [[column.export(column.value(row)) for column in self.columns] for row in self.rows]
@@ -139,7 +154,7 @@ def spend_columns(title: str) -> list[Column]:
         Column("label", title, numeric=False, show=str, export=text),
         Column("bought", "Bought"),
         Column("charged", "Charged", csv_title="Charged (not cancelled or expired)"),
-        Column("spent", "Spent"),
+        Column("spent", "Spent", money=True),
         Column("share", "Share", csv_title="Share (%)", show=percent_shown),
     ]
 
@@ -159,8 +174,8 @@ def usage_columns(title: str) -> list[Column]:
             show=format_wait,
             export=wait_seconds,
         ),
-        Column("spent", "Spent"),
-        Column("cost_per_success", "Cost per success"),
+        Column("spent", "Spent", money=True),
+        Column("cost_per_success", "Cost per success", money=True),
     ]
 
 
@@ -184,7 +199,7 @@ def spend_period_columns(grain: str) -> list[Column]:
     return [
         *period_columns(grain),
         Column("charged", "Charged", sortable=False),
-        Column("spent", "Spent", sortable=False),
+        Column("spent", "Spent", sortable=False, money=True),
     ]
 
 
@@ -207,12 +222,16 @@ BUDGET_COLUMNS = [
         "label", "Member", csv_title="Name", numeric=False, show=str, export=text, sortable=False
     ),
     Column("role", "Role", numeric=False, show=str, export=text, sortable=False),
-    Column("spent", "Spent this month", sortable=False),
+    Column("spent", "Spent this month", sortable=False, money=True),
     Column(
-        "limit", "Monthly limit", show=lambda v: "No limit" if v is None else str(v), sortable=False
+        "limit",
+        "Monthly limit",
+        show=lambda v: "No limit" if v is None else str(v),
+        sortable=False,
+        money=True,
     ),
     Column("used", "Used", csv_title="Used (%)", show=percent_shown, sortable=False),
-    Column("left", "Left", sortable=False),
+    Column("left", "Left", sortable=False, money=True),
 ]
 
 TREND_COLUMNS = [
@@ -225,9 +244,9 @@ TREND_COLUMNS = [
         sortable=False,
     ),
     Column("changes", "Price changes", sortable=False),
-    Column("lowest", "Lowest", sortable=False),
-    Column("average", "Average", sortable=False),
-    Column("highest", "Highest", sortable=False),
+    Column("lowest", "Lowest", sortable=False, money=True),
+    Column("average", "Average", sortable=False, money=True),
+    Column("highest", "Highest", sortable=False, money=True),
 ]
 
 
@@ -242,16 +261,22 @@ class Breakdowns:
     sorting: Sorting
     rows: Callable[[Scope, str, str | None], list]  # (scope, dimension, sort) -> sorted rows
 
-    def table(self, dimension: str, rows: list, sort: str | None) -> Table:
+    def table(self, dimension: str, rows: list, sort: str | None, currency: str) -> Table:
         dim = DIMENSIONS[dimension]
         title = dim.title
         return Table(
-            dimension, f"By {title.lower()}", self.columns(title), rows, self.sorting.chosen(sort)
+            dimension,
+            f"By {title.lower()}",
+            self.columns(title),
+            rows,
+            currency,
+            self.sorting.chosen(sort),
         )
 
     def builder(self, dimension: str) -> Callable[..., Table]:
         def build(scope: Scope, grain: str, sort: str | None = None) -> Table:
-            return self.table(dimension, self.rows(scope, dimension, sort), sort)
+            rows = self.rows(scope, dimension, sort)
+            return self.table(dimension, rows, sort, scope.team.currency)
 
         return build
 
@@ -261,53 +286,66 @@ USAGE_BREAKDOWNS = Breakdowns(usage_columns, USAGE_SORTING, usage_breakdown)
 
 
 def spending_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
-    return spend_period_table(grain, period_series(scope, grain))
+    return spend_period_table(grain, period_series(scope, grain), scope.team.currency)
 
 
-def spend_period_table(grain: str, series: list) -> Table:
+def spend_period_table(grain: str, series: list, currency: str) -> Table:
     totals = totals_of(series)
     return Table(
         "by_period",
         "Spending by " + grain,
         spend_period_columns(grain),
         series,
-        footer=["Total", str(totals.bought), str(totals.charged), str(totals.spent)],
+        currency,
+        footer=[
+            "Total",
+            str(totals.bought),
+            str(totals.charged),
+            display.money(totals.spent, currency),
+        ],
     )
 
 
 def spending_tables(scope: Scope, grain: str, sorts: Mapping[str, str | None]) -> dict:
     """Every table of the spending page but the budget: one query on PostgreSQL."""
     found = spending_breakdowns(scope, SPENDING_DIMENSIONS, sorts, grain)
-    built = {"by_period": spend_period_table(grain, found.pop("period"))}
+    currency = scope.team.currency
+    built = {"by_period": spend_period_table(grain, found.pop("period"), currency)}
     for name, rows in found.items():
-        built[name] = SPENDING_BREAKDOWNS.table(name, rows, sorts.get(name))
+        built[name] = SPENDING_BREAKDOWNS.table(name, rows, sorts.get(name), currency)
     return built
 
 
 def budget_table(team, now: datetime) -> Table:
     budget = month_budget(team, now)
+    currency = team.currency
     return Table(
         "budget",
         f"Budget use in {budget.month:%B %Y}",
         BUDGET_COLUMNS,
         [*budget.members],
+        currency,
         footer=[
             "Whole team",
             "",
-            str(budget.team.spent),
-            "No budget" if budget.team.limit is None else str(budget.team.limit),
+            display.money(budget.team.spent, currency),
+            "No budget"
+            if budget.team.limit is None
+            else display.money(budget.team.limit, currency),
             percent_shown(budget.team.used),
-            dash(budget.team.left),
+            display.money(budget.team.left, currency),
         ],
     )
 
 
 def usage_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
-    return usage_period_table(grain, period_series(scope, grain))
+    return usage_period_table(grain, period_series(scope, grain), scope.team.currency)
 
 
-def usage_period_table(grain: str, series: list) -> Table:
-    return Table("by_period", "Activations by " + grain, usage_period_columns(grain), series)
+def usage_period_table(grain: str, series: list, currency: str) -> Table:
+    return Table(
+        "by_period", "Activations by " + grain, usage_period_columns(grain), series, currency
+    )
 
 
 def usage_tables(
@@ -316,10 +354,11 @@ def usage_tables(
     """Every table of the usage page but the price trend, and the totals: one query on
     PostgreSQL."""
     found = usage_breakdowns(scope, USAGE_DIMENSIONS, sorts, True, grain)
-    built = {"by_period": usage_period_table(grain, found.pop("period"))}
+    currency = scope.team.currency
+    built = {"by_period": usage_period_table(grain, found.pop("period"), currency)}
     totals = found.pop("")[0]
     for name, rows in found.items():
-        built[name] = USAGE_BREAKDOWNS.table(name, rows, sorts.get(name))
+        built[name] = USAGE_BREAKDOWNS.table(name, rows, sorts.get(name), currency)
     return built, totals
 
 
@@ -330,7 +369,13 @@ def trend_table(scope: Scope, service) -> Table:
         f"Catalog price of {service}" if service else "Catalog price",
         TREND_COLUMNS,
         rows,
+        trend_currency(scope, service),
     )
+
+
+def trend_currency(scope: Scope, service) -> str:
+    """A catalog price is in its provider's currency (the service is one provider's)."""
+    return service.provider.currency if service else scope.team.currency
 
 
 SPENDING_TABLES: dict[str, Callable[..., Table]] = {

@@ -84,16 +84,26 @@ def number(value) -> str | None:
     return None if value is None else str(value)
 
 
-def chart(kind: str, unit: str, labels: list[str], *series: tuple[str, list]) -> dict:
-    """What static/js/reports.js draws: strings for money keep every cent."""
+def chart(
+    kind: str, unit: str, labels: list[str], *series: tuple[str, list], currency: str = ""
+) -> dict:
+    """What static/js/reports.js draws: strings for money keep every cent; `currency` names
+    the money's (axis and tooltips show "$12.30")."""
     return {
         "kind": kind,
         "unit": unit,
+        "currency": currency,
         "labels": labels,
         "series": [
             {"label": label, "values": [number(v) for v in values]} for label, values in series
         ],
     }
+
+
+def over_time(points: int) -> str:
+    """A chart over time: a line, or bars for a single point (one day, week or month), which
+    a line would show as lone dots."""
+    return "line" if points > 1 else "bar"
 
 
 def sorts_asked(request: AuthenticatedHttpRequest, report: str) -> dict[str, str | None]:
@@ -112,6 +122,7 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
     label = tables.period_label(grain)
     by_service = built["service"].rows[:CHART_TOP]
     by_provider = built["provider"].rows[:CHART_TOP]
+    currency = membership.team.currency
     budget = with_headers(
         request, tables.budget_table(membership.team, timezone.now()), "spending", team_slug
     )
@@ -127,18 +138,21 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
             "money",
             [label(row.start) for row in series_table.rows],
             ("Spent", [row.spent for row in series_table.rows]),
+            currency=currency,
         ),
         "service_chart": chart(
             "hbar",
             "money",
             [row.label for row in by_service],
             ("Spent", [row.spent for row in by_service]),
+            currency=currency,
         ),
         "provider_chart": chart(
             "hbar",
             "money",
             [row.label for row in by_provider],
             ("Spent", [row.spent for row in by_provider]),
+            currency=currency,
         ),
     }
     return render(request, "reports/spending.html", context)
@@ -167,7 +181,7 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
         "trend": trend,
         "trend_service": service,
         "activity_chart": chart(
-            "line",
+            over_time(len(series)),
             "count",
             [label(row.start) for row in series],
             ("Bought", [row.bought for row in series]),
@@ -186,12 +200,13 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
             ("Success rate", [row.success_rate for row in by_provider]),
         ),
         "trend_chart": chart(
-            "line",
+            over_time(len(trend.rows)),
             "money",
             [row.day.strftime("%d %b") for row in trend.rows],
             ("Lowest", [row.lowest for row in trend.rows]),
             ("Average", [row.average for row in trend.rows]),
             ("Highest", [row.highest for row in trend.rows]),
+            currency=trend.currency,
         ),
     }
     return render(request, "reports/usage.html", context)

@@ -25,7 +25,6 @@ from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.audit import client_ip
 from dashboard.confirm import needs_confirmation
 from dashboard.models import BUYERS, ApiToken, Membership
-from dashboard.teams import team_zone
 
 PLACEHOLDER = "YOUR_TOKEN"
 # A form's nonce is remembered this long once used (a resubmission after that creates a token).
@@ -36,7 +35,7 @@ NONCE_SECONDS = 24 * 60 * 60
 class TokenRow:
     token: ApiToken
     state: str  # "active", "revoked", "member left", "role cannot buy"
-    last_used_at: datetime | None  # in the team's time zone
+    last_used_at: datetime | None
     mine: bool
 
     @property
@@ -56,7 +55,6 @@ def token_state(token: ApiToken) -> str:
 
 def token_rows(acting: Membership) -> list[TokenRow]:
     """The tokens the acting member sees, newest first, with their state (one query)."""
-    zone = team_zone(acting.team)
     found = (
         tokens.visible_tokens(acting).select_related("membership").order_by("-created_at", "-pk")
     )
@@ -64,7 +62,7 @@ def token_rows(acting: Membership) -> list[TokenRow]:
         TokenRow(
             token=token,
             state=token_state(token),
-            last_used_at=token.last_used_at.astimezone(zone) if token.last_used_at else None,
+            last_used_at=token.last_used_at,
             mine=token.user_id == acting.user_id,
         )
         for token in found
@@ -99,7 +97,6 @@ def _page(request, membership: Membership, form: NewTokenForm, new=None):
         "examples": examples(url),
         "new": new,
         "new_examples": examples(url, new.secret) if new else None,
-        "zone_label": membership.team.time_zone,
     }
     response = render(request, "activations/gateway/api_access.html", context)
     add_never_cache_headers(response)  # Cache-Control: ... no-store ...

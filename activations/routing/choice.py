@@ -26,6 +26,7 @@ from activations.routing.records import Record, records_of, whole
 from catalog.accounts import keyed_providers
 from catalog.models import Country, Offer, Provider, Service
 from catalog.provider_errors import BAD_SERVICE, NO_NUMBERS
+from dashboard.display import money
 from dashboard.models import ApiToken, Team
 
 ANY_OPERATOR = "any"
@@ -175,11 +176,13 @@ def why_nothing(team: Team, want: Want, api_token: ApiToken | None = None) -> tu
                 word,
             )
         return f"None of the team's providers sells {_where(want)}.", word
-    cheapest = _in_stock(listed).order_by("price").values_list("price", flat=True).first()
+    cheapest = _in_stock(listed).select_related("provider").order_by("price").first()
     if cheapest is None:
         return f"Nothing is in stock for {_where(want)} right now.", NO_NUMBERS
+    highest = money(highest_price(team, want, api_token), team.currency)
+    costs = money(cheapest.price, cheapest.provider.currency)
     return (
-        f"Nothing for {_where(want)} is within the highest price "
-        f"{highest_price(team, want, api_token)}: the cheapest in stock costs {cheapest}.",
+        f"Nothing for {_where(want)} is within the highest price {highest}: "
+        f"the cheapest in stock costs {costs}.",
         NO_NUMBERS,
     )

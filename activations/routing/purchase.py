@@ -24,6 +24,7 @@ from activations.routing.choice import (
 )
 from catalog.provider_errors import NO_NUMBERS
 from dashboard.access import require_role
+from dashboard.display import money
 from dashboard.models import BUYERS, ApiToken, Membership
 
 # Each attempt is a provider call the person waits for (bounded by the web deadline).
@@ -159,8 +160,10 @@ def _told(purchase: Purchase, offer, want: Want, passed: list[str], tried: list)
     if purchase.ok and not purchase.duplicate:
         place = _place(offer.provider.name, offer.operator.code, want)
         because = f": {reasons}." if reasons else "."
+        price = money(purchase.activation.price, offer.provider.currency)
         purchase.message = (
-            f"Bought {purchase.activation.phone} at {place}{because}{_silent_note(tried)}"
+            f"Bought {purchase.activation.phone} at {place} for {price}{because}"
+            f"{_silent_note(tried)}"
         )
     elif reasons:
         purchase.message = f"{reasons[0].upper()}{reasons[1:]}. {purchase.message}"

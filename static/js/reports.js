@@ -11,9 +11,19 @@
   const DASHES = [[], [8, 4], [2, 3], [12, 3, 2, 3], [4, 4]];
   const MAX_LABELLED_BARS = 40;
 
-  function shown(raw, unit) {
+  // Money reads as the pages show it ("$1,234.50", "₽12.30"): the currency's sign first.
+  function moneyFormat(currency) {
+    try {
+      return new Intl.NumberFormat("en", { style: "currency", currency, currencyDisplay: "narrowSymbol" });
+    } catch (_error) {
+      return null; // no currency given: the plain number
+    }
+  }
+
+  function shown(raw, unit, money) {
     if (raw === null || raw === undefined) return "";
     if (unit === "percent") return raw + " %";
+    if (unit === "money" && money) return money.format(Number(raw));
     return String(raw);
   }
 
@@ -33,7 +43,7 @@
         meta.data.forEach((bar, j) => {
           const raw = dataset.raw[j];
           if (raw === null || Number(raw) === 0) return;
-          const text = shown(raw, options.unit);
+          const text = shown(raw, options.unit, options.money);
           if (horizontal) {
             ctx.textAlign = "left";
             ctx.textBaseline = "middle";
@@ -65,14 +75,16 @@
         pointStyle: POINTS[i % POINTS.length],
         pointRadius: line ? 5 : 0,
         pointHoverRadius: line ? 7 : 0,
+        maxBarThickness: 96, // one day alone stays a bar, not a block across the chart
         spanGaps: true,
       };
     });
     const bars = spec.labels.length;
     const labelled = !line && bars <= MAX_LABELLED_BARS;
+    const money = spec.unit === "money" ? moneyFormat(spec.currency) : null;
     const valueAxis = {
       beginAtZero: true,
-      ticks: { callback: (value) => shown(value, spec.unit) },
+      ticks: { callback: (value) => shown(value, spec.unit, money) },
     };
     if (spec.unit === "percent") valueAxis.max = 100;
     if (spec.unit === "count") valueAxis.ticks.precision = 0;
@@ -89,10 +101,10 @@
           legend: { display: spec.series.length > 1, labels: { usePointStyle: true } },
           tooltip: {
             callbacks: {
-              label: (item) => `${item.dataset.label}: ${shown(item.dataset.raw[item.dataIndex], spec.unit)}`,
+              label: (item) => `${item.dataset.label}: ${shown(item.dataset.raw[item.dataIndex], spec.unit, money)}`,
             },
           },
-          valueLabels: { enabled: labelled, unit: spec.unit },
+          valueLabels: { enabled: labelled, unit: spec.unit, money },
         },
       },
       plugins: [valueLabels],

@@ -89,7 +89,7 @@ def test_limits_are_saved(client, alice, alice_team, alice_account, tg_offer):
     assert token.services == ["tg", "wa"]
     assert token.balance_prefix is True
     listed = client.get(url(alice_team)).content.decode()
-    assert "at most 12.50 a number" in listed and "30 a day" in listed and "tg, wa" in listed
+    assert "at most $12.50 a number" in listed and "30 a day" in listed and "tg, wa" in listed
 
 
 @pytest.mark.parametrize(

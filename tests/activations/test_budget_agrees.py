@@ -49,14 +49,14 @@ def test_the_buy_rule_counts_what_the_pages_show(
         ip=None,
     )
     assert not outcome.ok
-    assert f"({SPENT} of {alice_team.monthly_budget} used;" in outcome.message
+    assert f"(${SPENT} of ${alice_team.monthly_budget} used;" in outcome.message
 
 
 def test_the_budgets_page_shows_the_same_figure(client, alice, alice_team, spending):
     client.force_login(alice)
     response = client.get(f"/t/{alice_team.slug}/budgets/")
     assert response.context["budget"].team.spent == SPENT
-    assert f"Used this month: {SPENT}" in response.text
+    assert f"Used this month: ${SPENT}" in response.text
 
 
 def test_the_home_page_shows_the_same_figure(client, alice, alice_team, spending):
@@ -72,4 +72,4 @@ def test_the_reports_show_the_same_figure(client, alice, alice_team, spending):
     response = client.get(f"/t/{alice_team.slug}/reports/")
     footer = response.context["budget"].footer
     assert footer[0] == "Whole team"
-    assert footer[2] == str(SPENT)
+    assert footer[2] == f"${SPENT}"

@@ -96,7 +96,10 @@ def test_the_highest_price_is_the_teams_limit_for_the_service_and_hides_dearer_o
     # A price the person typed for this service stays, and binds this purchase.
     response = client.get(url(alice_team, "?service=tg&country=0&price_for=tg&max_price=1.00"))
     assert response.context["form"].candidates == []
-    assert b"within the highest price 1.00: the cheapest in stock costs 2.00" in response.content
+    assert (
+        "within the highest price $1.00: the cheapest in stock costs $2.00"
+        in response.content.decode()
+    )
 
 
 def test_a_new_service_brings_its_own_highest_price(

@@ -53,7 +53,7 @@ def test_it_adds_and_changes_a_price_limit(client, alice, alice_team, alice_acco
     response = client.post(
         url(alice_team, "limits/"), {"service_code": "wa", "max_price": "4.20"}, follow=True
     )
-    assert b"The highest price for wa is now 4.20." in response.content
+    assert b"The highest price for wa is now $4.20." in response.content
     client.post(url(alice_team, "limits/"), {"service_code": "wa", "max_price": "3.10"})
     assert PriceLimit.objects.get(team=alice_team).max_price == Decimal("3.10")
     assert AuditEvent.objects.filter(action="routing_changed").count() == 2

@@ -86,7 +86,7 @@ def test_removing_an_unused_account_deletes_it(alice, sandbox_account):
 def test_a_member_refreshes_the_balance(bob, sandbox_account, sandbox_server):
     sandbox_server.sandbox.set_balance(sandbox_server.api_key, "55.50")
     outcome = accounts.refresh_balance(acting=acting(bob), account=sandbox_account)
-    assert (outcome.ok, outcome.message) == (True, "Balance at Sandbox (test): 55.50.")
+    assert (outcome.ok, outcome.message) == (True, "Balance at Sandbox (test): $55.50.")
     sandbox_account.refresh_from_db()
     assert sandbox_account.balance == Decimal("55.50")
 

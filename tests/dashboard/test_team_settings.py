@@ -221,12 +221,18 @@ def test_an_owner_may_leave_when_another_owner_remains(signed_in_alice, alice, b
 def test_it_saves_the_team_details(signed_in_alice, alice_team):
     response = signed_in_alice.post(
         f"{SETTINGS}team/",
-        {"name": "Alpha", "time_zone": "Europe/Berlin", "members_see_reports": "on"},
+        {
+            "name": "Alpha",
+            "time_zone": "Europe/Berlin",
+            "currency": "RUB",
+            "members_see_reports": "on",
+        },
     )
     assert response.status_code == 302
     alice_team.refresh_from_db()
     assert alice_team.name == "Alpha"
     assert alice_team.time_zone == "Europe/Berlin"
+    assert alice_team.currency == "RUB"
     assert alice_team.members_see_reports is True
     assert alice_team.slug == "alices-team"
 
@@ -246,3 +252,31 @@ def test_a_member_cannot_change_the_team_details(client, bob, alice_team):
     assert response.status_code == 403
     alice_team.refresh_from_db()
     assert alice_team.name == "Alice's Team"
+
+
+def test_the_team_currency_is_chosen_in_the_details_saying_amounts_are_not_converted(
+    signed_in_alice, alice_team
+):
+    page = signed_in_alice.get(SETTINGS).content.decode()
+    assert 'name="currency"' in page
+    assert "Amounts are not converted" in page
+    response = signed_in_alice.post(
+        f"{SETTINGS}team/", {"name": "Alpha", "time_zone": "UTC", "currency": "XBT"}
+    )
+    assert response.status_code == 400
+    alice_team.refresh_from_db()
+    assert alice_team.currency == "USD"
+
+
+def test_an_invitations_expiry_is_told_in_the_teams_zone(client, signed_in_alice, alice_team):
+    alice_team.time_zone = "Asia/Tokyo"
+    alice_team.save()
+    signed_in_alice.post(f"{SETTINGS}invite/", {"email": "dana@example.org", "role": "member"})
+    invitation = Invitation.objects.get()
+    settings_page = signed_in_alice.get(SETTINGS).content.decode()
+    assert 'JST">in ' not in settings_page  # seven days away: the exact time, not relative
+    assert " JST</time>" in settings_page
+    client.logout()
+    page = client.get(invitation.get_absolute_url()).content.decode()
+    assert "The link works until <time" in page
+    assert " JST</time>" in page

@@ -44,16 +44,22 @@ def test_an_owner_changes_the_range_and_downloads_the_csv(
     page.get_by_label("Period").select_option("today")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"/reports/\?range=today&"))
-    expect(page.locator('[data-figure="spent"]')).to_have_text("10.00")
+    expect(page.locator('[data-figure="spent"]')).to_have_text("$10.00")
     expect(page.locator('[data-figure="bought"]')).to_have_text("2")
     # Chart.js drew the chart under the CSP (no inline script), the table beside it holds
     # the same numbers.
     expect(page.locator('canvas[data-chart="spend-chart"][data-drawn="true"]')).to_be_visible()
+    # Its value axis reads as money in the team's currency.
+    ticks = page.evaluate(
+        "() => Chart.getChart(document.querySelector('canvas[data-chart=\"spend-chart\"]'))"
+        ".scales.y.ticks.map((tick) => tick.label)"
+    )
+    assert ticks and all(label.startswith("$") for label in ticks), ticks
 
     page.get_by_label("Period").select_option("7d")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"range=7d"))
-    expect(page.locator('[data-figure="spent"]')).to_have_text("13.00")
+    expect(page.locator('[data-figure="spent"]')).to_have_text("$13.00")
     expect(page.locator('[data-figure="charged"]')).to_have_text("2")
 
     # Editing a day turns the period into a custom one (static/js/reports.js).
@@ -69,7 +75,23 @@ def test_an_owner_changes_the_range_and_downloads_the_csv(
     with open(download.path(), newline="") as file:
         rows = list(csv.reader(file))
     assert rows == [
-        ["Service", "Bought", "Charged (not cancelled or expired)", "Spent", "Share (%)"],
+        ["Service", "Bought", "Charged (not cancelled or expired)", "Spent (USD)", "Share (%)"],
         ["TG (tg)", "3", "2", "13.00", "100.0"],
     ]
     assert errors == []
+
+
+@pytest.mark.browser
+def test_one_day_of_usage_is_charted_as_bars(
+    signed_in_page, live_server, alice, alice_team, make_activation
+):
+    make_activation(price=Decimal("10.00"), state=Activation.State.COMPLETED)
+    page = signed_in_page(alice)
+    page.goto(f"{live_server.url}/t/{alice_team.slug}/reports/usage/?range=today")
+    chart = page.locator('canvas[data-chart="activity-chart"][data-drawn="true"]')
+    expect(chart).to_be_visible()
+    kind = page.evaluate(
+        "() => Chart.getChart(document.querySelector('canvas[data-chart=\"activity-chart\"]'))"
+        ".config.type"
+    )
+    assert kind == "bar"

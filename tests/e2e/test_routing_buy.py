@@ -60,7 +60,7 @@ def test_a_purchase_lands_at_the_other_provider_and_says_where_and_why(
     page.get_by_role("button", name=f"Buy for {CHEAP}").click()
 
     expect(page.locator(".messages")).to_contain_text(
-        re.compile(rf"Bought \+?7\d+ at {re.escape(b)} \(any\): ")
+        re.compile(rf"Bought \+?7\d+ at {re.escape(b)} \(any\) for \$[\d.,]+: ")
     )
     expect(page.locator(".messages")).to_contain_text(f"{a} (any) had no numbers")
     facts = page.locator(".facts")

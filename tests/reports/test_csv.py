@@ -21,7 +21,7 @@ def test_the_spending_by_period_csv(client, alice, alice_team, march):
     client.force_login(alice)
     table = rows(client, alice_team, "spending", "by_period", MARCH + "&by=week")
     assert table == [
-        ["Period starting", "Bought", "Charged", "Spent"],
+        ["Period starting", "Bought", "Charged", "Spent (USD)"],
         ["2026-02-23", "0", "0", "0.00"],
         ["2026-03-02", "5", "3", "27.25"],
         ["2026-03-09", "2", "2", "13.35"],
@@ -33,7 +33,7 @@ def test_the_spending_by_period_csv(client, alice, alice_team, march):
 
 def test_the_spending_breakdown_csvs(client, alice, alice_team, march):
     client.force_login(alice)
-    header = ["Charged (not cancelled or expired)", "Spent", "Share (%)"]
+    header = ["Charged (not cancelled or expired)", "Spent (USD)", "Share (%)"]
     assert rows(client, alice_team, "spending", "member") == [
         ["Member", "Bought", *header],
         ["alice", "4", "3", "27.25", "67.1"],
@@ -61,7 +61,7 @@ def test_the_csv_follows_the_filters(client, alice, alice_team, march, bob, plac
     client.force_login(alice)
     query = f"{MARCH}&member={bob.pk}&country={places['ru'].pk}"
     assert rows(client, alice_team, "spending", "service", query) == [
-        ["Service", "Bought", "Charged (not cancelled or expired)", "Spent", "Share (%)"],
+        ["Service", "Bought", "Charged (not cancelled or expired)", "Spent (USD)", "Share (%)"],
         ["Telegram (tg)", "2", "1", "10.00", "100.0"],
     ]
 
@@ -73,7 +73,14 @@ def test_the_budget_csv(client, alice, alice_team, march, frozen_now):
     Membership.objects.filter(user=alice).update(monthly_limit="30.00")
     client.force_login(alice)
     assert rows(client, alice_team, "spending", "budget", "") == [
-        ["Name", "Role", "Spent this month", "Monthly limit", "Used (%)", "Left"],
+        [
+            "Name",
+            "Role",
+            "Spent this month (USD)",
+            "Monthly limit (USD)",
+            "Used (%)",
+            "Left (USD)",
+        ],
         ["alice", "Owner", "27.25", "30.00", "90.8", "2.75"],
         ["bob", "Member", "13.35", "", "", ""],
     ]
@@ -88,8 +95,8 @@ def test_the_usage_csvs(client, alice, alice_team, march):
         "Expired",
         "Success rate (%)",
         "Median seconds to first code",
-        "Spent",
-        "Cost per success",
+        "Spent (USD)",
+        "Cost per success (USD)",
     ]
     assert rows(client, alice_team, "usage", "service") == [
         ["Service", *header],
@@ -170,7 +177,7 @@ def test_the_price_trend_csv(client, alice, alice_team, march, places, provider)
     client.force_login(alice)
     # Telegram is the service bought most, so it is the one shown without a service filter.
     assert rows(client, alice_team, "usage", "price_trend") == [
-        ["Day", "Price changes", "Lowest", "Average", "Highest"],
+        ["Day", "Price changes", "Lowest (USD)", "Average (USD)", "Highest (USD)"],
         ["2026-03-05", "3", "3.10", "8.03", "11.00"],
         ["2026-03-06", "1", "9.00", "9.00", "9.00"],
     ]
@@ -184,7 +191,7 @@ def test_the_price_trend_csv(client, alice, alice_team, march, places, provider)
     ]
     query = f"{MARCH}&service={places['wa'].pk}"
     assert rows(client, alice_team, "usage", "price_trend", query) == [
-        ["Day", "Price changes", "Lowest", "Average", "Highest"],
+        ["Day", "Price changes", "Lowest (USD)", "Average (USD)", "Highest (USD)"],
         ["2026-03-06", "1", "1.00", "1.00", "1.00"],
     ]
     page = client.get(f"/t/{alice_team.slug}/reports/usage/?{MARCH}")

@@ -54,7 +54,7 @@ def test_the_spending_page_and_its_chart_follow_the_source(client, alice, alice_
         )
         for source in ("", "browser", bot.pk, script.pk)
     }
-    assert spent == {"": "40.60", "browser": "20.00", bot.pk: "13.35", script.pk: "7.25"}
+    assert spent == {"": "$40.60", "browser": "$20.00", bot.pk: "$13.35", script.pk: "$7.25"}
     chart = page(client, alice_team, "spending", f"source={bot.pk}&by=week").context["spend_chart"]
     assert [v for v in chart["series"][0]["values"] if v != "0.00"] == ["10.00", "3.35"]
 
@@ -72,7 +72,7 @@ def test_the_csvs_follow_the_source(client, alice, alice_team, sourced):
     bot, _ = sourced
     client.force_login(alice)
     assert csv_rows(client, alice_team, "spending", "member", f"source={bot.pk}") == [
-        ["Member", "Bought", "Charged (not cancelled or expired)", "Spent", "Share (%)"],
+        ["Member", "Bought", "Charged (not cancelled or expired)", "Spent (USD)", "Share (%)"],
         ["bob", "2", "2", "13.35", "100.0"],
     ]
     by_service = csv_rows(client, alice_team, "usage", "service", "source=browser")

@@ -88,7 +88,7 @@ def test_it_shows_the_spending_figures(client, alice, alice_team, march):
     response = client.get(url(alice_team, "", MARCH))
     assert response.status_code == 200
     assert (figure(response, "spent"), figure(response, "charged"), figure(response, "bought")) == (
-        "40.60",
+        "$40.60",
         "5",
         "7",
     )
@@ -120,7 +120,7 @@ def test_it_shows_the_usage_figures(client, alice, alice_team, march):
         "expired": "1",
         "success_rate": "71.4&nbsp;%",
         "median_wait": "1 min 00 s",
-        "cost_per_success": "8.12",
+        "cost_per_success": "$8.12",
     }
     html = response.content.decode()
     assert escape("Telegram (tg) through mts (Russia)") in html
@@ -145,9 +145,9 @@ def test_it_carries_chart_data_as_json_beside_the_tables(client, alice, alice_te
 def test_it_filters_by_member_service_and_country(client, alice, alice_team, march, bob, places):
     client.force_login(alice)
     spent = lambda q: figure(client.get(url(alice_team, "", f"{MARCH}&{q}")), "spent")  # noqa: E731
-    assert spent(f"member={bob.pk}") == "13.35"
-    assert spent(f"service={places['wa'].pk}") == "7.25"
-    assert spent(f"country={places['kz'].pk}") == "3.35"
+    assert spent(f"member={bob.pk}") == "$13.35"
+    assert spent(f"service={places['wa'].pk}") == "$7.25"
+    assert spent(f"country={places['kz'].pk}") == "$3.35"
 
 
 def test_filters_from_elsewhere_are_refused(client, alice, alice_team, march, charlie):
@@ -171,7 +171,7 @@ def test_it_refuses_a_backwards_range(client, alice, alice_team):
 def test_days_without_a_preset_mean_a_custom_range(client, alice, alice_team, march):
     client.force_login(alice)
     response = client.get(url(alice_team, "", "start=2026-03-02&end=2026-03-02"))
-    assert figure(response, "spent") == "20.00"
+    assert figure(response, "spent") == "$20.00"
 
 
 def test_a_preset_shows_its_days_in_the_date_fields(client, alice, alice_team, frozen_now):
@@ -219,10 +219,10 @@ def test_the_budget_table_shows_this_months_use_beside_the_limits(
     assert budget.title == "Budget use in March 2026"
     cells = [[cell.text for cell in row] for row in budget.body]
     assert cells == [
-        ["alice", "Owner", "27.25", "30.00", "90.8\u00a0%", "2.75"],
-        ["bob", "Member", "13.35", "No limit", NOTHING, NOTHING],
+        ["alice", "Owner", "$27.25", "$30.00", "90.8\u00a0%", "$2.75"],
+        ["bob", "Member", "$13.35", "No limit", NOTHING, NOTHING],
     ]
-    assert budget.footer == ["Whole team", "", "40.60", "100.00", "40.6\u00a0%", "59.40"]
+    assert budget.footer == ["Whole team", "", "$40.60", "$100.00", "40.6\u00a0%", "$59.40"]
 
 
 def test_a_member_over_the_limit_shows_a_negative_balance(
@@ -232,7 +232,12 @@ def test_a_member_over_the_limit_shows_a_negative_balance(
     Membership.objects.filter(user=alice).update(monthly_limit="20.00", role=Role.OWNER)
     client.force_login(alice)
     budget = client.get(url(alice_team)).context["budget"]
-    assert [cell.text for cell in budget.body[0]][2:] == ["27.25", "20.00", "136.3\u00a0%", "-7.25"]
+    assert [cell.text for cell in budget.body[0]][2:] == [
+        "$27.25",
+        "$20.00",
+        "136.3\u00a0%",
+        "-$7.25",
+    ]
 
 
 def test_a_long_table_shows_its_first_rows_and_the_csv_has_them_all(

@@ -30,23 +30,24 @@ def test_it_emails_last_weeks_report_to_owners_and_managers(
     assert emails.send_weekly_report(alice_team) == 2
     assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.org", "mia@example.org"]
     message = mail.outbox[0]
-    assert message.subject == "SMS Desk: Alice's Team spent 13.35 in the week of 9 Mar 2026"
+    assert message.subject == "SMS Desk: Alice's Team spent $13.35 in the week of 9 Mar 2026"
     body = message.body
     assert "the week of Monday 9 Mar 2026 to Sunday 15 Mar 2026 (UTC)" in body
-    assert "Spent: 13.35 on 2 activations (2 bought;" in body
-    assert "The week before: 27.25" in body
+    assert "Spent: $13.35 on 2 activations (2 bought;" in body
+    assert "The week before: $27.25" in body
     assert "BUDGET IN MARCH 2026 SO FAR" in body
-    assert "Team: 40.60 of 100.00 (40.6 %)" in body
-    assert "- alice: 27.25 of 30.00 (90.8 %)" in body
-    assert "- bob: 13.35\n" in body
+    assert "Team: $40.60 of $100.00 (40.6 %)" in body
+    assert "- alice: $27.25 of $30.00 (90.8 %)" in body
+    assert "- bob: $13.35\n" in body
     assert (
-        "All: 2 of 2 (100.0 %), median time to first code 1 min 23 s, cost per success 6.68" in body
+        "All: 2 of 2 (100.0 %), median time to first code 1 min 23 s, cost per success $6.68"
+        in body
     )
     assert "- Telegram (tg): 2 of 2 (100.0 %), median 1 min 23 s" in body
     assert "/t/alices-team/reports/?range=custom&start=2026-03-09&end=2026-03-15" in body
     html, kind = message.alternatives[0]
     assert kind == "text/html"
-    assert "<strong>13.35</strong>" in html and "90.8 %" in html
+    assert "<strong>$13.35</strong>" in html and "90.8 %" in html
     assert "Alice&#x27;s Team" in html
 
 
@@ -71,7 +72,7 @@ def test_the_week_is_the_teams(alice_team, alice, make_activation, frozen_now):
     make_activation("2026-03-15 15:30", alice, price="9.00", wait=5)
     frozen_now("2026-03-16 06:00")
     assert emails.send_weekly_report(alice_team) == 1
-    assert "Spent: 2.00 on 1 activation (1 bought;" in mail.outbox[0].body
+    assert "Spent: $2.00 on 1 activation (1 bought;" in mail.outbox[0].body
 
 
 def test_the_task_sends_every_teams_report(alice_team, monday, manager, charlie):

@@ -61,7 +61,12 @@ def valid_bodies(world) -> dict[str, dict]:
         # The team chooser answers a POST like a GET (it only redirects or lists teams).
         "home": {},
         # The team's forms.
-        "update_team": {"name": "Alice's Team", "time_zone": "UTC", "members_see_reports": ""},
+        "update_team": {
+            "name": "Alice's Team",
+            "time_zone": "UTC",
+            "currency": "USD",
+            "members_see_reports": "",
+        },
         "invite_member": {"email": "new@example.org", "role": "member"},
         "revoke_invitation": {},
         "change_role": {"role": "viewer"},
@@ -89,6 +94,7 @@ def valid_bodies(world) -> dict[str, dict]:
         },
         "activations:revoke_token": {},
         # Signing in and accounts.
+        "account_settings": {"time_zone": "Asia/Tokyo"},
         "login": {"username": "alice", "password": "wrong"},
         "logout": {},
         "password_change": {"old_password": "password", **reset_password},
@@ -267,7 +273,7 @@ def post_routes():
         "activations:accounts", "activations:remove_account", "activations:refresh_balance",
         "activations:budgets", "activations:routing", "activations:save_price_limit",
         "activations:remove_price_limit", "activations:api_access", "activations:revoke_token",
-        "login", "logout", "password_change", "password_reset",
+        "account_settings", "login", "logout", "password_change", "password_reset",
         "password_reset_confirm", "accept_invitation", "sandbox_handler_api",
         "sandbox_b_handler_api", "gateway", "gateway_stubs", "gateway_stubs_php",
     ]  # fmt: skip
@@ -326,6 +332,14 @@ def form_error_cases():
         ("update_team", "a name too long", {"name": "x" * 101}, 400, field_error),
         ("update_team", "an unknown time zone", {"time_zone": "Mars/Olympus"}, 400, field_error),
         ("update_team", "a NUL byte", {"name": "a\x00b"}, 400, "Null characters"),
+        ("update_team", "an unknown currency", {"currency": "XBT"}, 400, field_error),
+        (
+            "account_settings",
+            "an unknown time zone",
+            {"time_zone": "Mars/Olympus"},
+            400,
+            field_error,
+        ),
         ("invite_member", "an address too long", {"email": "x" * 300 + "@e.org"}, 400, field_error),
         ("invite_member", "no address", {"email": "not an address"}, 400, field_error),
         ("invite_member", "an unknown role", {"role": "superuser"}, 400, field_error),

@@ -60,7 +60,7 @@ def test_the_same_post_with_the_pages_token_goes_through(world):
     token = browser.cookies["csrftoken"].value
     response = browser.post(
         "/t/alices-team/settings/team/",
-        {"name": "Alice's Desk", "time_zone": "UTC"},
+        {"name": "Alice's Desk", "time_zone": "UTC", "currency": "USD"},
         headers={"X-CSRFToken": token},  # as htmx sends it (hx-headers on <body>)
     )
     assert response.status_code == 302

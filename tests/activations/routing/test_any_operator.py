@@ -24,7 +24,7 @@ def test_any_buys_the_cheapest_operator_and_records_it(alice, alice_team, market
     assert (activation.provider, activation.operator.code) == (market_a.provider, "mts")
     (remote,) = market_a.running.sandbox.activations.values()
     assert remote.operator == "mts"  # asked for mts, not "any"
-    assert purchase.message == f"Bought {activation.phone} at Sandbox A (mts)."
+    assert purchase.message == f"Bought {activation.phone} at Sandbox A (mts) for $12.00."
 
 
 def test_any_falls_back_to_the_next_operator(alice, alice_team, market_a, market_b):
@@ -39,7 +39,8 @@ def test_any_falls_back_to_the_next_operator(alice, alice_team, market_a, market
     activation = Activation.objects.get()
     assert (activation.provider, activation.operator.code) == (market_b.provider, "tele2")
     assert purchase.message == (
-        f"Bought {activation.phone} at Sandbox B (tele2): Sandbox A (mts) had no numbers."
+        f"Bought {activation.phone} at Sandbox B (tele2) for $15.00: "
+        "Sandbox A (mts) had no numbers."
     )
     assert activation.route == {
         "policy": RoutingPolicy.CHEAPEST,

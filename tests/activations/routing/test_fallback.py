@@ -46,7 +46,7 @@ def test_no_numbers_at_the_cheapest_buys_at_the_next(alice, alice_team, market_a
     assert activation.provider == market_b.provider
     assert activation.price == Decimal("12.00")
     assert purchase.message == (
-        f"Bought {activation.phone} at Sandbox B (any): Sandbox A (any) had no numbers."
+        f"Bought {activation.phone} at Sandbox B (any) for $12.00: Sandbox A (any) had no numbers."
     )
     assert activation.route == {
         "policy": "cheapest",
@@ -67,7 +67,7 @@ def test_a_purchase_of_one_operator_names_only_the_providers(alice, alice_team, 
     market_a.sold_out(cheap)
     purchase = buy(alice_team, alice, Want("tg", 0, "mts"))
     phone = Activation.objects.get().phone
-    assert purchase.message == f"Bought {phone} at Sandbox B: Sandbox A had no numbers."
+    assert purchase.message == f"Bought {phone} at Sandbox B for $12.00: Sandbox A had no numbers."
 
 
 @pytest.mark.parametrize(
@@ -248,7 +248,9 @@ def test_a_picked_offer_no_longer_on_sale_is_said(alice, alice_team, market_a, m
     gone = market_b.sell("12.00", quantity=0)
     purchase = buy(alice_team, alice, first=gone.pk)
     assert purchase.ok
-    assert purchase.message.endswith("Sandbox A (any): the offer you picked is no longer on sale.")
+    assert purchase.message.endswith(
+        "Sandbox A (any) for $10.00: the offer you picked is no longer on sale."
+    )
 
 
 @pytest.mark.parametrize(
@@ -259,7 +261,7 @@ def test_a_picked_offer_no_longer_on_sale_is_said(alice, alice_team, market_a, m
         ("out of stock", "Nothing is in stock for TG in Country 0 right now.", "NO_NUMBERS"),
         (
             "too dear",
-            "within the highest price 5.00: the cheapest in stock costs 10.00",
+            "within the highest price $5.00: the cheapest in stock costs $10.00",
             "NO_NUMBERS",
         ),
     ],
