@@ -170,6 +170,7 @@ def walk_pages(world: dict[str, str]) -> list[tuple[str, str, bool]]:
         ("audit-log", f"{team}/audit/", True),
         ("api-access", f"{team}/api-access/", True),
         ("choose-team", "/", False),
+        ("your-settings", "/account/", False),
         ("password-change", "/accounts/password_change/", False),
         ("password-change-done", "/accounts/password_change/done/", False),
         ("password-reset", "/accounts/password_reset/", False),
