@@ -34,7 +34,7 @@ def test_choices_narrow_each_other(client, alice, alice_team, sandbox_account, s
     response = client.get(url(alice_team, "?service=tg&country=1"))
     form = response.context["form"]
     assert [code for code, _ in form.fields["operator"].choices] == ["any", "life"]
-    assert "life — from 3.00, 50 in stock" in response.content.decode()
+    assert "life — from $3.00, 50 in stock" in response.content.decode()
     assert elsewhere.operator.code == "life"
 
 
@@ -52,10 +52,10 @@ def test_each_service_country_and_operator_is_offered_once_across_providers(
     assert services == ["tg"]
     country = dict(form.fields["country"].choices)[0]
     # The best price among offers in stock (9.50 at B is sold out), all providers' stock.
-    assert country == f"Country 0 — from 11.00, {100 + 5 + 0 + 7} in stock"
+    assert country == f"Country 0 — from $11.00, {100 + 5 + 7} in stock"
     operators = [label for _, label in form.fields["operator"].choices]
-    assert operators[0].startswith("Any operator — from 11.00")
-    assert operators[1:] == ["beeline — from 11.00, 7 in stock", "mts — from 12.00, 5 in stock"]
+    assert operators[0].startswith("Any operator — from $11.00")
+    assert operators[1:] == ["beeline — from $11.00, 7 in stock", "mts — from $12.00, 5 in stock"]
 
 
 def test_the_candidates_are_shown_best_first_with_the_first_preselected(
@@ -67,10 +67,10 @@ def test_the_candidates_are_shown_best_first_with_the_first_preselected(
     page = response.content.decode()
     form = response.context["form"]
     assert [c.offer for c in form.candidates] == [cheaper, sandbox_offer]
-    assert "Sandbox B (test), any, 2.00: no history yet" in page
+    assert "Sandbox B (test), any, $2.00: no history yet" in page
     assert f'value="{cheaper.pk}" id="id_offer_0" checked' in page
     assert f'value="{sandbox_offer.pk}" id="id_offer_1">' in page
-    assert "Buy for 2.00" in page
+    assert "Buy for $2.00" in page
 
 
 def test_picking_another_offer_shows_its_price_on_the_button(
@@ -79,7 +79,7 @@ def test_picking_another_offer_shows_its_price_on_the_button(
     make_offer(sandbox_account_b.provider, service="tg", country=0, price="2.00")
     client.force_login(alice)
     response = client.get(url(alice_team, query_of(buy_form(sandbox_offer))))
-    assert f"Buy for {sandbox_offer.price}".encode() in response.content
+    assert f"Buy for ${sandbox_offer.price}".encode() in response.content
 
 
 def test_the_highest_price_is_the_teams_limit_for_the_service_and_hides_dearer_offers(
