@@ -45,7 +45,7 @@ def test_it_shows_the_price_trend(client, bob, alice_team, provider, make_offer)
     response = client.get(url(alice_team, offer.service_id))
     (row,) = response.context["page"]
     assert row.cells[0].previous_price == Decimal("1.20")
-    assert "&uarr; from 1.20" in response.content.decode()
+    assert "&uarr; from $1.20" in response.content.decode()
     (change,) = response.context["changes"]
     assert (change.previous, change.price) == (Decimal("1.20"), Decimal("1.50"))
 
