@@ -330,3 +330,67 @@ def test_the_query_count_does_not_grow_with_providers(
     assert len(response.context["columns"]) == 5
     # The same combinations at every provider: each shown once.
     assert len({(r.service_code, r.operator_code) for r in response.context["page"]}) == 50
+
+
+# --- From the catalog to buying; a search too long ------------------------------------------
+
+
+def test_each_row_in_stock_has_a_buy_with_everything_chosen(
+    client, bob, alice_team, provider, beta, make_offer
+):
+    make_account(alice_team, beta)
+    make_offer(provider, "tg", country=0, operator="mts", price="0.90", quantity=4)
+    at_beta = make_offer(beta, "tg", country=0, operator="mts", price="1.20", quantity=6)
+    make_offer(provider, "vk", country=3, operator="tele2", price="1.00", quantity=0)
+    client.force_login(bob)
+    body = client.get(url(alice_team, "?sold_out=on")).content.decode()
+    # The offer picked first is the cheapest where the team holds a key (Beta), not Acme's.
+    chosen = f"service=tg&amp;country=0&amp;operator=mts&amp;offer={at_beta.pk}"
+    buy = f"/t/{alice_team.slug}/buy/?{chosen}"
+    assert (
+        f'<a class="button small" href="{buy}" aria-label="Buy TG in Country 0, mts">Buy</a>'
+        in body
+    )
+    assert body.count('class="button small"') == 1  # the sold-out vk row has none
+    assert '<tr class="sold-out">' in body
+
+
+def test_without_a_key_in_stock_buy_lets_routing_choose(
+    client, bob, alice_team, provider, make_offer
+):
+    make_offer(provider, "tg", country=0, operator="mts", quantity=4)
+    client.force_login(bob)
+    body = client.get(url(alice_team)).content.decode()
+    assert f'href="/t/{alice_team.slug}/buy/?service=tg&amp;country=0&amp;operator=mts"' in body
+
+
+def test_a_viewer_sees_no_buy(client, victor, alice_team, provider, make_offer):
+    make_offer(provider, "tg", quantity=4)
+    client.force_login(victor)
+    body = client.get(url(alice_team)).content.decode()
+    assert "/buy/" not in body
+
+
+def test_when_nothing_is_in_stock_it_says_so_and_offers_the_sold_out_ones(
+    client, bob, alice_team, provider, make_offer
+):
+    make_offer(provider, "tg", quantity=0)
+    client.force_login(bob)
+    body = client.get(url(alice_team, "?q=tg")).content.decode()
+    assert "No offers in stock match these filters." in body
+    assert 'href="?q=tg&amp;sold_out=on">Show sold-out offers too</a>' in body
+
+
+def test_a_search_too_long_is_an_error_and_lists_nothing(
+    client, bob, alice_team, provider, make_offer
+):
+    make_offer(provider, "tg", quantity=4)
+    client.force_login(bob)
+    response = client.get(url(alice_team, "?q=" + "t" * 5000))
+    assert list(response.context["page"]) == []
+    body = response.content.decode()
+    assert 'aria-invalid="true" aria-describedby="id_q_error"' in body
+    assert "Search for at most 100 characters (this is 5000)." in body
+    assert "Nothing is listed until the search is shorter." in body
+    # A search of the longest length allowed still searches.
+    assert client.get(url(alice_team, "?q=" + "t" * 100)).status_code == 200
