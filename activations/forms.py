@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, QuerySet
 
 from activations import buy_choices, routing
+from activations.budgets import over_budget
 from activations.models import Activation, RoutingPolicy
 from activations.routing.choice import price_limits
 from catalog.models import Provider, Service
@@ -141,6 +142,19 @@ class BuyForm(forms.Form):
             operator=self.operator,
             max_price=self.asked_price,
         )
+
+    def why_not_buy(self, acting: Membership, spending: dict) -> str:
+        """Why Buy cannot succeed now, said beside the disabled button: nothing to buy for a
+        complete choice, or the offer picked over a budget (`budgets.over_budget`, this
+        month's `spending_by_user` given); empty when it can, or while the choice is
+        incomplete."""
+        if self.want is not None and not self.candidates:
+            return self.nothing
+        if self.picked is None:
+            return ""
+        price, limit = self.picked.offer.price, acting.monthly_limit
+        refusal = over_budget(acting.team, spending, price, user_id=acting.user_id, limit=limit)
+        return refusal or ""
 
     def problem(self) -> str:
         """What to tell the person when the purchase's form is not valid."""

@@ -27,13 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from activations import moves, routing_settings, usual
-from activations.budgets import (
-    month_budget,
-    over_budget,
-    set_budgets,
-    spending_by_user,
-    team_budget,
-)
+from activations.budgets import month_budget, set_budgets, spending_by_user, team_budget
 from activations.buying import account_in_use
 from activations.forms import (
     ActivationFilterForm,
@@ -261,20 +255,6 @@ def _back_to_choices(team_slug: str, data) -> HttpResponse:
     return redirect(f"{reverse('activations:buy', args=[team_slug])}?{urlencode(query)}")
 
 
-def why_not_buy(form: BuyForm, membership: Membership, spending: dict) -> str:
-    """Why the buy page's Buy cannot succeed now (the button is disabled and says so):
-    nothing to buy for a complete choice, or the offer picked over a budget; empty when it
-    can, or while the choice is incomplete."""
-    if form.want is not None and not form.candidates:
-        return form.nothing
-    if form.picked is None:
-        return ""
-    price = form.picked.offer.price
-    team = membership.team
-    limit = membership.monthly_limit
-    return over_budget(team, spending, price, user_id=membership.user_id, limit=limit) or ""
-
-
 def buy(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=BUYERS)
     team = membership.team
@@ -303,7 +283,7 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
         "providers": providers,
         "policy": RoutingPolicy(policy_of(team)),
         "budget": team_budget(team, spending=spending),
-        "why_not": why_not_buy(form, membership, spending) if providers else NO_KEY,
+        "why_not": form.why_not_buy(membership, spending) if providers else NO_KEY,
     }
     if request.htmx:
         return render(request, "activations/buy.html#buy_form", context)
@@ -313,9 +293,9 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
 
 @require_POST
 def buy_usual(request: AuthenticatedHttpRequest, team_slug: str):
-    """A usual choice's one-click button: routing buys the best offer for it, as the buy page
-    would with "Any" highest price; the number's page, or the buy page with the choice made
-    and the reason."""
+    """A usual choice's one-click button: routing buys the best offer for it under the team's
+    policy and highest prices, as the buy page would; then the number's page, or the buy page
+    with the choice made and why nothing was bought."""
     membership = membership_for(request, team_slug, roles=BUYERS)
     form = UsualBuyForm(request.POST)
     if not form.is_valid():
