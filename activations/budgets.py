@@ -28,6 +28,7 @@ from activations.models import Activation, Reservation
 from catalog.provider_slots import SLOT_WAIT_SECONDS
 from dashboard.access import require_role
 from dashboard.audit import Action, record_by
+from dashboard.display import money as money_in
 from dashboard.models import MANAGERS, Membership, Team
 from dashboard.teams import ZERO, lock_team, money, month_bounds, percent, team_zone
 
@@ -150,18 +151,19 @@ def over_budget(
     The one budget rule: a purchase asks it under the team's lock before it reserves the
     price (`activations.buying`), and the buy page and the usual buys ask it to disable Buy
     and say why before the click."""
+
+    def told(spent: Decimal, most: Decimal) -> str:  # amounts in the team's currency
+        amounts = [money_in(amount, team.currency) for amount in (spent, most, price)]
+        return "({} of {} used; this number costs {}).".format(*amounts)
+
     spent_by_all = team_spent(spending)
     if team.monthly_budget is not None and spent_by_all + price > team.monthly_budget:
-        return (
-            f"This would go over the team's monthly budget "
-            f"({spent_by_all} of {team.monthly_budget} used; this number costs {price})."
-        )
+        used = told(spent_by_all, team.monthly_budget)
+        return f"This would go over the team's monthly budget {used}"
     user_spent = spending.get(user_id, ZERO)
     if limit is not None and user_spent + price > limit:
-        return (
-            f"This would go over your monthly limit "
-            f"({user_spent} of {limit} used; this number costs {price})."
-        )
+        used = told(user_spent, limit)
+        return f"This would go over your monthly limit {used}"
     return None
 
 

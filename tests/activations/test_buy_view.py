@@ -317,7 +317,7 @@ def test_over_the_members_own_limit_buy_is_disabled_and_says_why(
     client.force_login(bob)
     body = client.get(url(alice_team, query_of(buy_form(sandbox_offer)))).content.decode()
     assert 'disabled aria-describedby="buy-why"' in body
-    assert "This would go over your monthly limit (0.00 of 1.00 used" in body
+    assert "This would go over your monthly limit ($0.00 of $1.00 used" in body
 
 
 def test_within_the_budgets_buy_is_enabled(
