@@ -30,6 +30,7 @@ from catalog.models import Provider
 from catalog.provider_slots import SLOT_WAIT_SECONDS
 from dashboard.access import require_role
 from dashboard.audit import Action, record_by
+from dashboard.display import money as money_in
 from dashboard.models import MANAGERS, Membership, Team
 from dashboard.teams import ZERO, lock_team, money, month_bounds, percent, team_zone
 
@@ -132,11 +133,40 @@ def team_spent(spending: dict[int, Decimal]) -> Decimal:
     return sum(spending.values(), ZERO)
 
 
-def team_budget(team: Team, now: datetime | None = None) -> BudgetLine:
+def team_budget(
+    team: Team, now: datetime | None = None, spending: dict[int, Decimal] | None = None
+) -> BudgetLine:
     """The team's line of `month_budget` alone, for the pages that show no members' lines
-    (the buy form, re-rendered on every choice, and the home page)."""
-    spent = team_spent(spending_by_user(team, now))
-    return BudgetLine(label=team.name, spent=spent, limit=team.monthly_budget)
+    (the buy form, re-rendered on every choice, and the home page); `spending`: this month's
+    `spending_by_user`, when the page has read it already."""
+    if spending is None:
+        spending = spending_by_user(team, now)
+    return BudgetLine(label=team.name, spent=team_spent(spending), limit=team.monthly_budget)
+
+
+def over_budget(
+    team: Team, spending: dict[int, Decimal], price: Decimal, *, user_id: int, limit: Decimal | None
+) -> str | None:
+    """Why buying a number at `price` would go over the team's monthly budget or the member's
+    monthly `limit`, given this month's `spending_by_user`; None when it stays within both.
+
+    The one budget rule: a purchase asks it under the team's lock before it reserves the
+    price (`activations.buying`), and the buy page and the usual buys ask it to disable Buy
+    and say why before the click."""
+
+    def told(spent: Decimal, most: Decimal) -> str:  # amounts in the team's currency
+        amounts = [money_in(amount, team.currency) for amount in (spent, most, price)]
+        return "({} of {} used; this number costs {}).".format(*amounts)
+
+    spent_by_all = team_spent(spending)
+    if team.monthly_budget is not None and spent_by_all + price > team.monthly_budget:
+        used = told(spent_by_all, team.monthly_budget)
+        return f"This would go over the team's monthly budget {used}"
+    user_spent = spending.get(user_id, ZERO)
+    if limit is not None and user_spent + price > limit:
+        used = told(user_spent, limit)
+        return f"This would go over your monthly limit {used}"
+    return None
 
 
 def month_budget(team: Team, now: datetime | None = None) -> MonthBudget:

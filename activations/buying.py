@@ -23,7 +23,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from activations.budgets import live_reservations, reservation_ttl, spending_by_user, team_spent
+from activations.budgets import live_reservations, over_budget, reservation_ttl, spending_by_user
 from activations.models import Activation, Reservation
 from catalog.accounts import account_with_key
 from catalog.models import Offer, ProviderAccount
@@ -43,7 +43,7 @@ from dashboard.db import REFUSED_ROW, retry_when_locked
 from dashboard.display import money
 from dashboard.encryption import KeyDecryptionError
 from dashboard.models import BUYERS, ApiToken, Membership
-from dashboard.teams import ZERO, lock_team, team_day_start, team_today
+from dashboard.teams import lock_team, team_day_start, team_today
 from provider import client as protocol
 
 log = logging.getLogger(__name__)
@@ -105,25 +105,11 @@ def _reserve(
             return ALREADY_BOUGHT
         now = timezone.now()
         Reservation.objects.filter(team=locked, created_at__lt=now - reservation_ttl()).delete()
-        spent = spending_by_user(locked, now)
-        spent_by_all = team_spent(spent)
-        in_budget = locked.currency
-        if locked.monthly_budget is not None and spent_by_all + price > locked.monthly_budget:
-            return (
-                f"This would go over the team's monthly budget "
-                f"({money(spent_by_all, in_budget)} of {money(locked.monthly_budget, in_budget)} "
-                f"used; this number costs {money(price, currency)})."
-            )
         # The limit as stored now: a manager may have changed it since the page was loaded.
-        memberships = Membership.objects.filter(pk=acting.pk)
-        limit = memberships.values_list("monthly_limit", flat=True)[0]
-        user_spent = spent.get(acting.user_id, ZERO)
-        if limit is not None and user_spent + price > limit:
-            return (
-                f"This would go over your monthly limit "
-                f"({money(user_spent, in_budget)} of {money(limit, in_budget)} used; "
-                f"this number costs {money(price, currency)})."
-            )
+        limit = Membership.objects.filter(pk=acting.pk).values_list("monthly_limit", flat=True)[0]
+        spending = spending_by_user(locked, now)
+        if refusal := over_budget(locked, spending, price, user_id=acting.user_id, limit=limit):
+            return refusal
         daily_limit = api_token.daily_limit if api_token is not None else None
         if daily_limit is not None and _numbers_today(locked, api_token, now) >= daily_limit:
             return f"The token {api_token.label} has bought its {daily_limit} number(s) for today."

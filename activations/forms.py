@@ -9,10 +9,12 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, QuerySet
 
 from activations import buy_choices, routing
+from activations.budgets import over_budget
 from activations.models import Activation, RoutingPolicy
 from activations.routing.choice import price_limits
 from catalog.models import Provider, Service
 from dashboard.audit import ACTION_LABELS
+from dashboard.display import money
 from dashboard.models import ApiToken, AuditEvent, Membership, Team
 from dashboard.teams import team_day_start
 
@@ -26,11 +28,10 @@ MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "requ
 
 def candidate_label(candidate: routing.Candidate) -> str:
     """The offer as the buy page lists it, e.g.
-    "Sandbox B, mts, 12.30: 94 % got a code in the last 30 days, median 18 s"."""
+    "Sandbox B, mts, $12.30: 94 % got a code in the last 30 days, median 18 s"."""
     offer = candidate.offer
-    return (
-        f"{offer.provider.name}, {offer.operator.code}, {offer.price}: {candidate.record.summary}"
-    )
+    price = money(offer.price, offer.provider.currency)
+    return f"{offer.provider.name}, {offer.operator.code}, {price}: {candidate.record.summary}"
 
 
 class BuyForm(forms.Form):
@@ -45,9 +46,9 @@ class BuyForm(forms.Form):
     (`price_for` remembers which service the shown price belongs to).
     """
 
-    service = forms.ChoiceField(choices=[])
-    country = forms.TypedChoiceField(coerce=int, choices=[])
-    operator = forms.ChoiceField(choices=[])
+    service = forms.ChoiceField(choices=[], widget=buy_choices.ChoiceSelect)
+    country = forms.TypedChoiceField(coerce=int, choices=[], widget=buy_choices.ChoiceSelect)
+    operator = forms.ChoiceField(choices=[], widget=buy_choices.ChoiceSelect)
     max_price = forms.DecimalField(
         label="Highest price",
         help_text="Empty: the team's highest price for the service, if it has one.",
@@ -69,24 +70,25 @@ class BuyForm(forms.Form):
         else:
             super().__init__(initial=dict(picks))
         self.picks = picks
+        self.currency = buy_choices.currency_of(providers, team)
         self._narrow(buy_choices.listed_offers(providers))
         self._route(team, bound)
 
     def _narrow(self, offers) -> None:
-        """Offer the services, then the chosen service's countries, then its operators."""
-        fields = self.fields
-        fields["service"].choices = [("", "Choose…")] + [
-            (choice.value, choice.name) for choice in buy_choices.services(offers)
-        ]
+        """Offer the services, then the chosen service's countries, then its operators: those
+        in stock first, the sold-out ones disabled."""
+        fields, currency, choose = self.fields, self.currency, [("", "Choose…")]
+        found = buy_choices.services_priced(offers)
+        buy_choices.offer_choices(fields["service"], found, currency, first=choose, priced=False)
         self.service = self._picked("service")
         self.country = self.operator = None
         if self.service is not None:
             found = buy_choices.countries(offers, self.service)
-            fields["country"].choices = [("", "Choose…")] + [(c.value, c.label) for c in found]
+            buy_choices.offer_choices(fields["country"], found, currency, first=choose)
             self.country = self._picked("country")
         if self.country is not None:
             found = buy_choices.operators(offers, self.service, self.country)
-            fields["operator"].choices = [(c.value, c.label) for c in found]
+            buy_choices.offer_choices(fields["operator"], found, currency)
             self.operator = self._picked("operator") or buy_choices.ANY_OPERATOR
             self.initial["operator"] = self.operator
 
@@ -141,6 +143,19 @@ class BuyForm(forms.Form):
             max_price=self.asked_price,
         )
 
+    def why_not_buy(self, acting: Membership, spending: dict) -> str:
+        """Why Buy cannot succeed now, said beside the disabled button: nothing to buy for a
+        complete choice, or the offer picked over a budget (`budgets.over_budget`, this
+        month's `spending_by_user` given); empty when it can, or while the choice is
+        incomplete."""
+        if self.want is not None and not self.candidates:
+            return self.nothing
+        if self.picked is None:
+            return ""
+        price, limit = self.picked.offer.price, acting.monthly_limit
+        refusal = over_budget(acting.team, spending, price, user_id=acting.user_id, limit=limit)
+        return refusal or ""
+
     def problem(self) -> str:
         """What to tell the person when the purchase's form is not valid."""
         if "max_price" in self.errors:
@@ -148,6 +163,23 @@ class BuyForm(forms.Form):
         if "offer" in self.errors:
             return "That offer is no longer among the choices. Please choose again."
         return "Choose a service, a country and an operator."
+
+
+class UsualBuyForm(forms.Form):
+    """A usual choice's one-click button (`activations.usual`): what to buy, by the
+    protocol's ids, and the button's one-time token (a second click buys nothing more)."""
+
+    service = forms.CharField(max_length=32)
+    country = forms.IntegerField(min_value=0, max_value=2**31 - 1)
+    operator = forms.CharField(max_length=32)
+    token = forms.CharField(max_length=64)
+
+    @property
+    def want(self) -> routing.Want:
+        data = self.cleaned_data
+        return routing.Want(
+            service=data["service"], country=data["country"], operator=data["operator"]
+        )
 
 
 class TeamRecordsFilterForm(forms.Form):

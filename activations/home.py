@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from activations import usual
 from activations.budgets import team_budget
 from activations.gateway.usage import requests_on
 from activations.models import WorkerHeartbeat
@@ -58,6 +59,8 @@ def home_context(membership: Membership) -> dict:
         "accounts": list(accounts_with_balance_age(team)),
         "budget": team_budget(team),
         "poller": poller_status(),
+        # The team's usual choices as one-click buttons, for those who can buy.
+        "usual": usual.usual_buys(membership) if membership.can_buy else [],
         **open_table_context(team, membership),
     }
 

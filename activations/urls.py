@@ -16,6 +16,7 @@ urlpatterns = [
     path(T + "activations/<int:activation_id>/complete/", views.complete, name="complete"),
     path(T + "activations/<int:activation_id>/cancel/", views.cancel, name="cancel"),
     path(T + "buy/", views.buy, name="buy"),
+    path(T + "buy/usual/", views.buy_usual, name="buy_usual"),
     path(T + "provider-accounts/", views.provider_accounts, name="accounts"),
     path(
         T + "provider-accounts/<int:account_id>/remove/",

@@ -25,11 +25,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from activations import audit_groups, audit_story, moves, routing_settings
+from activations import audit_groups, audit_story, moves, routing_settings, usual
 from activations.budgets import (
     month_budget,
     providers_in_other_currency,
     set_budgets,
+    spending_by_user,
     team_budget,
 )
 from activations.buying import account_in_use
@@ -42,6 +43,7 @@ from activations.forms import (
     PriceLimitForm,
     RemovePriceLimitForm,
     RoutingPolicyForm,
+    UsualBuyForm,
 )
 from activations.models import Activation, RoutingPolicy
 from activations.route_story import route_story
@@ -251,6 +253,22 @@ def _buy_providers(team) -> list[Provider]:
 
 # The choices a failed purchase goes back to (with a fresh token: the failed one is spent).
 KEPT_CHOICES = ("service", "country", "operator", "max_price", "price_for", "offer")
+NO_KEY = "The team has no provider key yet."
+
+
+def _bought(request, team_slug: str, outcome):
+    """Where a purchase goes: the number's page when bought (or bought already by this
+    token), else None after saying why."""
+    if not outcome.ok:
+        messages.error(request, outcome.message)
+        return None
+    (messages.info if outcome.duplicate else messages.success)(request, outcome.message)
+    return redirect("activations:detail", team_slug, outcome.activation.pk)
+
+
+def _back_to_choices(team_slug: str, data) -> HttpResponse:
+    query = {k: data[k] for k in KEPT_CHOICES if data.get(k)}
+    return redirect(f"{reverse('activations:buy', args=[team_slug])}?{urlencode(query)}")
 
 
 def buy(request: AuthenticatedHttpRequest, team_slug: str):
@@ -270,26 +288,42 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
                 first=form.cleaned_data["offer"],
                 found=form.candidates,
             )
-            if outcome.ok:
-                if outcome.duplicate:
-                    messages.info(request, outcome.message)
-                else:
-                    messages.success(request, outcome.message)
-                return redirect("activations:detail", team_slug, outcome.activation.pk)
-            messages.error(request, outcome.message)
-        query = {k: request.POST[k] for k in KEPT_CHOICES if request.POST.get(k)}
-        return redirect(f"{reverse('activations:buy', args=[team_slug])}?{urlencode(query)}")
+            if bought := _bought(request, team_slug, outcome):
+                return bought
+        return _back_to_choices(team_slug, request.POST)
 
     form = BuyForm(request.GET, team=team, providers=providers, bound=False)
+    spending = spending_by_user(team)
     context = {
         "form": form,
         "providers": providers,
         "policy": RoutingPolicy(policy_of(team)),
-        "budget": team_budget(team),
+        "budget": team_budget(team, spending=spending),
+        "why_not": form.why_not_buy(membership, spending) if providers else NO_KEY,
     }
     if request.htmx:
         return render(request, "activations/buy.html#buy_form", context)
+    context["usual"] = usual.usual_buys(membership)
     return render(request, "activations/buy.html", context)
+
+
+@require_POST
+def buy_usual(request: AuthenticatedHttpRequest, team_slug: str):
+    """A usual choice's one-click button: routing buys the best offer for it under the team's
+    policy and highest prices, as the buy page would; then the number's page, or the buy page
+    with the choice made and why nothing was bought."""
+    membership = membership_for(request, team_slug, roles=BUYERS)
+    form = UsualBuyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That choice cannot be bought from here. Please choose again.")
+        return redirect("activations:buy", team_slug)
+    outcome = buy_routed(
+        acting=membership,
+        want=form.want,
+        request_token=form.cleaned_data["token"],
+        ip=client_ip(request),
+    )
+    return _bought(request, team_slug, outcome) or _back_to_choices(team_slug, request.POST)
 
 
 # --- Provider accounts ----------------------------------------------------------------------

@@ -16,17 +16,29 @@ SORTS = {
     "quantity": ("Stock, least first", ["quantity", "price", "pk"]),
 }
 DEFAULT_SORT = "price"
+SEARCH_MAX_LENGTH = 100
 
 
 class CatalogFilters(forms.Form):
     """Filters of the catalog across the enabled providers (countries by the protocol's id,
-    operators by code). Every field is optional and a bad value counts as "any", so a stale
-    or hand-edited URL still shows a catalog."""
+    operators by code). Every field is optional and a bad value of a choice counts as "any",
+    so a stale or hand-edited URL still shows a catalog; a search the person typed that
+    cannot be used (`search_refused`) is an error shown beside the field, and no offers.
 
-    q = forms.CharField(required=False, max_length=100, label="Service")
+    Offers in stock only, unless the person asks for the sold-out ones too: the catalog
+    opens on what can be bought."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        label="Service",
+        error_messages={
+            "max_length": "Search for at most %(limit_value)d characters (this is %(show_value)d)."
+        },
+    )
     country = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     operator = forms.ChoiceField(required=False)
-    in_stock = forms.BooleanField(required=False, label="In stock only")
+    sold_out = forms.BooleanField(required=False, label="Show sold-out offers too")
     sort = forms.ChoiceField(
         required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
     )
@@ -55,6 +67,12 @@ class CatalogFilters(forms.Form):
         codes = operators.order_by("code").values_list("code", flat=True).distinct()
         self.fields["operator"].choices = [("", "Any operator"), *((c, c) for c in codes)]
 
+    @property
+    def search_refused(self) -> bool:
+        """The search typed cannot be used (too long): the page lists nothing, with the error."""
+        self.is_valid()
+        return "q" in self.errors
+
     def filters(self) -> dict:
         """The valid filters; a field that did not validate is left out (means "any")."""
         self.is_valid()
@@ -63,6 +81,6 @@ class CatalogFilters(forms.Form):
             "q": data.get("q", "").strip(),
             "country": data.get("country"),
             "operator": data.get("operator") or "",
-            "in_stock": data.get("in_stock", False),
+            "in_stock": not data.get("sold_out", False),
             "sort": data.get("sort") or DEFAULT_SORT,
         }

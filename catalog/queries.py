@@ -96,6 +96,13 @@ class Cell:
     price: Decimal
     quantity: int
     previous_price: Decimal | None = None  # the price before the last change, for the trend
+    currency: str = ""  # its provider's (`Provider.currency`)
+    offer_id: int | None = None
+    keyed: bool = False  # the team holds a key at its provider: it can buy it
+
+    @property
+    def buyable(self) -> bool:
+        return self.keyed and self.quantity > 0
 
 
 Key = tuple[str, int, str]  # (service code, country id, operator code): the protocol's ids
@@ -122,6 +129,17 @@ class Combination:
     @property
     def stock(self) -> int:
         return sum(c.quantity for c in self.cells if c)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def buy_offer_id(self) -> int | None:
+        """The cheapest offer in stock where the team holds a key, for the Buy link to pick
+        first (None: routing picks when the buy page opens)."""
+        buyable = [c for c in self.cells if c and c.buyable]
+        return min(buyable, key=lambda c: c.price).offer_id if buyable else None
 
 
 @dataclass(frozen=True)
@@ -156,6 +174,12 @@ class CatalogPage:
     def start_index(self) -> int:
         return (self.number - 1) * self.per_page + 1
 
+    @classmethod
+    def nothing(cls, per_page: int) -> "CatalogPage":
+        """No rows: for filters that did not validate (shown with their errors, never as if
+        there were no filter)."""
+        return cls(rows=[], number=1, has_next=False, per_page=per_page)
+
 
 def matching_offers(filters: dict) -> QuerySet[Offer]:
     """The available offers at enabled providers matching the filters. Filters name the
@@ -180,10 +204,17 @@ def matching_offers(filters: dict) -> QuerySet[Offer]:
 
 
 def catalog_page(
-    filters: dict, providers: list[Provider], number: str | None, per_page: int, *, trend=False
+    filters: dict,
+    providers: list[Provider],
+    number: str | None,
+    per_page: int,
+    *,
+    trend=False,
+    keyed: frozenset[int] = frozenset(),
 ) -> CatalogPage:
     """One page of combinations in the chosen order, each with every provider's offer
-    (`trend`: and its previous price). Each combination comes where its first offer comes in
+    (`trend`: and its previous price; `keyed`: the ids of the providers where the team holds a
+    key, whose offers in stock it can buy). Each combination comes where its first offer comes in
     that order, offers in stock before those out of stock (catalog.forms.SORTS).
 
     The page's combinations are found by reading the offers in that order (an index walk,
@@ -205,7 +236,7 @@ def catalog_page(
         number = max(1, -(-len(keys) // per_page))
     shown = keys[(number - 1) * per_page : number * per_page]
     return CatalogPage(
-        rows=_combinations(shown, providers, trend),
+        rows=_combinations(shown, providers, trend, keyed),
         number=number,
         has_next=len(keys) > number * per_page,
         per_page=per_page,
@@ -239,7 +270,9 @@ def _walk(
     return keys
 
 
-def _combinations(keys: list[Key], providers: list[Provider], trend: bool) -> list[Combination]:
+def _combinations(
+    keys: list[Key], providers: list[Provider], trend: bool, keyed: frozenset[int]
+) -> list[Combination]:
     """The combinations `keys` with every provider's offer: each provider's rows of their
     services and operators, then those offers by (operator, service), the unique pair."""
     if not keys:
@@ -288,7 +321,16 @@ def _combinations(keys: list[Key], providers: list[Provider], trend: bool) -> li
                 cells.append(None)
                 continue
             names = names or (service, operator.country)
-            cells.append(Cell(offer.price, offer.quantity, getattr(offer, "previous_price", None)))
+            cells.append(
+                Cell(
+                    offer.price,
+                    offer.quantity,
+                    getattr(offer, "previous_price", None),
+                    currency=provider.currency,
+                    offer_id=offer.pk,
+                    keyed=provider.pk in keyed,
+                )
+            )
         if names is None:  # gone since the walk (a sync ran in between)
             continue
         service, country = names

@@ -33,6 +33,11 @@ def wants_fragment(request: AuthenticatedHttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+def keyed_ids(columns: list[queries.Column]) -> frozenset[int]:
+    """The providers where the team holds a key: their offers in stock get a Buy."""
+    return frozenset(column.provider.pk for column in columns if column.keyed)
+
+
 @require_safe  # a page that only reads refuses a POST (405) rather than answering it
 @vary_on_headers("HX-Request")
 def browse(request: AuthenticatedHttpRequest, team_slug: str):
@@ -43,8 +48,16 @@ def browse(request: AuthenticatedHttpRequest, team_slug: str):
     context["first_sync"] = first_sync([column.status for column in columns])
     if columns:
         form = CatalogFilters(request.GET)
-        providers = [column.provider for column in columns]
-        page = queries.catalog_page(form.filters(), providers, request.GET.get("page"), PER_PAGE)
+        if form.search_refused:
+            page = queries.CatalogPage.nothing(PER_PAGE)
+        else:
+            page = queries.catalog_page(
+                form.filters(),
+                [column.provider for column in columns],
+                request.GET.get("page"),
+                PER_PAGE,
+                keyed=keyed_ids(columns),
+            )
         context |= {"form": form, "page": page}
     template = "catalog/browse.html#results" if fragment and columns else "catalog/browse.html"
     return render(request, template, context)
@@ -67,7 +80,12 @@ def service_detail(request: AuthenticatedHttpRequest, team_slug: str, service_id
         "service": service,
         "columns": columns,
         "page": queries.catalog_page(
-            filters, providers, request.GET.get("page"), PER_PAGE, trend=True
+            filters,
+            providers,
+            request.GET.get("page"),
+            PER_PAGE,
+            trend=True,
+            keyed=keyed_ids(columns),
         ),
         "changes": queries.recent_price_changes(service.code),
     }

@@ -11,6 +11,7 @@ from django.utils import timezone
 from activations.budgets import reservation_ttl
 from activations.buying import buy_number
 from activations.models import Activation, Reservation
+from dashboard.display import money
 from tests.activations.acting import acting
 
 SPENT = Decimal("18.00")  # 10.00 + 5.00 bought, 3.00 in flight; the rest does not count
@@ -49,7 +50,8 @@ def test_the_buy_rule_counts_what_the_pages_show(
         ip=None,
     )
     assert not outcome.ok
-    assert f"(${SPENT} of ${alice_team.monthly_budget} used;" in outcome.message
+    spent, budget = money(SPENT, "USD"), money(alice_team.monthly_budget, "USD")
+    assert f"({spent} of {budget} used;" in outcome.message
 
 
 def test_the_budgets_page_shows_the_same_figure(client, alice, alice_team, spending):

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from activations.models import Activation, PriceLimit
+from catalog.models import Country
 from tests.fixtures.activations import buy_form, make_offer
 
 
@@ -34,7 +35,7 @@ def test_choices_narrow_each_other(client, alice, alice_team, sandbox_account, s
     response = client.get(url(alice_team, "?service=tg&country=1"))
     form = response.context["form"]
     assert [code for code, _ in form.fields["operator"].choices] == ["any", "life"]
-    assert "life — from 3.00, 50 in stock" in response.content.decode()
+    assert "life — from $3.00, 50 in stock" in response.content.decode()
     assert elsewhere.operator.code == "life"
 
 
@@ -52,10 +53,10 @@ def test_each_service_country_and_operator_is_offered_once_across_providers(
     assert services == ["tg"]
     country = dict(form.fields["country"].choices)[0]
     # The best price among offers in stock (9.50 at B is sold out), all providers' stock.
-    assert country == f"Country 0 — from 11.00, {100 + 5 + 0 + 7} in stock"
+    assert country == f"Country 0 — from $11.00, {100 + 5 + 7} in stock"
     operators = [label for _, label in form.fields["operator"].choices]
-    assert operators[0].startswith("Any operator — from 11.00")
-    assert operators[1:] == ["beeline — from 11.00, 7 in stock", "mts — from 12.00, 5 in stock"]
+    assert operators[0].startswith("Any operator — from $11.00")
+    assert operators[1:] == ["beeline — from $11.00, 7 in stock", "mts — from $12.00, 5 in stock"]
 
 
 def test_the_candidates_are_shown_best_first_with_the_first_preselected(
@@ -67,10 +68,10 @@ def test_the_candidates_are_shown_best_first_with_the_first_preselected(
     page = response.content.decode()
     form = response.context["form"]
     assert [c.offer for c in form.candidates] == [cheaper, sandbox_offer]
-    assert "Sandbox B (test), any, 2.00: no history yet" in page
+    assert "Sandbox B (test), any, $2.00: no history yet" in page
     assert f'value="{cheaper.pk}" id="id_offer_0" checked' in page
     assert f'value="{sandbox_offer.pk}" id="id_offer_1">' in page
-    assert "Buy for 2.00" in page
+    assert "Buy for $2.00" in page
 
 
 def test_picking_another_offer_shows_its_price_on_the_button(
@@ -79,7 +80,7 @@ def test_picking_another_offer_shows_its_price_on_the_button(
     make_offer(sandbox_account_b.provider, service="tg", country=0, price="2.00")
     client.force_login(alice)
     response = client.get(url(alice_team, query_of(buy_form(sandbox_offer))))
-    assert f"Buy for {sandbox_offer.price}".encode() in response.content
+    assert f"Buy for ${sandbox_offer.price}".encode() in response.content
 
 
 def test_the_highest_price_is_the_teams_limit_for_the_service_and_hides_dearer_offers(
@@ -245,3 +246,96 @@ def test_charlie_cannot_buy_with_alices_offers_through_his_team(
     )
     assert not Activation.objects.exists()
     assert b"no provider key yet" in response.content or b"Choose a service" in response.content
+
+
+# --- In stock first, sold-out choices disabled, Buy disabled with its reason ----------------
+
+
+def test_choices_in_stock_come_first_and_sold_out_ones_cannot_be_chosen(
+    client, alice, alice_team, sandbox_account, sandbox_offer
+):
+    provider = sandbox_offer.provider
+    make_offer(provider, service="tg", country=1, operator="mts", price="0.00", quantity=0)
+    make_offer(provider, service="tg", country=1, operator="tele2", price="4.00", quantity=3)
+    make_offer(provider, service="aa", country=0, price="1.00", quantity=0)
+    client.force_login(alice)
+    response = client.get(url(alice_team, "?service=tg&country=1"))
+    form = response.context["form"]
+    body = response.content.decode()
+    # "Country 1" sorts after "Country 0" by name either way; its stock is that of tele2 only,
+    # and its "from" price ignores the sold-out 0.00.
+    assert [label for _, label in form.fields["country"].choices][1:] == [
+        f"Country 0 — from ${sandbox_offer.price}, 100 in stock",
+        "Country 1 — from $4.00, 3 in stock",
+    ]
+    assert [label for _, label in form.fields["operator"].choices] == [
+        "Any operator — from $4.00, 3 in stock",
+        "tele2 — from $4.00, 3 in stock",
+        "mts — out of stock",
+    ]
+    assert '<option value="mts" disabled>mts — out of stock</option>' in body
+    # A service with nothing in stock anywhere comes last, disabled.
+    services = [label for _, label in form.fields["service"].choices]
+    assert services == ["Choose…", "TG (tg)", "AA (aa) — out of stock"]
+    assert '<option value="aa" disabled>AA (aa) — out of stock</option>' in body
+
+
+def test_a_sold_out_country_is_disabled_and_if_chosen_buy_says_why_not(
+    client, alice, alice_team, sandbox_account, sandbox_offer
+):
+    sold_out = make_offer(sandbox_offer.provider, service="tg", country=7, price="0", quantity=0)
+    Country.objects.filter(pk=sold_out.country_id).update(name="Albania")
+    client.force_login(alice)
+    response = client.get(url(alice_team, "?service=tg"))
+    # Albania comes first by name, but after the countries in stock.
+    assert [value for value, _ in response.context["form"].fields["country"].choices] == ["", 0, 7]
+    assert '<option value="7" disabled>Albania — out of stock</option>' in (
+        response.content.decode()
+    )
+    body = client.get(url(alice_team, "?service=tg&country=7&operator=any")).content.decode()
+    assert '<button type="submit" class="primary" disabled aria-describedby="buy-why">Buy' in body
+    assert 'id="buy-why" role="status">Nothing is in stock for TG in Albania right now.' in body
+
+
+def test_over_the_team_budget_buy_is_disabled_and_says_why(
+    client, alice, alice_team, sandbox_account, sandbox_offer
+):
+    alice_team.monthly_budget = sandbox_offer.price - Decimal("0.01")
+    alice_team.save()
+    client.force_login(alice)
+    body = client.get(url(alice_team, query_of(buy_form(sandbox_offer)))).content.decode()
+    assert (
+        f'class="primary" disabled aria-describedby="buy-why">Buy for ${sandbox_offer.price}'
+        in body
+    )
+    assert "This would go over the team&#x27;s monthly budget" in body
+
+
+def test_over_the_members_own_limit_buy_is_disabled_and_says_why(
+    client, bob, alice_team, sandbox_account, sandbox_offer
+):
+    membership = bob.memberships.get(team=alice_team)
+    membership.monthly_limit = Decimal("1.00")
+    membership.save()
+    client.force_login(bob)
+    body = client.get(url(alice_team, query_of(buy_form(sandbox_offer)))).content.decode()
+    assert 'disabled aria-describedby="buy-why"' in body
+    assert "This would go over your monthly limit ($0.00 of $1.00 used" in body
+
+
+def test_within_the_budgets_buy_is_enabled(
+    client, alice, alice_team, sandbox_account, sandbox_offer
+):
+    alice_team.monthly_budget = sandbox_offer.price
+    alice_team.save()
+    client.force_login(alice)
+    body = client.get(url(alice_team, query_of(buy_form(sandbox_offer)))).content.decode()
+    assert f'<button type="submit" class="primary">Buy for ${sandbox_offer.price}' in body
+    assert "buy-why" not in body
+
+
+def test_without_a_key_buy_is_disabled_and_says_why(client, alice, alice_team, sandbox_offer):
+    client.force_login(alice)
+    body = client.get(url(alice_team)).content.decode()
+    assert 'disabled aria-describedby="buy-why">Buy</button>' in body
+    assert "Buying needs a provider key." in body

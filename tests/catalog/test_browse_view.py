@@ -80,17 +80,18 @@ def test_bad_filter_values_mean_any(client, bob, alice_team, provider, make_offe
     assert len(response.context["page"]) == 1
 
 
-def test_it_hides_unavailable_offers_and_can_hide_empty_stock(
+def test_it_hides_unavailable_offers_and_shows_sold_out_ones_only_when_asked(
     client, bob, alice_team, provider, make_offer
 ):
     make_offer(provider, "tg", quantity=0)
     make_offer(provider, "vk", operator="mts", quantity=5)
     make_offer(provider, "ok", operator="beeline", available=False)
     client.force_login(bob)
-    page = client.get(url(alice_team)).context["page"]
-    assert {o.service_code for o in page} == {"tg", "vk"}
-    page = client.get(url(alice_team, "?in_stock=on")).context["page"]
-    assert [o.service_code for o in page] == ["vk"]
+    response = client.get(url(alice_team))
+    assert [o.service_code for o in response.context["page"]] == ["vk"]
+    assert "offers in stock only" in response.content.decode()
+    page = client.get(url(alice_team, "?sold_out=on")).context["page"]
+    assert [o.service_code for o in page] == ["vk", "tg"]
 
 
 @pytest.mark.parametrize(
@@ -146,17 +147,19 @@ def test_the_filter_form_works_without_javascript_and_pushes_the_url(
 def test_it_paginates(client, bob, alice_team, provider):
     fill_catalog(provider, services=30, operators=4)
     client.force_login(bob)
-    first = client.get(url(alice_team, "?sort=price")).context["page"]
+    first = client.get(url(alice_team, "?sort=price&sold_out=on")).context["page"]
     assert len(first) == 50
     assert first.has_next
-    third = client.get(url(alice_team, "?sort=price&page=3"))
+    third = client.get(url(alice_team, "?sort=price&sold_out=on&page=3"))
     assert len(third.context["page"]) == 20
     assert not third.context["page"].has_next
-    assert b"?sort=price&amp;page=2" in third.content  # the previous link keeps the filters
+    assert (
+        b"?sort=price&amp;sold_out=on&amp;page=2" in third.content
+    )  # the previous link keeps the filters
     rows = [
         (r.service_code, r.operator_code)
         for n in (1, 2, 3)
-        for r in client.get(url(alice_team, f"?sort=price&page={n}")).context["page"]
+        for r in client.get(url(alice_team, f"?sort=price&sold_out=on&page={n}")).context["page"]
     ]
     assert len(set(rows)) == 120  # every combination once across the pages
 
@@ -231,7 +234,7 @@ def test_each_combination_shows_once_with_every_providers_offer(
     make_offer(beta, "tg", country=0, operator="beeline", price="0.90", quantity=0)
     make_offer(provider, "vk", country=0, operator="mts", price="1.00", quantity=2)
     client.force_login(bob)
-    response = client.get(url(alice_team))
+    response = client.get(url(alice_team, "?sold_out=on"))
     assert [c.provider.name for c in response.context["columns"]] == ["Acme SMS", "Beta SMS"]
     rows = [
         (r.service_code, r.operator_code, [c and (str(c.price), c.quantity) for c in r.cells])
@@ -311,7 +314,7 @@ def test_a_manager_syncs_each_provider_and_sees_each_status(
 def test_a_page_past_the_end_shows_the_last_one(client, bob, alice_team, provider):
     fill_catalog(provider, services=30, operators=2)
     client.force_login(bob)
-    page = client.get(url(alice_team, "?page=9")).context["page"]
+    page = client.get(url(alice_team, "?sold_out=on&page=9")).context["page"]
     assert page.number == 2
     assert len(page) == 10
 
@@ -337,3 +340,67 @@ def test_the_query_count_does_not_grow_with_providers(
     assert len(response.context["columns"]) == 5
     # The same combinations at every provider: each shown once.
     assert len({(r.service_code, r.operator_code) for r in response.context["page"]}) == 50
+
+
+# --- From the catalog to buying; a search too long ------------------------------------------
+
+
+def test_each_row_in_stock_has_a_buy_with_everything_chosen(
+    client, bob, alice_team, provider, beta, make_offer
+):
+    make_account(alice_team, beta)
+    make_offer(provider, "tg", country=0, operator="mts", price="0.90", quantity=4)
+    at_beta = make_offer(beta, "tg", country=0, operator="mts", price="1.20", quantity=6)
+    make_offer(provider, "vk", country=3, operator="tele2", price="1.00", quantity=0)
+    client.force_login(bob)
+    body = client.get(url(alice_team, "?sold_out=on")).content.decode()
+    # The offer picked first is the cheapest where the team holds a key (Beta), not Acme's.
+    chosen = f"service=tg&amp;country=0&amp;operator=mts&amp;offer={at_beta.pk}"
+    buy = f"/t/{alice_team.slug}/buy/?{chosen}"
+    assert (
+        f'<a class="button small" href="{buy}" aria-label="Buy TG in Country 0, mts">Buy</a>'
+        in body
+    )
+    assert body.count('class="button small"') == 1  # the sold-out vk row has none
+    assert '<tr class="sold-out">' in body
+
+
+def test_without_a_key_in_stock_buy_lets_routing_choose(
+    client, bob, alice_team, provider, make_offer
+):
+    make_offer(provider, "tg", country=0, operator="mts", quantity=4)
+    client.force_login(bob)
+    body = client.get(url(alice_team)).content.decode()
+    assert f'href="/t/{alice_team.slug}/buy/?service=tg&amp;country=0&amp;operator=mts"' in body
+
+
+def test_a_viewer_sees_no_buy(client, victor, alice_team, provider, make_offer):
+    make_offer(provider, "tg", quantity=4)
+    client.force_login(victor)
+    body = client.get(url(alice_team)).content.decode()
+    assert "/buy/" not in body
+
+
+def test_when_nothing_is_in_stock_it_says_so_and_offers_the_sold_out_ones(
+    client, bob, alice_team, provider, make_offer
+):
+    make_offer(provider, "tg", quantity=0)
+    client.force_login(bob)
+    body = client.get(url(alice_team, "?q=tg")).content.decode()
+    assert "No offers in stock match these filters." in body
+    assert 'href="?q=tg&amp;sold_out=on">Show sold-out offers too</a>' in body
+
+
+def test_a_search_too_long_is_an_error_and_lists_nothing(
+    client, bob, alice_team, provider, make_offer
+):
+    make_offer(provider, "tg", quantity=4)
+    client.force_login(bob)
+    response = client.get(url(alice_team, "?q=" + "t" * 5000))
+    assert list(response.context["page"]) == []
+    body = response.content.decode()
+    assert 'aria-invalid="true" aria-describedby="id_q_error"' in body
+    assert "Search for at most 100 characters (this is 5000)." in body
+    assert "Nothing is listed until the search is shorter." in body
+    # A search of the longest length allowed still searches.
+    assert client.get(url(alice_team, "?q=" + "t" * 100)).status_code == 200

@@ -45,7 +45,7 @@ def test_it_shows_the_price_trend(client, bob, alice_team, provider, make_offer)
     response = client.get(url(alice_team, offer.service_id))
     (row,) = response.context["page"]
     assert row.cells[0].previous_price == Decimal("1.20")
-    assert "&uarr; from 1.20" in response.content.decode()
+    assert "&uarr; from $1.20" in response.content.decode()
     (change,) = response.context["changes"]
     assert (change.previous, change.price) == (Decimal("1.20"), Decimal("1.50"))
 
@@ -121,3 +121,19 @@ def test_it_makes_the_same_number_of_queries_however_many_rows(
         response = client.get(url(alice_team, first.service_id))
     assert len(response.context["page"]) == 40
     assert len(response.context["changes"]) == 20
+
+
+def test_each_offer_in_stock_has_a_buy_and_sold_out_ones_none(
+    client, bob, alice_team, provider, make_offer
+):
+    make_account(alice_team, provider)
+    offer = make_offer(provider, "tg", country=1, operator="any", price="1.00", quantity=7)
+    make_offer(provider, "tg", country=0, operator="mts", price="0.50", quantity=0)
+    client.force_login(bob)
+    body = client.get(url(alice_team, offer.service_id)).content.decode()
+    buy = (
+        f"/t/{alice_team.slug}/buy/?service=tg&amp;country=1&amp;operator=any&amp;offer={offer.pk}"
+    )
+    assert f'href="{buy}"' in body
+    assert body.count('class="button small"') == 1
+    assert '<tr class="sold-out">' in body

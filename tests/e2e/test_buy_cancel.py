@@ -24,7 +24,7 @@ def test_alice_buys_a_number_and_cancels_it(
     page.get_by_label("Service").select_option(sandbox_offer.service.code)
     page.get_by_label("Country").select_option(str(sandbox_offer.country.external_id))
     page.get_by_label("Operator").select_option(sandbox_offer.operator.code)
-    buy = page.get_by_role("button", name=f"Buy for {price}")
+    buy = page.get_by_role("button", name=f"Buy for ${price}")
     expect(buy).to_be_enabled()
     buy.click()
 

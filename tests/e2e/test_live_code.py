@@ -44,7 +44,7 @@ def test_a_code_appears_without_reload_then_a_second_one_then_it_is_completed(
     page.get_by_label("Service").select_option(sandbox_offer.service.code)
     page.get_by_label("Country").select_option(str(sandbox_offer.country.external_id))
     page.get_by_label("Operator").select_option(sandbox_offer.operator.code)
-    page.get_by_role("button", name=f"Buy for {sandbox_offer.price}").click()
+    page.get_by_role("button", name=f"Buy for ${sandbox_offer.price}").click()
     expect(page.locator(".messages")).to_contain_text("Bought")
     expect(page.locator("#activation-status")).to_contain_text("Waiting for code")
     activation = Activation.objects.get()

@@ -44,20 +44,20 @@ def test_a_purchase_lands_at_the_other_provider_and_says_where_and_why(
     # Telegram is offered once, and Russia with the best price and both providers' stock.
     expect(page.get_by_label("Service").locator("option", has_text="(tg)")).to_have_count(1)
     page.get_by_label("Service").select_option("tg")
-    expect(page.get_by_label("Country")).to_contain_text(f"from {CHEAP}, 200 in stock")
+    expect(page.get_by_label("Country")).to_contain_text(f"from ${CHEAP}, 200 in stock")
     page.get_by_label("Country").select_option("0")
     expect(page.get_by_label("Operator")).to_have_value("any")
 
     # Before the click: both offers, best first (cheapest), the first preselected.
-    at_a = page.get_by_role("radio", name=f"{a}, any, {CHEAP}: no history yet")
-    at_b = page.get_by_role("radio", name=f"{b}, any, {DEAR}: no history yet")
+    at_a = page.get_by_role("radio", name=f"{a}, any, ${CHEAP}: no history yet")
+    at_b = page.get_by_role("radio", name=f"{b}, any, ${DEAR}: no history yet")
     expect(at_a).to_be_checked()
     expect(at_b).not_to_be_checked()
     # Another pick re-renders the form (htmx): the button says its price; then back to A.
     at_b.check()
-    expect(page.get_by_role("button", name=f"Buy for {DEAR}")).to_be_enabled()
+    expect(page.get_by_role("button", name=f"Buy for ${DEAR}")).to_be_enabled()
     at_a.check()
-    page.get_by_role("button", name=f"Buy for {CHEAP}").click()
+    page.get_by_role("button", name=f"Buy for ${CHEAP}").click()
 
     expect(page.locator(".messages")).to_contain_text(
         re.compile(rf"Bought \+?7\d+ at {re.escape(b)} \(any\) for \$[\d.,]+: ")
@@ -95,7 +95,7 @@ def test_without_javascript_the_person_picks_the_other_offer(
         page.get_by_label("Country").select_option("0")
         page.get_by_role("button", name="Show choices").click()
         page.get_by_role(
-            "radio", name=re.compile(f"^{re.escape(dear.provider.name)}, any, {DEAR}")
+            "radio", name=re.compile(f"^{re.escape(dear.provider.name)}, any, \\${DEAR}")
         ).check()
         page.get_by_role("button", name=re.compile("^Buy for")).click()
         expect(page.locator(".messages")).to_contain_text(f"at {dear.provider.name}")
