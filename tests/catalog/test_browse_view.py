@@ -385,6 +385,7 @@ def test_when_nothing_is_in_stock_it_says_so_and_offers_the_sold_out_ones(
     client, bob, alice_team, provider, make_offer
 ):
     make_offer(provider, "tg", quantity=0)
+    SyncRun.objects.create(provider=provider, finished_at=timezone.now(), offers=1)
     client.force_login(bob)
     body = client.get(url(alice_team, "?q=tg")).content.decode()
     assert "No offers in stock match these filters." in body

@@ -233,5 +233,5 @@ def test_once_there_are_prices_an_empty_result_is_the_filters(
     SyncRun.objects.create(provider=provider, finished_at=timezone.now(), offers=1)
     client.force_login(bob)
     body = browse(client, alice_team, "?q=nothing-like-this")
-    assert "No offers match these filters." in body
+    assert "No offers in stock match these filters." in body
     assert "on its way" not in body
