@@ -7,8 +7,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import Provider, ProviderAccount
+from catalog.models import Provider, ProviderAccount, SyncRun
 from catalog.sandbox_views import SandboxMount, sandbox_mounts
+from catalog.tasks import request_sync
 from dashboard.encryption import KeyDecryptionError, decrypt_key, encrypt_key, last4
 from dashboard.models import Team
 
@@ -81,3 +82,11 @@ def _holds(account: ProviderAccount, api_key: str) -> bool:
         return decrypt_key(account.key_ciphertext) == api_key
     except KeyDecryptionError:  # an unreadable key is replaced
         return False
+
+
+def queue_first_syncs(providers: list[Provider]) -> list[Provider]:
+    """Queue a full sync of each provider that has never been synced, so that the first
+    look at the catalog after `make run` shows it on its way instead of asking for a press of
+    "Sync now"; the providers queued (none already queued or synced)."""
+    never = [p for p in providers if not SyncRun.objects.filter(provider=p).exists()]
+    return [provider for provider in never if request_sync(provider)]

@@ -1,6 +1,8 @@
 from io import StringIO
 
+from django.contrib.auth.models import User
 from django.core.management import call_command
+from django_q.models import OrmQ
 
 from catalog.demo import ensure_demo_account, ensure_sandbox_providers
 from catalog.models import Provider, ProviderAccount
@@ -128,3 +130,21 @@ def test_setup_demo_leaves_a_team_key_that_still_works_alone(settings, db):
         for a in ProviderAccount.objects.filter(team__slug="demo")
     }
     assert after == before
+
+
+def test_setup_demo_queues_the_first_sync_once_so_the_catalog_shows_it_on_its_way(
+    settings, db, client
+):
+    settings.SANDBOX = True
+    out = StringIO()
+    call_command("setup_demo", stdout=out)
+    assert "First catalog sync queued for Sandbox, Sandbox B" in out.getvalue()
+    assert OrmQ.objects.count() == 2
+    # Run again (another `make run`): the syncs are queued already, nothing more is.
+    again = StringIO()
+    call_command("setup_demo", stdout=again)
+    assert "First catalog sync queued" not in again.getvalue()
+    assert OrmQ.objects.count() == 2
+    client.force_login(User.objects.get(username="demo"))
+    body = client.get("/t/demo/catalog/").content.decode()
+    assert "The catalog is on its way: first sync queued" in body

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
 
-from catalog.demo import ensure_demo_account, ensure_sandbox_providers
+from catalog.demo import ensure_demo_account, ensure_sandbox_providers, queue_first_syncs
 from dashboard.models import Membership, Role, Team
 
 DEMO_TEAM_SLUG = "demo"
@@ -46,10 +46,14 @@ class Command(BaseCommand):
             for sandbox in sandboxes:
                 ensure_demo_account(team, sandbox)
 
+        queued = queue_first_syncs(sandboxes)
         self.stdout.write(f"Demo team {team.name!r} is ready.")
         self.stdout.write(f"Sign in at {base_url}/accounts/login/")
         for sandbox in sandboxes:
             self.stdout.write(f"Sandbox provider {sandbox.name!r}: {sandbox.handler_url}")
+        if queued:
+            names = ", ".join(provider.name for provider in queued)
+            self.stdout.write(f"First catalog sync queued for {names}: the worker runs it.")
         if password:
             self.stdout.write(f"  username: {DEMO_USERNAME}")
             self.stdout.write(f"  password: {password}")
