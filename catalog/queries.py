@@ -122,9 +122,13 @@ class Combination:
     cells: list[Cell | None]
 
     @property
+    def best(self) -> Cell | None:
+        """The cheapest offer among the providers with stock (a phone's card shows it)."""
+        return min((c for c in self.cells if c and c.quantity), key=lambda c: c.price, default=None)
+
+    @property
     def best_price(self) -> Decimal | None:
-        """The lowest price among the providers with stock."""
-        return min((c.price for c in self.cells if c and c.quantity), default=None)
+        return self.best.price if self.best else None
 
     @property
     def stock(self) -> int:

@@ -57,6 +57,10 @@ def test_a_code_appears_without_reload_then_a_second_one_then_it_is_completed(
         expect(codes).to_have_count(1, timeout=15_000)
         first = sandbox.activation(activation.provider_activation_id).codes[0]
         expect(codes.first).to_have_text(first)
+        # Announced to screen readers by the region that stays while the section is swapped.
+        announcer = page.locator("#code-announcer")
+        expect(announcer).to_have_attribute("aria-live", "assertive")
+        expect(announcer).to_have_text(re.compile(rf"New code for \+\d+: {first}$"))
         expect(page.locator("#activation-status")).to_contain_text("Code received")
         assert page.evaluate("window.sameDocument") is True
         expect(page).to_have_title(re.compile(rf"^{first} · "))
@@ -67,6 +71,7 @@ def test_a_code_appears_without_reload_then_a_second_one_then_it_is_completed(
         expect(codes).to_have_count(2, timeout=15_000)
         second = sandbox.activation(activation.provider_activation_id).codes[1]
         expect(codes.nth(1)).to_have_text(second)
+        expect(announcer).to_have_text(re.compile(rf"New code for \+\d+: {second}$"))
         expect(codes.nth(1)).to_have_class(re.compile(r"\bnew\b"))
         assert page.evaluate("window.sameDocument") is True
 
