@@ -135,10 +135,14 @@ def test_the_poller_s_code_is_one_row_with_its_call(client, alice, alice_team, b
     sandbox_server.sandbox.deliver_code(activation.provider_activation_id, "012345")
     one_pass()
     client.force_login(alice)
-    [row] = rows(audit(client, alice_team))
+    response = audit(client, alice_team)
+    [row] = rows(response)
     assert text(row.story) == f"the poller received a code for {phone_text(activation.phone)}"
     assert f"/activations/{activation.pk}/" in row.story
     assert [call.action for call in row.calls] == ["getStatus"]
+    # No person and no token did it: it says so, instead of "Browser".
+    source = re.search(r'<span class="audit-source">(.*?)</span>', response.content.decode())
+    assert source.group(1) == "In the background"
 
 
 def test_a_failing_provider_makes_one_row_per_activation_not_one_per_poll(
