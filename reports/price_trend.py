@@ -48,10 +48,16 @@ def trend_service(scope: Scope, usage_by_service: list[UsageRow]) -> Service | N
 
 
 def price_trend(scope: Scope, service: Service) -> list[PricePoint]:
-    """Recorded catalog prices of one service per local day (lowest, average, highest)."""
+    """Recorded catalog prices of one service per local day (lowest, average, highest).
+
+    A price of zero is a sold-out offer listed without a price, not a price: it is left out,
+    or every day's lowest would read 0.00."""
     tz = scope.tz
     changes = PriceChange.objects.filter(
-        offer__service=service, recorded_at__gte=scope.start_at, recorded_at__lt=scope.end_at
+        offer__service=service,
+        recorded_at__gte=scope.start_at,
+        recorded_at__lt=scope.end_at,
+        price__gt=0,
     )
     if scope.country_id:
         changes = changes.filter(offer__country_id=scope.country_id)

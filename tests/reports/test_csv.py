@@ -171,6 +171,7 @@ def test_the_price_trend_csv(client, alice, alice_team, march, places, provider)
         (other, "3.10", "2026-03-05 09:00"),
         (offer, "9.00", "2026-03-06 10:00"),
         (whatsapp, "1.00", "2026-03-06 10:00"),  # another service
+        (other, "0.00", "2026-03-06 11:00"),  # sold out: the provider lists no price
         (offer, "50.00", "2026-04-01 00:00"),  # after the range
     ]:
         PriceChange.objects.create(offer=o, price=price, recorded_at=at(when))
