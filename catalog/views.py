@@ -45,6 +45,8 @@ def browse(request: AuthenticatedHttpRequest, team_slug: str):
     columns = queries.columns(membership.team)
     fragment = wants_fragment(request)
     context = {"membership": membership, "columns": columns, "fragment": fragment}
+    # Reloaded because a sync moved on: the countries may be new (the first sync) too.
+    context["sync_reload"] = fragment and request.htmx.trigger == "catalog-results"
     context["first_sync"] = first_sync([column.status for column in columns])
     if columns:
         form = CatalogFilters(request.GET)

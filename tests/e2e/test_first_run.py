@@ -75,6 +75,11 @@ def test_the_catalog_fills_in_after_sync_now_without_a_reload(
     assert Offer.objects.filter(provider=catalog_sandbox).exists()
     expect(results).not_to_contain_text("on its way")
     expect(card.get_by_role("button", name="Sync now")).to_be_visible()
+    # The country filter, empty before the first sync, lists the countries now, and filters.
+    country = page.get_by_label("Country")
+    expect(country.locator("option", has_text="Russia")).to_have_count(1)
+    country.select_option(label="Russia")
+    expect(results.locator("tbody tr").first).to_contain_text("Russia")
     assert page.evaluate("window.sameDocument") is True  # no reload on the way
 
     # The reload's filters are not added again to the links inside the results.
