@@ -385,7 +385,7 @@ def refresh_balance(request: AuthenticatedHttpRequest, team_slug: str, account_i
         team=membership.team,
         pk=account_id,
     )
-    outcome = accounts.refresh_balance(acting=membership, account=account)
+    outcome = accounts.refresh_balance(acting=membership, account=account, ip=client_ip(request))
     if request.htmx:
         # The balance alone, in place (a page asking as it loads, or Refresh with
         # JavaScript): a failure is said there, and is not asked again by itself.

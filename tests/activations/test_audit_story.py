@@ -190,6 +190,28 @@ def test_calls_without_an_action_are_grouped_per_request(client, alice, alice_te
     )
 
 
+def test_a_long_group_lists_twenty_calls_and_counts_the_rest(
+    client, alice, alice_team, alice_account
+):
+    with one_request():
+        for country in range(25):
+            record_call(
+                team=alice_team,
+                account=alice_account,
+                action="getServicesAndCost",
+                params={"country": str(country)},
+                answer="",
+                http_status=503,
+                latency_ms=5,
+                outcome="unavailable",
+            )
+    client.force_login(alice)
+    page = audit(client, alice_team).content.decode()
+    assert "<summary>25 provider calls</summary>" in page
+    assert page.count("<code>getServicesAndCost</code>") == 20
+    assert "and 5 more like these" in page
+
+
 def test_a_call_goes_under_the_action_written_after_it(alice, alice_team, alice_account, tg_offer):
     def call(action, outcome):
         record_call(
@@ -275,6 +297,7 @@ def test_repeated_balance_refreshes_add_no_rows(
         "alice refreshed the balance at Sandbox (test): $1,000.00 → $1,234.50"
     )
     assert [(c.action, c.answer) for c in row.calls] == [("getBalance", "1234.50")]
+    assert row.ip == "127.0.0.1"  # where the person pressed Refresh from
 
 
 def test_a_failed_balance_refresh_is_still_written(client, alice, alice_team, sandbox_account):

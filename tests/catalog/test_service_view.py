@@ -1,5 +1,7 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -64,6 +66,19 @@ def test_an_htmx_request_gets_only_the_ranking(client, bob, alice_team, provider
     client.force_login(bob)
     response = client.get(url(alice_team, offer.service_id), headers={"HX-Request": "true"})
     assert response.content.decode().lstrip().startswith('<div id="ranking"')
+
+
+def test_the_ranking_reloads_itself_when_a_sync_moves_on(
+    client, bob, alice_team, provider, make_offer
+):
+    offer = make_offer(provider, "tg", country=0, operator="mts")
+    client.force_login(bob)
+    page = client.get(url(alice_team, offer.service_id)).content.decode()
+    ranking = re.search(r'<div id="ranking" hx-get="([^"]+)" hx-trigger="([^"]+)"', page)
+    assert ranking.group(2) == "catalog-sync-changed from:body"  # the status cards' event
+    make_offer(provider, "tg", country=0, operator="beeline")  # what the sync brought
+    again = client.get(unescape(ranking.group(1)), headers={"HX-Request": "true"})
+    assert "beeline" in again.content.decode()
 
 
 def test_it_shows_the_service_at_every_provider_side_by_side(
