@@ -81,8 +81,25 @@ def ago(moment: datetime, now: datetime) -> str:
     return f"{seconds} s ago" if seconds < 60 else relative(moment, now)
 
 
+class SinceWhen:
+    """How long ago a sync on its way started or was queued, as the cards say it; for classes
+    with `started_at`, `queued_at` and `now`."""
+
+    started_at: datetime | None
+    queued_at: datetime | None
+    now: datetime
+
+    @property
+    def started_ago(self) -> str:
+        return ago(self.started_at, self.now) if self.started_at else ""
+
+    @property
+    def queued_ago(self) -> str:
+        return ago(self.queued_at, self.now) if self.queued_at else ""
+
+
 @dataclass
-class SyncStatus:
+class SyncStatus(SinceWhen):
     """One provider's sync as the card tells it."""
 
     provider: Provider
@@ -164,14 +181,6 @@ class SyncStatus:
         return None
 
     @property
-    def started_ago(self) -> str:
-        return ago(self.started_at, self.now) if self.started_at else ""
-
-    @property
-    def queued_ago(self) -> str:
-        return ago(self.queued_at, self.now) if self.queued_at else ""
-
-    @property
     def queued_long(self) -> bool:
         return self.queued_at is not None and self.now - self.queued_at > QUEUED_LONG
 
@@ -205,7 +214,7 @@ class SyncStatus:
 
 
 @dataclass(frozen=True)
-class FirstSync:
+class FirstSync(SinceWhen):
     """No provider has stored prices yet: what the empty catalog says instead of "No offers
     match". `started_at` / `queued_at`: the earliest sync on its way (both None if none)."""
 
@@ -217,14 +226,6 @@ class FirstSync:
     @property
     def on_its_way(self) -> bool:
         return self.started_at is not None or self.queued_at is not None
-
-    @property
-    def started_ago(self) -> str:
-        return ago(self.started_at, self.now) if self.started_at else ""
-
-    @property
-    def queued_ago(self) -> str:
-        return ago(self.queued_at, self.now) if self.queued_at else ""
 
 
 def first_sync(statuses: list[SyncStatus]) -> FirstSync | None:
