@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -10,16 +9,6 @@ from catalog.tasks import SYNC_TIMEOUT, sync_provider_catalog
 
 def url(team):
     return f"/t/{team.slug}/catalog/sync/"
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """The tasks queued with async_task, instead of a broker."""
-    calls = []
-    monkeypatch.setattr(
-        "catalog.tasks.async_task", lambda func, *args, **kw: calls.append((func, args))
-    )
-    return calls
 
 
 def test_it_queues_a_sync_by_provider_id(client, alice, alice_team, provider, queued):

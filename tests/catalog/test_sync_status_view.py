@@ -25,16 +25,6 @@ def browse(client, team, query=""):
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    """The tasks queued with async_task, instead of a broker."""
-    calls = []
-    monkeypatch.setattr(
-        "catalog.tasks.async_task", lambda func, *args, **kw: calls.append((func, args))
-    )
-    return calls
-
-
-@pytest.fixture
 def worker_stopped(monkeypatch):
     monkeypatch.setattr("catalog.sync.status.worker_running", lambda: False)
 

@@ -1,16 +1,7 @@
-import pytest
-
 from catalog import tasks
 from catalog.models import Provider, SyncRun
 from catalog.sync import run as sync_run
 from tests.fixtures.catalog import seed_pairs
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks, "async_task", lambda func, *args, **kw: calls.append((func, args)))
-    return calls
 
 
 def test_the_task_syncs_a_provider_by_id(catalog_sandbox):
