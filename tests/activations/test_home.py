@@ -40,7 +40,7 @@ def test_the_home_page_shows_balances_budget_and_open_activations(
     content = response.content.decode()
     assert response.status_code == 200
     assert '<strong class="balance">$100.00</strong>' in content
-    assert "<strong>10.00</strong> of 40.00 used (25%)" in content
+    assert "<strong>$10.00</strong> of $40.00 used (25%)" in content
     assert 'id="open-activations"' in content
     assert "5150" in content
     assert f'hx-get="/t/{alice_team.slug}/activations/open/"' in content
