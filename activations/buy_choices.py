@@ -19,7 +19,7 @@ from decimal import Decimal
 from django import forms
 from django.db.models import Min, Q, QuerySet, Sum
 
-from activations.routing.choice import ANY_OPERATOR
+from activations.routing.choice import ANY_OPERATOR, country_rows, service_rows
 from catalog.models import Offer, Provider
 from dashboard.display import money
 from dashboard.models import Team
@@ -121,7 +121,7 @@ def services_priced(offers: QuerySet[Offer]) -> list[Choice]:
 
 def countries(offers: QuerySet[Offer], service: str) -> list[Choice]:
     rows = _priced(
-        offers.filter(service__code=service)
+        offers.filter(service__in=service_rows(service))
         .values("country__external_id")
         .annotate(name=Min("country__name"))
     )
@@ -136,7 +136,10 @@ def countries(offers: QuerySet[Offer], service: str) -> list[Choice]:
 def operators(offers: QuerySet[Offer], service: str, country: int) -> list[Choice]:
     """ "Any operator" (over all of them), then each other operator code once, those in
     stock first."""
-    rows = offers.filter(service__code=service, country__external_id=country)
+    rows = offers.filter(
+        service__in=service_rows(service),
+        country__in=country_rows(country),
+    )
     every = rows.aggregate(
         best_price=Min("price", filter=IN_STOCK), stock=Sum("quantity", filter=IN_STOCK)
     )

@@ -9,6 +9,11 @@ whole catalog by price (pages 1 and 30) and by stock, filtered by a service name
 with sold-out offers too (by default the catalog shows offers in stock only), the htmx
 fragment, and a service's page (Telegram across the three providers).
 
+Then the team pages that read the catalog and the team's history (the home page with its usual
+purchases, the buy page empty and with Telegram in Russia chosen, the activations list, the
+audit log), after HISTORY numbers bought over the last 60 days, each with its audit row and
+provider call, requested as the team's owner; with each page's query count.
+
 Runs once on SQLite (a throwaway database file) and once on PostgreSQL (a throwaway
 `test_bench_catalog_pages` on the server of BENCH_DATABASE_URL, else of DATABASE_URL when
 that is PostgreSQL, else postgres://postgres@127.0.0.1:5432/), each in a child process so
@@ -29,6 +34,14 @@ DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/bench_catalog_pages"
 PROVIDERS = ("Sandbox A", "Sandbox B", "Sandbox C")
 RUNS = 7
 TARGET_MS = 300
+HISTORY = 2000
+TEAM_PAGES = [
+    ("home (usual purchases, balances, budget)", "", False),
+    ("buy, nothing chosen", "buy/", False),
+    ("buy, Telegram in Russia chosen", "buy/?service=tg&country=0&operator=any", False),
+    ("activations list", "activations/", False),
+    ("audit log", "audit/", False),
+]
 PAGES = [
     ("catalog by price, page 1", "", False),
     ("catalog by price, page 30", "?sort=price&page=30", False),
@@ -88,6 +101,8 @@ def child() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # what autovacuum does soon after a sync
         timings = measure(team_slug, member)
+        fill_history(team_slug, member)
+        timings |= measure_team_pages(team_slug, member)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
@@ -108,7 +123,7 @@ def fill():
 
     team = Team.objects.create(name="Bench team", slug="bench-team")
     member = User.objects.create_user("bench-member", "member@example.org", "-")
-    Membership.objects.create(team=team, user=member, role=Role.MEMBER)
+    Membership.objects.create(team=team, user=member, role=Role.OWNER)  # sees every page
     catalog = [
         (country, operator, service, catalog_offer(service.id, country.id, operator))
         for country in COUNTRIES
@@ -166,6 +181,90 @@ def _now():
     return timezone.now()
 
 
+def fill_history(team_slug: str, member) -> None:
+    """HISTORY numbers over the last 60 days (most of them a few usual combinations, the rest
+    spread over the catalog), each with its "bought" action and its getNumber call."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from activations.models import Activation
+    from catalog.models import Offer, ProviderAccount
+    from dashboard.models import AuditEvent
+
+    accounts = list(ProviderAccount.objects.filter(team__slug=team_slug).select_related("team"))
+    usual = list(Offer.objects.filter(service__code__in=["tg", "wa", "vk"], country__external_id=0))
+    spread = list(Offer.objects.filter(provider=accounts[0].provider)[::97])
+    now = timezone.now()
+    numbers, events = [], []
+    for i in range(HISTORY):
+        account = accounts[i % len(accounts)]
+        offers = usual if i % 5 else spread
+        offer = offers[i % len(offers)]
+        bought = now - timedelta(minutes=43 * i % (60 * 24 * 60))
+        numbers.append(
+            Activation(
+                team=account.team,
+                user=member,
+                account=account,
+                provider=offer.provider,
+                service=offer.service,
+                country=offer.country,
+                operator=offer.operator,
+                phone=f"7900{i:07d}",
+                provider_activation_id=str(i),
+                price=offer.price,
+                state="completed" if i % 4 else "cancelled",
+                codes=["12345"] if i % 4 else [],
+                created_at=bought,
+                updated_at=bought,
+                expires_at=bought + timedelta(minutes=20),
+                next_poll_at=bought,
+            )
+        )
+    numbers = Activation.objects.bulk_create(numbers, batch_size=1000)
+    for number in numbers:
+        for kind, action in (("call", "getNumber"), ("action", "bought")):
+            events.append(
+                AuditEvent(
+                    created_at=number.created_at,
+                    kind=kind,
+                    action=action,
+                    team=number.team,
+                    user=member,
+                    object_type="activations.activation",
+                    object_id=str(number.pk),
+                    answer=f"ACCESS_NUMBER:{number.provider_activation_id}:{number.phone}",
+                    outcome="ok",
+                )
+            )
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+
+
+def measure_team_pages(team_slug: str, member) -> dict[str, float]:
+    """Median milliseconds and the query count of each team page."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(member)
+    timings = {}
+    for label, path, _ in TEAM_PAGES:
+        samples = []
+        for run in range(RUNS + 1):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(f"/t/{team_slug}/{path}")
+                elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: HTTP {response.status_code}")
+            if run:
+                samples.append(elapsed)
+        timings[f"{label}, {len(queries)} queries"] = statistics.median(samples) * 1000
+    return timings
+
+
 def measure(team_slug: str, member) -> dict[str, float]:
     """Median milliseconds of each page, after one warm-up request."""
     from django.test import Client
@@ -197,11 +296,12 @@ def measure(team_slug: str, member) -> dict[str, float]:
 def report(vendor: str, filled: float, timings: dict[str, float]) -> None:
     print(
         f"{vendor}: {len(PROVIDERS)} full sandbox catalogs (206,304 offers), written in "
-        f"{filled:.1f} s; each page's median of {RUNS} requests, ms (target {TARGET_MS}):"
+        f"{filled:.1f} s; each page's median of {RUNS} requests, ms (target {TARGET_MS}); "
+        f"the team pages after {HISTORY} numbers:"
     )
     for label, ms in timings.items():
         verdict = "ok" if ms < TARGET_MS else "MISS"
-        print(f"  {label:36} {ms:8.1f}  {verdict}")
+        print(f"  {label:52} {ms:8.1f}  {verdict}")
 
 
 if __name__ == "__main__":
