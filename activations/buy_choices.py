@@ -19,7 +19,7 @@ from decimal import Decimal
 from django import forms
 from django.db.models import Min, Q, QuerySet, Sum
 
-from activations.routing.choice import ANY_OPERATOR, country_rows, service_rows
+from activations.routing.choice import ANY_OPERATOR, operator_rows, service_rows
 from catalog.models import Offer, Provider
 from dashboard.display import money
 from dashboard.models import Team
@@ -138,7 +138,7 @@ def operators(offers: QuerySet[Offer], service: str, country: int) -> list[Choic
     stock first."""
     rows = offers.filter(
         service__in=service_rows(service),
-        country__in=country_rows(country),
+        operator__in=operator_rows(country),
     )
     every = rows.aggregate(
         best_price=Min("price", filter=IN_STOCK), stock=Sum("quantity", filter=IN_STOCK)

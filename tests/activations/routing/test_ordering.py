@@ -165,5 +165,6 @@ def test_candidates_cost_a_fixed_number_of_queries(
         for operator in ("any", "mts", "tele2", "beeline"):
             offer = make_offer(provider, operator=operator, price=f"{len(name) + 1}.00")
             history(alice_team, alice, offer, codes=2, without=1)
-    with django_assert_num_queries(4):  # the policy, the price limit, offers, records
+    # The policy, the price limit, the service's and the operators' rows, offers, records.
+    with django_assert_num_queries(6):
         assert len(candidates(alice_team, TELEGRAM)) == 12
