@@ -10,11 +10,11 @@ or a time without its zone.
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
 
 from dashboard.models import Currency, Team
+from dashboard.teams import zone_named
 
 NOTHING = "\u2013"
 SIGNS = {Currency.USD: "$", Currency.RUB: "\u20bd"}
@@ -26,13 +26,6 @@ def money(amount: Decimal | int | float | str | None, currency: str) -> str:
     value = Decimal(str(amount))
     sign = "-" if value < 0 else ""
     return f"{sign}{SIGNS.get(currency, currency + '\u00a0')}{abs(value):,.2f}"
-
-
-def zone_named(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def activate_zone(user, team: Team | None) -> None:

@@ -30,11 +30,16 @@ UTC = ZoneInfo("UTC")
 # --- Time ------------------------------------------------------------------------------------
 
 
-def team_zone(team: Team) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo | None:
+    """The time zone of that name; None for an empty or unknown name."""
     try:
-        return ZoneInfo(team.time_zone)
+        return ZoneInfo(name) if name else None
     except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+        return None
+
+
+def team_zone(team: Team) -> ZoneInfo:
+    return zone_named(team.time_zone) or UTC
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:

@@ -7,9 +7,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from dashboard.display import NOTHING
 from dashboard.teams import TENTH
-
-NOTHING = "\u2013"  # an en dash where there is no value (no code yet, no limit)
 
 
 def plain(value: Any) -> str:
