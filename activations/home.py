@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from activations import usual
-from activations.budgets import team_budget
+from activations.budgets import spending_by_user, team_budget
 from activations.gateway.usage import requests_on
 from activations.models import WorkerHeartbeat
 from activations.poller import HEARTBEAT_NAME
@@ -53,14 +53,15 @@ def token_requests_today(membership: Membership) -> list[tuple]:
 
 def home_context(membership: Membership) -> dict:
     team = membership.team
+    spending = spending_by_user(team)  # the budget's figure and the usual buttons' check
     return {
         "membership": membership,
         "token_requests": token_requests_today(membership),
         "accounts": list(accounts_with_balance_age(team)),
-        "budget": team_budget(team),
+        "budget": team_budget(team, spending=spending),
         "poller": poller_status(),
         # The team's usual choices as one-click buttons, for those who can buy.
-        "usual": usual.usual_buys(membership) if membership.can_buy else [],
+        "usual": usual.usual_buys(membership, spending) if membership.can_buy else [],
         **open_table_context(team, membership),
     }
 

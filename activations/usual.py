@@ -87,15 +87,23 @@ class UsualBuy:
     token: str = field(default_factory=new_request_token)
 
 
-def usual_buys(acting: Membership, now: datetime | None = None) -> list[UsualBuy]:
+def usual_buys(
+    acting: Membership,
+    spending: dict[int, Decimal] | None = None,
+    *,
+    policy: str | None = None,
+    now: datetime | None = None,
+) -> list[UsualBuy]:
     """The buttons of the acting member's team: each usual choice with its first candidate's
-    price, or why it cannot be bought now. A few queries per choice (HOW_MANY at most)."""
+    price, or why it cannot be bought now. A few queries per choice (HOW_MANY at most).
+    `spending` (this month's `spending_by_user`) and `policy`: when the page has read them."""
     team = acting.team
     choices = usual_choices(team, now)
     if not choices:
         return []
-    spending = spending_by_user(team, now)
-    policy = routing.policy_of(team)
+    if spending is None:
+        spending = spending_by_user(team, now)
+    policy = policy or routing.policy_of(team)
     buys = []
     for choice in choices:
         found = routing.candidates(team, choice.want, policy=policy)

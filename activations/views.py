@@ -293,17 +293,17 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
         return _back_to_choices(team_slug, request.POST)
 
     form = BuyForm(request.GET, team=team, providers=providers, bound=False)
-    spending = spending_by_user(team)
+    spending, policy = spending_by_user(team), policy_of(team)
     context = {
         "form": form,
         "providers": providers,
-        "policy": RoutingPolicy(policy_of(team)),
+        "policy": RoutingPolicy(policy),
         "budget": team_budget(team, spending=spending),
         "why_not": form.why_not_buy(membership, spending) if providers else NO_KEY,
     }
     if request.htmx:
         return render(request, "activations/buy.html#buy_form", context)
-    context["usual"] = usual.usual_buys(membership)
+    context["usual"] = usual.usual_buys(membership, spending, policy=policy)
     return render(request, "activations/buy.html", context)
 
 
