@@ -120,8 +120,6 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
         with_headers(request, table, "spending", team_slug)
     series_table = built["by_period"]
     label = tables.period_label(grain)
-    by_service = built["service"].rows[:CHART_TOP]
-    by_provider = built["provider"].rows[:CHART_TOP]
     currency = membership.team.currency
     budget = with_headers(
         request, tables.budget_table(membership.team, timezone.now()), "spending", team_slug
@@ -140,22 +138,26 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
             ("Spent", [row.spent for row in series_table.rows]),
             currency=currency,
         ),
-        "service_chart": chart(
-            "hbar",
-            "money",
-            [row.label for row in by_service],
-            ("Spent", [row.spent for row in by_service]),
-            currency=currency,
+        "service_chart": bars(
+            built["service"].rows[:CHART_TOP], "money", "Spent", "spent", currency
         ),
-        "provider_chart": chart(
-            "hbar",
-            "money",
-            [row.label for row in by_provider],
-            ("Spent", [row.spent for row in by_provider]),
-            currency=currency,
+        "provider_chart": bars(
+            built["provider"].rows[:CHART_TOP], "money", "Spent", "spent", currency
         ),
     }
     return render(request, "reports/spending.html", context)
+
+
+def bars(rows: list, unit: str, name: str, value: str, currency: str = "") -> dict:
+    """A horizontal bar chart of one value (`value`, an attribute) of each row of a breakdown
+    (a service, a provider)."""
+    return chart(
+        "hbar",
+        unit,
+        [row.label for row in rows],
+        (name, [getattr(row, value) for row in rows]),
+        currency=currency,
+    )
 
 
 @require_safe
@@ -187,18 +189,8 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
             ("Bought", [row.bought for row in series]),
             ("Codes received", [row.with_code for row in series]),
         ),
-        "success_chart": chart(
-            "hbar",
-            "percent",
-            [row.label for row in by_service],
-            ("Success rate", [row.success_rate for row in by_service]),
-        ),
-        "provider_chart": chart(
-            "hbar",
-            "percent",
-            [row.label for row in by_provider],
-            ("Success rate", [row.success_rate for row in by_provider]),
-        ),
+        "success_chart": bars(by_service, "percent", "Success rate", "success_rate"),
+        "provider_chart": bars(by_provider, "percent", "Success rate", "success_rate"),
         "trend_chart": chart(
             over_time(len(trend.rows)),
             "money",
