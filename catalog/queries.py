@@ -127,10 +127,6 @@ class Combination:
         return min((c for c in self.cells if c and c.quantity), key=lambda c: c.price, default=None)
 
     @property
-    def best_price(self) -> Decimal | None:
-        return self.best.price if self.best else None
-
-    @property
     def stock(self) -> int:
         return sum(c.quantity for c in self.cells if c)
 

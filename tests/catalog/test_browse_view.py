@@ -293,7 +293,7 @@ def test_a_disabled_provider_has_no_column(client, bob, alice_team, provider, be
     response = client.get(url(alice_team))
     assert [c.provider.name for c in response.context["columns"]] == ["Acme SMS"]
     (row,) = response.context["page"]
-    assert row.best_price == Decimal("1.00")
+    assert row.best.price == Decimal("1.00")
 
 
 def test_a_manager_syncs_each_provider_and_sees_each_status(
