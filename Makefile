@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench install install-axe clean prod-smoke load faults scale-out hostile screenshots
+.PHONY: run test lint format bench install install-axe clean prod-smoke load faults scale-out hostile screenshots messages translations
 
 $(PY):
 	@PYBIN="$$(for c in python3.13 python3.12 python3 python; do \
@@ -38,12 +38,27 @@ $(AXE): $(AXE_DIR)/package-lock.json
 	    echo "npm not found: skipping axe-core ($(AXE_DIR)); the page walk (tests/e2e/test_every_page.py) will skip."; \
 	fi
 
-run: $(STAMP)
+# Translations (README "Languages"): the .po files in locale/ and each app's locale/ are the
+# source; `make run` and `make test` compile each into its .mo whenever the .po is newer.
+# `make translations` brings the .po files up to date with the strings marked in the code.
+PO := $(wildcard locale/*/LC_MESSAGES/*.po */locale/*/LC_MESSAGES/*.po)
+MO := $(PO:.po=.mo)
+messages: $(MO)
+
+%.mo: %.po
+	@command -v msgfmt >/dev/null 2>&1 || { echo "GNU gettext's msgfmt is missing: install gettext (Debian: apt-get install gettext)." >&2; exit 1; }
+	msgfmt --check --output-file=$@ $<
+
+translations: $(STAMP)
+	$(PY) manage.py makemessages --locale ru --no-obsolete --add-location file \
+	    --ignore '.*' --ignore 'tests/*' --ignore 'scripts/*' --ignore 'var/*' --ignore 'docs/*' --ignore 'staticfiles/*'
+
+run: $(STAMP) messages
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py setup_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py run_dev --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) messages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -12,6 +12,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from dashboard import lockout
 from dashboard.audit import client_ip
@@ -97,7 +98,11 @@ class TeamDetailsForm(forms.ModelForm):
 
 
 def own_time_zone_choices() -> list[tuple[str, str]]:
-    return [("", "Each team's own time zone"), *time_zone_choices()]
+    return [("", _("Each team's own time zone")), *time_zone_choices()]
+
+
+def own_language_choices() -> list[tuple[str, str]]:
+    return [("", _("As my browser asks")), *settings.LANGUAGES]
 
 
 class AccountSettingsForm(forms.ModelForm):
@@ -106,14 +111,22 @@ class AccountSettingsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=own_time_zone_choices,
         required=False,
-        label="Your time zone",
-        help_text="Every page shows times in this zone. Leave it on each team's own zone to see "
-        "a team's times as its other members do.",
+        label=_("Your time zone"),
+        help_text=_(
+            "Every page shows times in this zone. Leave it on each team's own zone to see "
+            "a team's times as its other members do."
+        ),
+    )
+    language = forms.ChoiceField(
+        choices=own_language_choices,
+        required=False,
+        label=_("Language"),
+        help_text=_("Pages and emails to you are in this language."),
     )
 
     class Meta:
         model = Profile
-        fields = ["time_zone"]
+        fields = ["language", "time_zone"]
 
 
 class InviteForm(forms.Form):

@@ -76,6 +76,12 @@ class Profile(models.Model):
         blank=True,
         help_text="Times are shown in this zone; empty: in each team's own time zone.",
     )
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="Pages and emails are in this language; empty: as the browser asks.",
+    )
 
     def __str__(self) -> str:
         return f"Settings of {self.user}"

@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("t/<slug:team_slug>/settings/leave/", views.leave_team, name="leave_team"),
     path("account/", views.account_settings, name="account_settings"),
+    path("language/", views.choose_language, name="choose_language"),
     path("t/<slug:team_slug>/reports/", include("reports.urls")),
     path("", include("catalog.urls")),
     path("", include("activations.urls")),

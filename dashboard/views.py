@@ -3,6 +3,7 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
@@ -12,7 +13,9 @@ from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dashboard import services
@@ -28,12 +31,21 @@ from dashboard.forms import (
     RoleForm,
     TeamDetailsForm,
 )
+from dashboard.languages import chosen_language, remember_language, set_language_cookie
 from dashboard.models import EVERYONE, MANAGERS, Invitation, Membership, Profile
 
 
 class SignInView(LoginView):
     authentication_form = RateLimitedAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        """Signed in: the person's own language, if they chose one, for this browser too."""
+        response = super().form_valid(form)
+        language = chosen_language(form.get_user())
+        if language:
+            set_language_cookie(response, language)
+        return response
 
 
 def choose_team(request: AuthenticatedHttpRequest):
@@ -245,11 +257,31 @@ def account_settings(request: AuthenticatedHttpRequest):
     form = AccountSettingsForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Your settings were saved.")
-        return redirect("account_settings")
+        language = form.cleaned_data["language"]
+        if language:
+            translation.activate(language)
+        messages.success(request, _("Your settings were saved."))
+        response = redirect("account_settings")
+        if language:
+            set_language_cookie(response, language)
+        else:  # as the browser asks
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+        return response
     activate_zone(request.user, None)
     context = {"form": form, "profile": profile, "now": timezone.now()}
     return render(request, "dashboard/account.html", context, status=400 if form.errors else 200)
+
+
+@login_not_required
+@require_POST
+def choose_language(request: HttpRequest):
+    """The language switch (sign-in page and menu): Django's set_language (the cookie, then
+    back to the page), and for a signed-in person their own choice, kept on their profile."""
+    response = i18n.set_language(request)
+    language = request.POST.get(i18n.LANGUAGE_QUERY_PARAMETER, "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        remember_language(request.user, language)
+    return response
 
 
 @login_not_required

@@ -16,6 +16,7 @@ from tests.security.routes import ROUTES, grouped
 PUBLIC = {
     "favicon",
     "login",
+    "choose_language",
     "password_reset",
     "password_reset_done",
     "password_reset_confirm",

@@ -100,7 +100,8 @@ def valid_bodies(world) -> dict[str, dict]:
         },
         "activations:revoke_token": {},
         # Signing in and accounts.
-        "account_settings": {"time_zone": "Asia/Tokyo"},
+        "account_settings": {"time_zone": "Asia/Tokyo", "language": "ru"},
+        "choose_language": {"language": "ru", "next": "/account/"},
         "login": {"username": "alice", "password": "wrong"},
         "logout": {},
         "password_change": {"old_password": "password", **reset_password},
@@ -280,8 +281,8 @@ def post_routes():
         "activations:refresh_balance",
         "activations:budgets", "activations:routing", "activations:save_price_limit",
         "activations:remove_price_limit", "activations:api_access", "activations:revoke_token",
-        "account_settings", "login", "logout", "password_change", "password_reset",
-        "password_reset_confirm", "accept_invitation", "sandbox_handler_api",
+        "account_settings", "choose_language", "login", "logout", "password_change",
+        "password_reset", "password_reset_confirm", "accept_invitation", "sandbox_handler_api",
         "sandbox_b_handler_api", "gateway", "gateway_stubs", "gateway_stubs_php",
     ]  # fmt: skip
     return [pytest.param(name, id=name) for name in names]
@@ -347,6 +348,7 @@ def form_error_cases():
             400,
             field_error,
         ),
+        ("account_settings", "an unknown language", {"language": "xx"}, 400, field_error),
         ("invite_member", "an address too long", {"email": "x" * 300 + "@e.org"}, 400, field_error),
         ("invite_member", "no address", {"email": "not an address"}, 400, field_error),
         ("invite_member", "an unknown role", {"role": "superuser"}, 400, field_error),
