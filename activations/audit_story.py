@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from activations.models import Activation
 from activations.routing.choice import policy_name
@@ -166,18 +166,32 @@ class Told:
                 phone_text(self.target.phone),
             )
         phone = self.params.get("phone")
+        # Translators: a number no longer known, where the sentences put the phone (Russian:
+        # nominative/accusative, «номер»).
         return format_html("{}", phone_text(str(phone)) if phone else _("a number"))
 
     def accounts_link(self) -> SafeString:
         return format_html(
             '<a href="{}">{}</a>',
             self.url("activations:accounts"),
+            # Translators: a provider's name, in "alice replaced the key of a provider" and
+            # "refreshed the balance at a provider" (Russian: the genitive, after "u"/"dlya").
             self.provider_name or _("a provider"),
         )
 
     @property
     def provider_or_any(self) -> str:
+        """The provider's name, "the provider" when the event names none (a sentence's
+        subject)."""
         return self.provider_name or _("the provider")
+
+    @property
+    def at_provider(self) -> str:
+        """The provider's name, "the provider" when the event names none, as the sentences
+        place it after "at" or "asked"."""
+        # Translators: in "the catalog sync asked the provider for its prices" and "alice
+        # called getNumber at the provider" (Russian: the genitive, after "u").
+        return self.provider_name or pgettext("audit log: at the provider", "the provider")
 
 
 Teller = Callable[[Told], SafeString]
@@ -481,6 +495,8 @@ def _joined_or_left(told: Told) -> SafeString:
 @tells(Action.MEMBER_REMOVED, Action.ROLE_CHANGED)
 def _member(told: Told) -> SafeString:
     params = told.params
+    # Translators: in "alice removed a member from the team" and "changed the role of a
+    # member" (Russian: «участника»).
     member = _settings_link(told, params["member"] if "member" in params else _("a member"))
     if told.event.action == Action.MEMBER_REMOVED:
         return format_html(
@@ -548,7 +564,7 @@ def _sync_call(told: Told) -> SafeString:
     return format_html(
         sentence,
         actor=told.who,
-        provider=told.provider_or_any,
+        provider=told.at_provider,
         outcome=outcome_words(told.event.outcome),
     )
 
@@ -560,6 +576,6 @@ def _other_call(told: Told) -> SafeString:
         _("{actor} called {action} at {provider}: {outcome}"),
         actor=told.who,
         action=told.event.action,
-        provider=told.provider_or_any,
+        provider=told.at_provider,
         outcome=outcome_words(told.event.outcome),
     )
