@@ -199,3 +199,32 @@ def test_the_routing_page_reads_russian(client, alice, alice_team, alice_account
         assert words in page, words
     assert 'value="12.30"' in page  # machine-read: not localized
     assert "Highest price per service" not in page
+
+
+def test_routing_reasons_and_records_read_russian():
+    from activations.route_story import route_story
+    from activations.routing.records import MIN_SAMPLE, Record
+
+    route = {
+        "policy": "reliable",
+        "tried": [
+            {"provider": "Sandbox A", "operator": "mts", "answer": "NO_NUMBERS"},
+            {"provider": "Sandbox B", "operator": "", "answer": "WEIRD"},
+        ],
+    }
+    with translation.override("ru"):
+        story = route_story(route)
+        assert story.policy == "Самое надёжное"
+        assert story.passed == ["у Sandbox A (mts) не было номеров", "Sandbox B отказал (WEIRD)"]
+        assert [Record(finished=n).summary for n in (1, 3, 5)] == [
+            "пока 1 активация",
+            "пока 3 активации",
+            "пока 5 активаций",
+        ]
+        assert Record(MIN_SAMPLE, 9, 17.5).summary == (
+            "90 % получили код за последние 30 дней, медиана 18 с"
+        )
+    english = route_story(route)
+    assert english.policy == "Most reliable"
+    assert english.passed == ["Sandbox A (mts) had no numbers", "Sandbox B refused (WEIRD)"]
+    assert Record(finished=1).summary == "1 activation so far"
