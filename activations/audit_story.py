@@ -20,8 +20,11 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
-from activations.models import Activation, RoutingPolicy
+from activations.models import Activation
+from activations.routing.choice import policy_name
 from catalog.models import Offer, Provider, ProviderAccount
 from dashboard.audit import Action, action_label
 from dashboard.display import money
@@ -44,24 +47,40 @@ LOADERS: dict[str, Callable[[Team, set[str]], list[Model]]] = {
 
 # Outcomes in words ("over the budget"); any other outcome is shown as the provider sent it.
 OUTCOME_WORDS = {
-    "over_budget": "over the budget",
-    "NO_NUMBERS": "no numbers available",
-    "NO_BALANCE": "not enough money at the provider",
-    "BAD_KEY": "the key was refused",
-    "BAD_STATUS": "the provider refused",
-    "NO_ACTIVATION": "the provider no longer knows it",
-    "unavailable": "the provider did not answer",
-    "rate_limited": "the provider asked to slow down",
-    "protocol_error": "the provider's answer could not be read",
-    "key_unreadable": "the stored key could not be read",
-    "not_recorded": "the number could not be recorded",
-    "not_recorded_cancelled": "the number could not be recorded and was cancelled",
-    "unstorable": "an answer SMS Desk cannot store",
+    "over_budget": gettext_lazy("over the budget"),
+    "NO_NUMBERS": gettext_lazy("no numbers available"),
+    "NO_BALANCE": gettext_lazy("not enough money at the provider"),
+    "BAD_KEY": gettext_lazy("the key was refused"),
+    "BAD_STATUS": gettext_lazy("the provider refused"),
+    "NO_ACTIVATION": gettext_lazy("the provider no longer knows it"),
+    "unavailable": gettext_lazy("the provider did not answer"),
+    "rate_limited": gettext_lazy("the provider asked to slow down"),
+    "protocol_error": gettext_lazy("the provider's answer could not be read"),
+    "key_unreadable": gettext_lazy("the stored key could not be read"),
+    "not_recorded": gettext_lazy("the number could not be recorded"),
+    "not_recorded_cancelled": gettext_lazy("the number could not be recorded and was cancelled"),
+    "unstorable": gettext_lazy("an answer SMS Desk cannot store"),
+}
+
+# Roles as the sentences name them (stored in payloads as the role's value).
+ROLE_WORDS = {
+    Role.OWNER: pgettext_lazy("role in the audit log", "owner"),
+    Role.MANAGER: pgettext_lazy("role in the audit log", "manager"),
+    Role.MEMBER: pgettext_lazy("role in the audit log", "member"),
+    Role.VIEWER: pgettext_lazy("role in the audit log", "viewer"),
+}
+
+# The team's fields a "Team updated" event names (its payload's keys).
+TEAM_FIELDS = {
+    "name": pgettext_lazy("team field in the audit log", "name"),
+    "time_zone": pgettext_lazy("team field in the audit log", "time zone"),
+    "currency": pgettext_lazy("team field in the audit log", "currency"),
+    "members_see_reports": pgettext_lazy("team field in the audit log", "members see reports"),
 }
 
 
 def outcome_words(outcome: str) -> str:
-    return OUTCOME_WORDS.get(outcome, outcome)
+    return str(OUTCOME_WORDS.get(outcome, outcome))
 
 
 def phone_text(phone: str) -> str:
@@ -111,10 +130,10 @@ class Told:
         if self.event.user is not None:
             return self.event.user.get_username()
         if self.event.action in {Action.EXPIRED, Action.COMPLETED_AT_EXPIRY}:
-            return "the poller"
+            return _("the poller")
         if self.event.kind == AuditEvent.Kind.CALL:
-            return "the poller" if isinstance(self.target, Activation) else "the catalog sync"
-        return "a former member"
+            return _("the poller") if isinstance(self.target, Activation) else _("the catalog sync")
+        return _("a former member")
 
     def url(self, name: str, *args) -> str:
         return reverse(name, args=[self.team.slug, *args])
@@ -136,7 +155,7 @@ class Told:
         return money(amount, provider.currency if provider is not None else self.team.currency)
 
     def team_money(self, amount) -> str:
-        return "no limit" if amount is None else money(amount, self.team.currency)
+        return _("no limit") if amount is None else money(amount, self.team.currency)
 
     def number(self) -> SafeString:
         """The activation's number, linked to its page (plain text once it is gone)."""
@@ -147,14 +166,32 @@ class Told:
                 phone_text(self.target.phone),
             )
         phone = self.params.get("phone")
-        return format_html("{}", phone_text(str(phone)) if phone else "a number")
+        # Translators: a number no longer known, where the sentences put the phone (Russian:
+        # nominative/accusative, «номер»).
+        return format_html("{}", phone_text(str(phone)) if phone else _("a number"))
 
     def accounts_link(self) -> SafeString:
         return format_html(
             '<a href="{}">{}</a>',
             self.url("activations:accounts"),
-            self.provider_name or "a provider",
+            # Translators: a provider's name, in "alice replaced the key of a provider" and
+            # "refreshed the balance at a provider" (Russian: the genitive, after "u"/"dlya").
+            self.provider_name or _("a provider"),
         )
+
+    @property
+    def provider_or_any(self) -> str:
+        """The provider's name, "the provider" when the event names none (a sentence's
+        subject)."""
+        return self.provider_name or _("the provider")
+
+    @property
+    def at_provider(self) -> str:
+        """The provider's name, "the provider" when the event names none, as the sentences
+        place it after "at" or "asked"."""
+        # Translators: in "the catalog sync asked the provider for its prices" and "alice
+        # called getNumber at the provider" (Russian: the genitive, after "u").
+        return self.provider_name or pgettext("audit log: at the provider", "the provider")
 
 
 Teller = Callable[[Told], SafeString]
@@ -184,8 +221,17 @@ def tell_page(team: Team, page_heads: list[AuditEvent]) -> None:
         event.story = tell(event, targets, team)
 
 
+# Each sentence is one translatable string with named placeholders ({actor}, {phone}...),
+# filled by format_html (which escapes each part): Russian orders the words its own way.
+
+
 def _generic(told: Told) -> SafeString:
-    return format_html("{}: {}", told.who, action_label(told.event.action).lower())
+    # Translators: an action the log has no sentence for: "alice: team updated".
+    return format_html(
+        _("{actor}: {action}"),
+        actor=told.who,
+        action=str(action_label(told.event.action)).lower(),
+    )
 
 
 # --- People's actions on numbers ---------------------------------------------------------
@@ -196,33 +242,49 @@ def _bought(told: Told) -> SafeString:
     target, price = told.target, told.price(told.params.get("price"))
     if isinstance(target, Activation):
         return format_html(
-            "{} bought {} ({}, {}) at {} for {}",
-            told.who,
-            told.number(),
-            target.service.name,
-            target.country.name,
-            told.provider_name,
-            price,
+            _("{actor} bought {phone} ({service}, {country}) at {provider} for {amount}"),
+            actor=told.who,
+            phone=told.number(),
+            service=target.service.name,
+            country=target.country.name,
+            provider=told.provider_name,
+            amount=price,
         )
     if isinstance(target, Offer):
         return format_html(
-            "{} tried to buy a {} number in {} at {} for {}: {}",
-            told.who,
-            target.service.name,
-            target.country.name,
-            told.provider_name,
-            price,
-            outcome_words(told.event.outcome),
+            _(
+                "{actor} tried to buy a {service} number in {country} at {provider} "
+                "for {amount}: {outcome}"
+            ),
+            actor=told.who,
+            service=target.service.name,
+            country=target.country.name,
+            provider=told.provider_name,
+            amount=price,
+            outcome=outcome_words(told.event.outcome),
         )
     return format_html(
-        "{} tried to buy a number for {}: {}", told.who, price, outcome_words(told.event.outcome)
+        _("{actor} tried to buy a number for {amount}: {outcome}"),
+        actor=told.who,
+        amount=price,
+        outcome=outcome_words(told.event.outcome),
     )
 
 
+# Each move's sentence: done, and tried without success.
 MOVES = {
-    Action.RETRY_REQUESTED: ("asked for another SMS on", "to ask for another SMS on"),
-    Action.COMPLETED: ("completed", "to complete"),
-    Action.CANCELLED: ("cancelled", "to cancel"),
+    Action.RETRY_REQUESTED: (
+        gettext_lazy("{actor} asked for another SMS on {phone}"),
+        gettext_lazy("{actor} tried to ask for another SMS on {phone}: {outcome}"),
+    ),
+    Action.COMPLETED: (
+        gettext_lazy("{actor} completed {phone}"),
+        gettext_lazy("{actor} tried to complete {phone}: {outcome}"),
+    ),
+    Action.CANCELLED: (
+        gettext_lazy("{actor} cancelled {phone}"),
+        gettext_lazy("{actor} tried to cancel {phone}: {outcome}"),
+    ),
 }
 
 
@@ -230,33 +292,53 @@ MOVES = {
 def _moved(told: Told) -> SafeString:
     done, tried = MOVES[told.event.action]
     if told.ok:
-        return format_html("{} {} {}", told.who, done, told.number())
+        return format_html(str(done), actor=told.who, phone=told.number())
     return format_html(
-        "{} tried {} {}: {}", told.who, tried, told.number(), outcome_words(told.event.outcome)
+        str(tried),
+        actor=told.who,
+        phone=told.number(),
+        outcome=outcome_words(told.event.outcome),
     )
 
 
 @tells(Action.EXPIRED, Action.COMPLETED_AT_EXPIRY)
 def _expired(told: Told) -> SafeString:
     if told.event.action == Action.EXPIRED:
-        return format_html("{} expired with no code; it costs nothing", told.number())
-    return format_html("{} ran out of time after its code and was completed", told.number())
+        return format_html(_("{phone} expired with no code; it costs nothing"), phone=told.number())
+    return format_html(
+        _("{phone} ran out of time after its code and was completed"), phone=told.number()
+    )
 
 
 # --- Keys and balances -------------------------------------------------------------------
 
+# Each key action's sentence: without the masked key, and with it.
+KEYS = {
+    Action.KEY_ADDED: (
+        gettext_lazy("{actor} added a key for {provider}"),
+        gettext_lazy("{actor} added a key for {provider} (key {key})"),
+    ),
+    Action.KEY_REPLACED: (
+        gettext_lazy("{actor} replaced the key of {provider}"),
+        gettext_lazy("{actor} replaced the key of {provider} (key {key})"),
+    ),
+    Action.KEY_REMOVED: (
+        gettext_lazy("{actor} removed the key of {provider}"),
+        gettext_lazy("{actor} removed the key of {provider} (key {key})"),
+    ),
+}
 
-@tells(Action.KEY_ADDED, Action.KEY_REPLACED, Action.KEY_REMOVED)
+
+@tells(*KEYS)
 def _key(told: Told) -> SafeString:
-    verb = {
-        Action.KEY_ADDED: "added a key for",
-        Action.KEY_REPLACED: "replaced the key of",
-        Action.KEY_REMOVED: "removed the key of",
-    }[told.event.action]
+    plain, with_key = KEYS[told.event.action]
     masked = told.params.get("masked_key")
-    if masked:
-        return format_html("{} {} {} (key {})", told.who, verb, told.accounts_link(), masked)
-    return format_html("{} {} {}", told.who, verb, told.accounts_link())
+    return format_html(
+        str(with_key if masked else plain),
+        actor=told.who,
+        provider=told.accounts_link(),
+        key=masked or "",
+    )
 
 
 @tells(Action.BALANCE_REFRESHED)
@@ -264,14 +346,17 @@ def _balance(told: Told) -> SafeString:
     before, after = told.params.get("before"), told.params.get("after")
     if before is None:
         return format_html(
-            "{} checked the balance at {}: {}", told.who, told.accounts_link(), told.price(after)
+            _("{actor} checked the balance at {provider}: {balance}"),
+            actor=told.who,
+            provider=told.accounts_link(),
+            balance=told.price(after),
         )
     return format_html(
-        "{} refreshed the balance at {}: {} → {}",
-        told.who,
-        told.accounts_link(),
-        told.price(before),
-        told.price(after),
+        _("{actor} refreshed the balance at {provider}: {before} → {after}"),
+        actor=told.who,
+        provider=told.accounts_link(),
+        before=told.price(before),
+        after=told.price(after),
     )
 
 
@@ -281,14 +366,21 @@ def _balance(told: Told) -> SafeString:
 @tells(Action.BUDGET_CHANGED)
 def _budget(told: Told) -> SafeString:
     target = told.params.get("target")
-    whose = "the team's monthly budget" if target == "team" else f"{target}'s monthly limit"
+    if target == "team":
+        sentence = _(
+            '{actor} changed <a href="{url}">the team\'s monthly budget</a>: {before} → {after}'
+        )
+    else:
+        sentence = _(
+            '{actor} changed <a href="{url}">{member}\'s monthly limit</a>: {before} → {after}'
+        )
     return format_html(
-        '{} changed <a href="{}">{}</a>: {} → {}',
-        told.who,
-        told.url("activations:budgets"),
-        whose,
-        told.team_money(told.params.get("before")),
-        told.team_money(told.params.get("after")),
+        sentence,
+        actor=told.who,
+        url=told.url("activations:budgets"),
+        member=target,
+        before=told.team_money(told.params.get("before")),
+        after=told.team_money(told.params.get("after")),
     )
 
 
@@ -297,36 +389,45 @@ def _routing(told: Told) -> SafeString:
     target, before, after = (told.params.get(k) for k in ("target", "before", "after"))
     link = told.url("activations:routing")
     if target == "policy":
-        policies = dict(RoutingPolicy.choices)
         return format_html(
-            '{} changed the <a href="{}">routing policy</a>: {} → {}',
-            told.who,
-            link,
-            policies.get(before, before or "none"),
-            policies.get(after, after),
+            _('{actor} changed the <a href="{url}">routing policy</a>: {before} → {after}'),
+            actor=told.who,
+            url=link,
+            before=policy_name(before) if before else _("none"),
+            after=policy_name(after),
         )
     return format_html(
-        '{} changed the <a href="{}">highest price</a> for {}: {} → {}',
-        told.who,
-        link,
-        target,
-        told.team_money(before),
-        told.team_money(after),
+        _(
+            '{actor} changed the <a href="{url}">highest price</a> for {service}: '
+            "{before} → {after}"
+        ),
+        actor=told.who,
+        url=link,
+        service=target,
+        before=told.team_money(before),
+        after=told.team_money(after),
     )
 
 
 @tells(Action.TOKEN_CREATED, Action.TOKEN_REVOKED)
 def _token(told: Told) -> SafeString:
-    verb = "created" if told.event.action == Action.TOKEN_CREATED else "revoked"
+    created = told.event.action == Action.TOKEN_CREATED
     owner = told.params.get("owner")
-    of = f" of {owner}" if owner and owner != told.who else ""
+    if owner and owner != told.who:
+        if created:
+            sentence = _('{actor} created API token <a href="{url}">“{name}”</a> of {owner}')
+        else:
+            sentence = _('{actor} revoked API token <a href="{url}">“{name}”</a> of {owner}')
+    elif created:
+        sentence = _('{actor} created API token <a href="{url}">“{name}”</a>')
+    else:
+        sentence = _('{actor} revoked API token <a href="{url}">“{name}”</a>')
     return format_html(
-        '{} {} API token <a href="{}">“{}”</a>{}',
-        told.who,
-        verb,
-        told.url("activations:api_access"),
-        told.params.get("name", ""),
-        of,
+        sentence,
+        actor=told.who,
+        url=told.url("activations:api_access"),
+        name=told.params.get("name", ""),
+        owner=owner or "",
     )
 
 
@@ -334,57 +435,79 @@ def _token(told: Told) -> SafeString:
 
 
 def _role(value) -> str:
+    """The role's word ("manager"); a value that is no known role is shown as stored."""
+    if value in ROLE_WORDS:
+        return str(ROLE_WORDS[value])
     return str(dict(Role.choices).get(value, value or "")).lower()
 
 
+def _settings_url(told: Told) -> str:
+    return reverse("team_settings", args=[told.team.slug])
+
+
 def _settings_link(told: Told, text: str) -> SafeString:
-    return format_html('<a href="{}">{}</a>', reverse("team_settings", args=[told.team.slug]), text)
+    return format_html('<a href="{}">{}</a>', _settings_url(told), text)
+
+
+def _team_change(name: str, value) -> str:
+    field = TEAM_FIELDS.get(name)
+    return f"{field if field is not None else name.replace('_', ' ')} → {value}"
 
 
 @tells(Action.TEAM_UPDATED)
 def _team(told: Told) -> SafeString:
-    changes = ", ".join(
-        f"{name.replace('_', ' ')} → {value}" for name, value in told.params.items()
+    changes = ", ".join(_team_change(name, value) for name, value in told.params.items())
+    return format_html(
+        _('{actor} updated <a href="{url}">the team</a>: {changes}'),
+        actor=told.who,
+        url=_settings_url(told),
+        changes=changes,
     )
-    return format_html("{} updated {}: {}", told.who, _settings_link(told, "the team"), changes)
 
 
 @tells(Action.MEMBER_INVITED, Action.INVITATION_REVOKED)
 def _invitation(told: Told) -> SafeString:
-    email = told.params.get("email", "")
+    email = _settings_link(told, told.params.get("email", ""))
     if told.event.action == Action.MEMBER_INVITED:
         return format_html(
-            "{} invited {} as {}",
-            told.who,
-            _settings_link(told, email),
-            _role(told.params.get("role")),
+            _("{actor} invited {email} as {role}"),
+            actor=told.who,
+            email=email,
+            role=_role(told.params.get("role")),
         )
-    return format_html("{} revoked the invitation of {}", told.who, _settings_link(told, email))
+    return format_html(_("{actor} revoked the invitation of {email}"), actor=told.who, email=email)
 
 
 @tells(Action.MEMBER_JOINED, Action.MEMBER_LEFT)
 def _joined_or_left(told: Told) -> SafeString:
     if told.event.action == Action.MEMBER_JOINED:
         return format_html(
-            "{} joined {} as {}",
-            told.who,
-            _settings_link(told, "the team"),
-            _role(told.params.get("role")),
+            _('{actor} joined <a href="{url}">the team</a> as {role}'),
+            actor=told.who,
+            url=_settings_url(told),
+            role=_role(told.params.get("role")),
         )
-    return format_html("{} left {}", told.who, _settings_link(told, "the team"))
+    return format_html(
+        _('{actor} left <a href="{url}">the team</a>'), actor=told.who, url=_settings_url(told)
+    )
 
 
 @tells(Action.MEMBER_REMOVED, Action.ROLE_CHANGED)
 def _member(told: Told) -> SafeString:
-    member = _settings_link(told, told.params.get("member", "a member"))
+    params = told.params
+    # Translators: in "alice removed a member from the team" and "changed the role of a
+    # member" (Russian: «участника»).
+    member = _settings_link(told, params["member"] if "member" in params else _("a member"))
     if told.event.action == Action.MEMBER_REMOVED:
-        return format_html("{} removed {} from the team", told.who, member)
+        return format_html(
+            _("{actor} removed {member} from the team"), actor=told.who, member=member
+        )
     return format_html(
-        "{} changed the role of {}: {} → {}",
-        told.who,
-        member,
-        _role(told.params.get("old_role")),
-        _role(told.params.get("new_role")),
+        _("{actor} changed the role of {member}: {before} → {after}"),
+        actor=told.who,
+        member=member,
+        before=_role(told.params.get("old_role")),
+        after=_role(told.params.get("new_role")),
     )
 
 
@@ -395,53 +518,64 @@ def _member(told: Told) -> SafeString:
 def _status(told: Told) -> SafeString:
     outcome = told.event.outcome
     if outcome == "code_received":
-        return format_html("the poller received a code for {}", told.number())
+        return format_html(_("the poller received a code for {phone}"), phone=told.number())
     if outcome == "cancelled_by_provider":
-        return format_html("{} cancelled {}", told.provider_name or "the provider", told.number())
-    if isinstance(told.target, Activation):
-        number = told.number()
-    else:  # a failed poll is written with the account, naming the provider's activation id
-        number = format_html(
-            "activation {} at {}", told.params.get("id", "?"), told.accounts_link()
+        return format_html(
+            _("{provider} cancelled {phone}"), provider=told.provider_or_any, phone=told.number()
         )
-    return format_html("the poller checking {} for a code: {}", number, outcome_words(outcome))
+    if isinstance(told.target, Activation):
+        return format_html(
+            _("the poller checking {phone} for a code: {outcome}"),
+            phone=told.number(),
+            outcome=outcome_words(outcome),
+        )
+    # a failed poll is written with the account, naming the provider's activation id
+    return format_html(
+        _("the poller checking activation {id} at {provider} for a code: {outcome}"),
+        id=told.params.get("id", "?"),
+        provider=told.accounts_link(),
+        outcome=outcome_words(outcome),
+    )
 
 
 @tells(Action.GET_BALANCE)
 def _balance_call(told: Told) -> SafeString:
     if isinstance(told.target, Provider):
         return format_html(
-            "{} tried a new key for {}: {}",
-            told.who,
-            told.provider_name,
-            outcome_words(told.event.outcome),
+            _("{actor} tried a new key for {provider}: {outcome}"),
+            actor=told.who,
+            provider=told.provider_name,
+            outcome=outcome_words(told.event.outcome),
         )
     return format_html(
-        "{} checked the balance at {}: {}",
-        told.who,
-        told.accounts_link(),
-        told.event.answer if told.ok else outcome_words(told.event.outcome),
+        _("{actor} checked the balance at {provider}: {balance}"),
+        actor=told.who,
+        provider=told.accounts_link(),
+        balance=told.event.answer if told.ok else outcome_words(told.event.outcome),
     )
 
 
 @tells(Action.GET_SERVICES_AND_COST, Action.GET_COUNTRY_AND_OPERATORS)
 def _sync_call(told: Told) -> SafeString:
-    what = "prices" if told.event.action == Action.GET_SERVICES_AND_COST else "countries"
+    if told.event.action == Action.GET_SERVICES_AND_COST:
+        sentence = _("{actor} asked {provider} for its prices: {outcome}")
+    else:
+        sentence = _("{actor} asked {provider} for its countries: {outcome}")
     return format_html(
-        "{} asked {} for its {}: {}",
-        told.who,
-        told.provider_name or "the provider",
-        what,
-        outcome_words(told.event.outcome),
+        sentence,
+        actor=told.who,
+        provider=told.at_provider,
+        outcome=outcome_words(told.event.outcome),
     )
 
 
 @tells(Action.GET_NUMBER, Action.SET_STATUS)
 def _other_call(told: Told) -> SafeString:
+    # Translators: {action} is the provider protocol's action name (getNumber), kept as is.
     return format_html(
-        "{} called {} at {}: {}",
-        told.who,
-        told.event.action,
-        told.provider_name or "the provider",
-        outcome_words(told.event.outcome),
+        _("{actor} called {action} at {provider}: {outcome}"),
+        actor=told.who,
+        action=told.event.action,
+        provider=told.at_provider,
+        outcome=outcome_words(told.event.outcome),
     )

@@ -6,6 +6,7 @@ offer passed before the one that sold it, with why (from `Activation.route`, wri
 from dataclasses import dataclass
 
 from activations.models import RoutingPolicy
+from activations.routing.choice import policy_name
 from activations.routing.purchase import passed_over
 
 
@@ -19,6 +20,6 @@ def route_story(route: dict) -> RouteStory:
     """The story of `Activation.route` (empty for a number bought before routing)."""
     policy = route.get("policy", "")
     return RouteStory(
-        policy=RoutingPolicy(policy).label if policy in RoutingPolicy.values else "",
+        policy=policy_name(policy) if policy in RoutingPolicy.values else "",
         passed=[passed_over(tried) for tried in route.get("tried", [])],
     )

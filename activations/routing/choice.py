@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from activations.models import PriceLimit, RoutingPolicy, TeamRouting
 from activations.routing.records import Record, records_of, whole
@@ -30,6 +32,20 @@ from dashboard.display import money
 from dashboard.models import ApiToken, Team
 
 ANY_OPERATOR = "any"
+
+# The policies' names as pages and the audit log show them (the same words as the labels of
+# `RoutingPolicy`).
+POLICY_NAMES = {
+    RoutingPolicy.CHEAPEST: gettext_lazy("Cheapest"),
+    RoutingPolicy.RELIABLE: gettext_lazy("Most reliable"),
+}
+
+
+def policy_name(policy) -> str:
+    """A policy's name in the current language ("Cheapest"); an unknown value as stored."""
+    if policy in POLICY_NAMES:
+        return str(POLICY_NAMES[policy])
+    return str(policy)
 
 
 @dataclass(frozen=True)
@@ -163,8 +179,14 @@ def _where(want: Want) -> str:
     country = (
         Country.objects.filter(external_id=want.country).values_list("name", flat=True).first()
     )
-    where = f"{service or want.service} in {country or f'country {want.country}'}"
-    return where if want.operator == ANY_OPERATOR else f"{where}, operator {want.operator}"
+    where = _("%(service)s in %(country)s") % {
+        "service": service or want.service,
+        "country": country or _("country %(id)s") % {"id": want.country},
+    }
+    if want.operator == ANY_OPERATOR:
+        return where
+    # Translators: "Telegram in Russia, operator mts".
+    return _("%(where)s, operator %(operator)s") % {"where": where, "operator": want.operator}
 
 
 def why_nothing(team: Team, want: Want, api_token: ApiToken | None = None) -> tuple[str, str]:
@@ -172,7 +194,11 @@ def why_nothing(team: Team, want: Want, api_token: ApiToken | None = None) -> tu
     (BAD_SERVICE when the token may not buy the service or no provider the team holds a key
     at lists it, else NO_NUMBERS). A few queries, only when there is no candidate."""
     if api_token is not None and api_token.services and want.service not in api_token.services:
-        return f"The token {api_token.label} may not buy {want.service}.", BAD_SERVICE
+        message = _("The token %(token)s may not buy %(service)s.") % {
+            "token": api_token.label,
+            "service": want.service,
+        }
+        return message, BAD_SERVICE
     service_listed = Service.objects.filter(
         provider__in=keyed_providers(team), code=want.service
     ).exists()
@@ -188,20 +214,21 @@ def why_nothing(team: Team, want: Want, api_token: ApiToken | None = None) -> tu
             .values_list("name", flat=True)
         )
         if unkeyed:
-            return (
-                f"{_where(want)} is sold only where the team holds no API key "
-                f"({', '.join(unkeyed)}). An owner or manager can attach one on the provider "
-                "accounts page.",
-                word,
-            )
-        return f"None of the team's providers sells {_where(want)}.", word
+            message = _(
+                "%(where)s is sold only where the team holds no API key (%(providers)s). An "
+                "owner or manager can attach one on the provider accounts page."
+            ) % {"where": _where(want), "providers": ", ".join(unkeyed)}
+            return message, word
+        return _("None of the team's providers sells %(where)s.") % {"where": _where(want)}, word
     cheapest = _in_stock(listed).select_related("provider").order_by("price").first()
     if cheapest is None:
-        return f"Nothing is in stock for {_where(want)} right now.", NO_NUMBERS
+        return _("Nothing is in stock for %(where)s right now.") % {
+            "where": _where(want)
+        }, NO_NUMBERS
     highest = money(highest_price(team, want, api_token), team.currency)
     costs = money(cheapest.price, cheapest.provider.currency)
-    return (
-        f"Nothing for {_where(want)} is within the highest price {highest}: "
-        f"the cheapest in stock costs {costs}.",
-        NO_NUMBERS,
-    )
+    message = _(
+        "Nothing for %(where)s is within the highest price %(highest)s: the cheapest in stock "
+        "costs %(costs)s."
+    ) % {"where": _where(want), "highest": highest, "costs": costs}
+    return message, NO_NUMBERS

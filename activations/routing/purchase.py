@@ -13,6 +13,9 @@ and, not completed, the provider refunds it at the end of its lifetime. Past a r
 than NO_NUMBERS (which is about one offer), the provider's other offers are passed over.
 """
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from activations.buying import Purchase, answered_token, buy_number
 from activations.routing.choice import (
     ANY_OPERATOR,
@@ -31,25 +34,28 @@ from dashboard.models import BUYERS, ApiToken, Membership
 MAX_ATTEMPTS = 5
 # What a provider that was passed over did, in the messages ("Sandbox A had no numbers").
 PASSED_BECAUSE = {
-    "NO_NUMBERS": "{provider} had no numbers",
-    "NO_BALANCE": "the team's balance at {provider} is too low",
-    "unavailable": "{provider} did not answer",
-    "rate_limited": "{provider} is limiting requests",
-    "protocol_error": "{provider} sent an answer SMS Desk cannot read",
-    "ERROR_SQL": "{provider}'s database failed",
-    "BAD_KEY": "{provider} rejected the team's API key",
-    "key_unreadable": "the team's stored key for {provider} cannot be read",
-    "not_recorded_cancelled": "{provider} sold a number SMS Desk cannot record (cancelled there)",
+    "NO_NUMBERS": gettext_lazy("%(provider)s had no numbers"),
+    "NO_BALANCE": gettext_lazy("the team's balance at %(provider)s is too low"),
+    "unavailable": gettext_lazy("%(provider)s did not answer"),
+    "rate_limited": gettext_lazy("%(provider)s is limiting requests"),
+    "protocol_error": gettext_lazy("%(provider)s sent an answer SMS Desk cannot read"),
+    "ERROR_SQL": gettext_lazy("%(provider)s's database failed"),
+    "BAD_KEY": gettext_lazy("%(provider)s rejected the team's API key"),
+    "key_unreadable": gettext_lazy("the team's stored key for %(provider)s cannot be read"),
+    "not_recorded_cancelled": gettext_lazy(
+        "%(provider)s sold a number SMS Desk cannot record (cancelled there)"
+    ),
 }
-REFUSED = "{provider} refused ({answer})"
+# Translators: a provider's own answer, not one SMS Desk knows, in parentheses.
+REFUSED = gettext_lazy("%(provider)s refused (%(answer)s)")
 ANSWER_LIMIT = 60  # what a message shows of a provider's own word
 # Answers after which the provider may have sold a number nobody saw.
 SILENT = frozenset({"unavailable", "protocol_error"})
-SILENT_NOTE = (
-    " A provider that did not answer may have sold a number anyway: it is not recorded here, "
+SILENT_NOTE = gettext_lazy(
+    "A provider that did not answer may have sold a number anyway: it is not recorded here, "
     "and the provider refunds it when the number expires."
 )
-PICKED_GONE = "the offer you picked is no longer on sale"
+PICKED_GONE = gettext_lazy("the offer you picked is no longer on sale")
 
 
 def buy_routed(
@@ -77,7 +83,7 @@ def buy_routed(
         found = candidates(team, want, api_token=api_token, policy=policy)
     if not found:
         message, word = why_nothing(team, want, api_token)
-        return Purchase(False, f"Nothing was bought. {message}", word)
+        return Purchase(False, _("Nothing was bought. %(why)s") % {"why": message}, word)
     ordered, passed = _picked_first(found, first)
     tried: list[dict] = []
     shut: set[int] = set()  # providers whose other offers are passed over
@@ -108,11 +114,8 @@ def buy_routed(
             shut.add(offer.provider_id)
     if len(tried) == 1 and not passed:
         return purchase  # its own message says what happened and what to do
-    return Purchase(
-        False,
-        f"Nothing was bought: {_reasons(want, passed, tried)}.{_silent_note(tried)}",
-        purchase.answer,
-    )
+    message = _("Nothing was bought: %(reasons)s.") % {"reasons": _reasons(want, passed, tried)}
+    return Purchase(False, f"{message}{_silent_note(tried)}", purchase.answer)
 
 
 def _picked_first(found: list[Candidate], first: int | None) -> tuple[list[Candidate], list]:
@@ -122,7 +125,7 @@ def _picked_first(found: list[Candidate], first: int | None) -> tuple[list[Candi
         return found, []
     picked = [candidate for candidate in found if candidate.offer.pk == first]
     if not picked:
-        return found, [PICKED_GONE]
+        return found, [str(PICKED_GONE)]
     return picked + [candidate for candidate in found if candidate.offer.pk != first], []
 
 
@@ -139,7 +142,7 @@ def passed_over(attempt: dict, *, with_operator: bool = True) -> str:
     place = str(attempt.get("provider", ""))
     if with_operator and attempt.get("operator"):
         place = f"{place} ({attempt['operator']})"
-    return PASSED_BECAUSE.get(word, REFUSED).format(provider=place, answer=word)
+    return str(PASSED_BECAUSE.get(word, REFUSED)) % {"provider": place, "answer": word}
 
 
 def _reasons(want: Want, passed: list[str], tried: list[dict]) -> str:
@@ -150,7 +153,9 @@ def _reasons(want: Want, passed: list[str], tried: list[dict]) -> str:
 
 
 def _silent_note(tried: list[dict]) -> str:
-    return SILENT_NOTE if any(attempt["answer"] in SILENT for attempt in tried) else ""
+    if any(attempt["answer"] in SILENT for attempt in tried):
+        return f" {SILENT_NOTE}"
+    return ""
 
 
 def _told(purchase: Purchase, offer, want: Want, passed: list[str], tried: list) -> Purchase:
@@ -159,12 +164,19 @@ def _told(purchase: Purchase, offer, want: Want, passed: list[str], tried: list)
     reasons = _reasons(want, passed, tried)
     if purchase.ok and not purchase.duplicate:
         place = _place(offer.provider.name, offer.operator.code, want)
-        because = f": {reasons}." if reasons else "."
-        price = money(purchase.activation.price, offer.provider.currency)
-        purchase.message = (
-            f"Bought {purchase.activation.phone} at {place} for {price}{because}"
-            f"{_silent_note(tried)}"
-        )
+        facts = {
+            "phone": purchase.activation.phone,
+            "place": place,
+            "price": money(purchase.activation.price, offer.provider.currency),
+            "reasons": reasons,
+        }
+        if reasons:
+            # Translators: "Bought 79123456789 at Sandbox (mts) for $1.20: Sandbox B had no
+            # numbers." The reasons are why the offers before it were passed over.
+            told = _("Bought %(phone)s at %(place)s for %(price)s: %(reasons)s.") % facts
+        else:
+            told = _("Bought %(phone)s at %(place)s for %(price)s.") % facts
+        purchase.message = f"{told}{_silent_note(tried)}"
     elif reasons:
         purchase.message = f"{reasons[0].upper()}{reasons[1:]}. {purchase.message}"
     return purchase

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from activations.models import Activation
 from activations.states import CLOSED_STATES
@@ -61,14 +63,17 @@ class Record:
     @property
     def summary(self) -> str:
         if not self.finished:
-            return "no history yet"
+            return _("no history yet")
         if not self.enough:
-            return f"{self.finished} activation{'' if self.finished == 1 else 's'} so far"
+            return ngettext(
+                "%(count)s activation so far", "%(count)s activations so far", self.finished
+            ) % {"count": self.finished}
         share = whole_percent(self.with_code, self.finished)
-        text = f"{share} % got a code in the last {WINDOW.days} days"
-        if self.median_seconds is not None:
-            text += f", median {whole(self.median_seconds)} s"
-        return text
+        facts = {"share": share, "days": WINDOW.days}
+        if self.median_seconds is None:
+            return _("%(share)s %% got a code in the last %(days)s days") % facts
+        facts["median"] = whole(self.median_seconds)
+        return _("%(share)s %% got a code in the last %(days)s days, median %(median)s s") % facts
 
 
 def records_of(team: Team, offers: Sequence[Offer], now: datetime | None = None) -> dict:
