@@ -83,21 +83,27 @@ class ReportFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     member = MemberChoiceField(
-        queryset=User.objects.none(), required=False, empty_label=_("Everyone"), widget=PlainSelect
+        queryset=User.objects.none(),
+        required=False,
+        label=_("Member"),
+        empty_label=_("Everyone"),
+        widget=PlainSelect,
     )
     service = forms.ModelChoiceField(
         queryset=Service.objects.none(),
         required=False,
+        label=_("Service"),
         empty_label=_("All services"),
         widget=PlainSelect,
     )
     country = forms.ModelChoiceField(
         queryset=Country.objects.none(),
         required=False,
+        label=_("Country"),
         empty_label=_("All countries"),
         widget=PlainSelect,
     )
-    source = forms.ChoiceField(required=False, widget=PlainSelect)
+    source = forms.ChoiceField(required=False, label=_("Source"), widget=PlainSelect)
     by = forms.ChoiceField(
         choices=[
             ("", _("Automatic")),
