@@ -8,12 +8,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Country, Operator, Provider, Service
 from reports.engine import Dimension, Scope, grouped_rows
 from reports.series import PeriodRow, series_of
 
-WHOLE_SCOPE = "All activations"  # the label of the whole scope's row (the "" breakdown)
+WHOLE_SCOPE = gettext_noop(
+    "All activations"
+)  # the label of the whole scope's row (the "" breakdown)
 
 
 def usernames(ids: Iterable[int]) -> dict[int, str]:
@@ -41,18 +45,20 @@ def operator_names(ids: Iterable[int]) -> dict[int, str]:
 DIMENSIONS = {
     d.name: d
     for d in [
-        Dimension("member", "Member", ("user_id",), (usernames,)),
+        Dimension("member", _("Member"), ("user_id",), (usernames,)),
         # Where routing sent the purchases (activations.routing), and what came of it.
-        Dimension("provider", "Provider", ("provider_id",), (provider_names,)),
-        Dimension("service", "Service", ("service_id",), (service_names,)),
-        Dimension("country", "Country", ("country_id",), (country_names,)),
-        Dimension("operator", "Operator", ("operator_id",), (operator_names,)),
+        Dimension("provider", _("Provider"), ("provider_id",), (provider_names,)),
+        Dimension("service", _("Service"), ("service_id",), (service_names,)),
+        Dimension("country", _("Country"), ("country_id",), (country_names,)),
+        Dimension("operator", _("Operator"), ("operator_id",), (operator_names,)),
         Dimension(
             "service_operator",
-            "Service through operator",
+            _("Service through operator"),
             ("service_id", "operator_id"),
             (service_names, operator_names),
-            joiner=" through ",
+            # Translators: joins a service and an operator in a row label: "Telegram (tg)
+            # through mts (Russia)"; keep the spaces around the word.
+            joiner=pgettext_lazy("service through operator", " through "),
         ),
     ]
 }
@@ -86,6 +92,6 @@ def breakdowns(
     groups = {}
     for name, rows in found.items():
         keys = [tuple(row[k] for k in keys_of(name)) for row in rows]
-        labels = DIMENSIONS[name].labels(keys) if name else {(): WHOLE_SCOPE}
+        labels = DIMENSIONS[name].labels(keys) if name else {(): gettext(WHOLE_SCOPE)}
         groups[name] = [Group(key, labels[key], row) for key, row in zip(keys, rows, strict=True)]
     return groups, series

@@ -5,6 +5,10 @@ development). ``reports.tasks.send_weekly_reports`` sends it every Monday mornin
 "Last week" is Monday to Sunday before the current week in the team's time zone. A team that
 bought nothing last week gets no email. A week already sent to a team is not sent again (the
 cache remembers it), so a schedule that fires twice does not email twice.
+
+Each recipient reads it in their own language (``dashboard.languages.language_of``): the
+recipients are grouped by language and the subject and bodies rendered once per language
+under ``translation.override``, whatever the language of the process that sends it.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from activations.budgets import month_budget
+from dashboard.languages import language_of
 from dashboard.models import MANAGERS, Team
 from dashboard.teams import team_zone
 from reports.engine import Scope
@@ -44,6 +49,7 @@ def recipients(team: Team) -> list[User]:
     return list(
         User.objects.filter(memberships__team=team, memberships__role__in=MANAGERS, is_active=True)
         .exclude(email="")
+        .select_related("profile")
         .order_by("username")
     )
 
@@ -79,15 +85,27 @@ def weekly_report(team: Team, now: datetime) -> dict:
 
 
 def weekly_messages(team: Team, now: datetime) -> list[EmailMultiAlternatives]:
-    """One message per owner or manager; none when the team bought nothing last week."""
-    context = weekly_report(team, now)
-    if not context["usage"].bought:
+    """One message per owner or manager, in their language; none when the team bought
+    nothing last week."""
+    people = recipients(team)
+    if not people:
         return []
-    subject = render_to_string("emails/weekly_report_subject.txt", context).strip()
-    text = render_to_string("emails/weekly_report.txt", context)
-    html = render_to_string("emails/weekly_report.html", context)
+    rendered: dict[str, tuple[str, str, str]] = {}  # language -> subject, text, html
     messages = []
-    for user in recipients(team):
+    for user in people:
+        language = language_of(user)
+        if language not in rendered:
+            with translation.override(language):
+                # In the language: its labels (a service through an operator) are translated.
+                context = weekly_report(team, now)
+                if not context["usage"].bought:
+                    return []
+                rendered[language] = (
+                    render_to_string("emails/weekly_report_subject.txt", context).strip(),
+                    render_to_string("emails/weekly_report.txt", context),
+                    render_to_string("emails/weekly_report.html", context),
+                )
+        subject, text, html = rendered[language]
         message = EmailMultiAlternatives(subject, text, to=[user.email])
         message.attach_alternative(html, "text/html")
         messages.append(message)

@@ -146,16 +146,16 @@ class Dimension:
     """What a breakdown groups by: ids only (cheap to group); names are looked up after."""
 
     name: str
-    title: str
+    title: str  # translated (lazy)
     keys: tuple[str, ...]
     names: tuple[Callable[[Iterable[int]], dict[int, str]], ...]  # one per key
-    joiner: str = ""
+    joiner: str = ""  # may be translated (lazy)
 
     def labels(self, keys: Iterable[tuple]) -> dict[tuple, str]:
         keys = list(keys)
         found = [names({key[i] for key in keys}) for i, names in enumerate(self.names)]
         return {
-            key: self.joiner.join(found[i].get(part, "?") for i, part in enumerate(key))
+            key: str(self.joiner).join(found[i].get(part, "?") for i, part in enumerate(key))
             for key in keys
         }
 

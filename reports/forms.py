@@ -12,6 +12,8 @@ from django.contrib.auth.models import User
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from activations.forms import source_choices
 from catalog.models import Country, Service
@@ -19,11 +21,12 @@ from dashboard.models import Team
 from reports.engine import GRAINS, Scope, auto_grain
 
 RANGES = [
-    ("today", "Today"),
-    ("7d", "Last 7 days"),
-    ("month", "This month"),
-    ("last_month", "Last month"),
-    ("custom", "Custom"),
+    ("today", _("Today")),
+    ("7d", _("Last 7 days")),
+    ("month", _("This month")),
+    ("last_month", _("Last month")),
+    # Translators: a custom date range in the reports' filters.
+    ("custom", pgettext_lazy("report range", "Custom")),
 ]
 DEFAULT_RANGE = "month"
 LONGEST_RANGE = timedelta(days=3 * 366)
@@ -68,33 +71,48 @@ class MemberChoiceField(forms.ModelChoiceField):
 
 
 class ReportFilterForm(forms.Form):
-    range = forms.ChoiceField(choices=RANGES, required=False, label="Period")
+    range = forms.ChoiceField(choices=RANGES, required=False, label=_("Period"))
     start = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=pgettext_lazy("report range", "From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     end = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=pgettext_lazy("report range", "To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     member = MemberChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Everyone", widget=PlainSelect
+        queryset=User.objects.none(),
+        required=False,
+        label=_("Member"),
+        empty_label=_("Everyone"),
+        widget=PlainSelect,
     )
     service = forms.ModelChoiceField(
         queryset=Service.objects.none(),
         required=False,
-        empty_label="All services",
+        label=_("Service"),
+        empty_label=_("All services"),
         widget=PlainSelect,
     )
     country = forms.ModelChoiceField(
         queryset=Country.objects.none(),
         required=False,
-        empty_label="All countries",
+        label=_("Country"),
+        empty_label=_("All countries"),
         widget=PlainSelect,
     )
-    source = forms.ChoiceField(required=False, widget=PlainSelect)
+    source = forms.ChoiceField(required=False, label=_("Source"), widget=PlainSelect)
     by = forms.ChoiceField(
-        choices=[("", "Automatic"), ("day", "Day"), ("week", "Week"), ("month", "Month")],
+        choices=[
+            ("", _("Automatic")),
+            ("day", pgettext_lazy("report", "Day")),
+            ("week", pgettext_lazy("report", "Week")),
+            ("month", pgettext_lazy("report", "Month")),
+        ],
         required=False,
-        label="Chart by",
+        label=_("Chart by"),
     )
 
     def __init__(self, data, *, team: Team, today: date):
@@ -112,7 +130,7 @@ class ReportFilterForm(forms.Form):
         self.fields["country"].queryset = Country.objects.filter(provider__in=providers).order_by(
             "name"
         )
-        self.fields["source"].choices = source_choices(team, "All sources")
+        self.fields["source"].choices = source_choices(team, gettext("All sources"))
 
     def clean(self):
         data = super().clean()
@@ -125,11 +143,11 @@ class ReportFilterForm(forms.Form):
             data["start"], data["end"] = preset_period(preset, self.today)
             return data
         if not start or not end:
-            raise forms.ValidationError("A custom period needs a first and a last day.")
+            raise forms.ValidationError(gettext("A custom period needs a first and a last day."))
         if start > end:
-            raise forms.ValidationError("The first day comes after the last day.")
+            raise forms.ValidationError(gettext("The first day comes after the last day."))
         if end - start > LONGEST_RANGE:
-            raise forms.ValidationError("A report covers at most three years.")
+            raise forms.ValidationError(gettext("A report covers at most three years."))
         return data
 
     # Not "start" and "end": templates read form.start as the field.

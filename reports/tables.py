@@ -13,15 +13,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.utils import dateformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from activations.budgets import month_budget
 from dashboard import display
 from reports.breakdowns import DIMENSIONS
 from reports.engine import Scope, Sorting
 from reports.formats import (
-    dash,
+    count_shown,
+    day_label,
     format_wait,
     percent_shown,
     period_label,
@@ -47,14 +51,34 @@ from reports.usage import (
 
 PAGE_ROWS = 100  # rows of a table shown on its page, in its order; its CSV has every row
 
+# The titles of the tables by dimension and by period (whole titles: word order differs).
+BY_TITLES = {
+    "member": _("By member"),
+    "provider": _("By provider"),
+    "service": _("By service"),
+    "country": _("By country"),
+    "operator": _("By operator"),
+    "service_operator": _("By service through operator"),
+}
+SPENDING_BY = {
+    "day": _("Spending by day"),
+    "week": _("Spending by week"),
+    "month": _("Spending by month"),
+}
+ACTIVATIONS_BY = {
+    "day": _("Activations by day"),
+    "week": _("Activations by week"),
+    "month": _("Activations by month"),
+}
+
 
 @dataclass(frozen=True)
 class Column:
     key: str  # the row attribute, also the sort key
-    title: str
+    title: str  # translated (lazy): the page and the CSV header are in the user's language
     csv_title: str = ""
     numeric: bool = True
-    show: Callable[[Any], str] = dash
+    show: Callable[[Any], str] = count_shown
     export: Callable[[Any], str] = plain
     sortable: bool = True
     money: bool = False  # shown with the table's currency, which its CSV title names
@@ -65,8 +89,11 @@ class Column:
         return self.show(value)
 
     def csv_heading(self, currency: str) -> str:
-        heading = self.csv_title or self.title
-        return f"{heading} ({currency})" if self.money else heading
+        heading = str(self.csv_title or self.title)
+        if self.money:
+            # Translators: a money column's CSV title with its currency: "Spent (USD)".
+            return gettext("%(title)s (%(currency)s)") % {"title": heading, "currency": currency}
+        return heading
 
     def value(self, row: Any) -> Any:
         return getattr(row, self.key)
@@ -152,30 +179,35 @@ class Table:
 def spend_columns(title: str) -> list[Column]:
     return [
         Column("label", title, numeric=False, show=str, export=text),
-        Column("bought", "Bought"),
-        Column("charged", "Charged", csv_title="Charged (not cancelled or expired)"),
-        Column("spent", "Spent", money=True),
-        Column("share", "Share", csv_title="Share (%)", show=percent_shown),
+        Column("bought", _("Bought")),
+        Column("charged", _("Charged"), csv_title=_("Charged (not cancelled or expired)")),
+        Column("spent", _("Spent"), money=True),
+        Column("share", _("Share"), csv_title=_("Share (%)"), show=percent_shown),
     ]
 
 
 def usage_columns(title: str) -> list[Column]:
     return [
         Column("label", title, numeric=False, show=str, export=text),
-        Column("bought", "Bought"),
-        Column("with_code", "Codes received"),
-        Column("cancelled", "Cancelled"),
-        Column("expired", "Expired"),
-        Column("success_rate", "Success rate", csv_title="Success rate (%)", show=percent_shown),
+        Column("bought", _("Bought")),
+        Column("with_code", _("Codes received")),
+        Column("cancelled", _("Cancelled")),
+        Column("expired", _("Expired")),
+        Column(
+            "success_rate",
+            _("Success rate"),
+            csv_title=_("Success rate (%)"),
+            show=percent_shown,
+        ),
         Column(
             "median_wait",
-            "Median time to first code",
-            csv_title="Median seconds to first code",
+            _("Median time to first code"),
+            csv_title=_("Median seconds to first code"),
             show=format_wait,
             export=wait_seconds,
         ),
-        Column("spent", "Spent", money=True),
-        Column("cost_per_success", "Cost per success", money=True),
+        Column("spent", _("Spent"), money=True),
+        Column("cost_per_success", _("Cost per success"), money=True),
     ]
 
 
@@ -184,33 +216,33 @@ def period_columns(grain: str) -> list[Column]:
     return [
         Column(
             "start",
-            "Period",
-            csv_title="Period starting",
+            _("Period"),
+            csv_title=_("Period starting"),
             numeric=False,
             show=period_label(grain),
             export=date.isoformat,
             sortable=False,
         ),
-        Column("bought", "Bought", sortable=False),
+        Column("bought", _("Bought"), sortable=False),
     ]
 
 
 def spend_period_columns(grain: str) -> list[Column]:
     return [
         *period_columns(grain),
-        Column("charged", "Charged", sortable=False),
-        Column("spent", "Spent", sortable=False, money=True),
+        Column("charged", _("Charged"), sortable=False),
+        Column("spent", _("Spent"), sortable=False, money=True),
     ]
 
 
 def usage_period_columns(grain: str) -> list[Column]:
     return [
         *period_columns(grain),
-        Column("with_code", "Codes received", sortable=False),
+        Column("with_code", _("Codes received"), sortable=False),
         Column(
             "success_rate",
-            "Success rate",
-            csv_title="Success rate (%)",
+            _("Success rate"),
+            csv_title=_("Success rate (%)"),
             show=percent_shown,
             sortable=False,
         ),
@@ -219,34 +251,40 @@ def usage_period_columns(grain: str) -> list[Column]:
 
 BUDGET_COLUMNS = [
     Column(
-        "label", "Member", csv_title="Name", numeric=False, show=str, export=text, sortable=False
+        "label",
+        _("Member"),
+        csv_title=_("Name"),
+        numeric=False,
+        show=str,
+        export=text,
+        sortable=False,
     ),
-    Column("role", "Role", numeric=False, show=str, export=text, sortable=False),
-    Column("spent", "Spent this month", sortable=False, money=True),
+    Column("role", _("Role"), numeric=False, show=str, export=text, sortable=False),
+    Column("spent", _("Spent this month"), sortable=False, money=True),
     Column(
         "limit",
-        "Monthly limit",
-        show=lambda v: "No limit" if v is None else str(v),
+        _("Monthly limit"),
+        show=lambda v: gettext("No limit") if v is None else str(v),
         sortable=False,
         money=True,
     ),
-    Column("used", "Used", csv_title="Used (%)", show=percent_shown, sortable=False),
-    Column("left", "Left", sortable=False, money=True),
+    Column("used", _("Used"), csv_title=_("Used (%)"), show=percent_shown, sortable=False),
+    Column("left", pgettext_lazy("budget", "Left"), sortable=False, money=True),
 ]
 
 TREND_COLUMNS = [
     Column(
         "day",
-        "Day",
+        pgettext_lazy("report", "Day"),
         numeric=False,
-        show=lambda d: d.strftime("%a %d %b %Y"),
+        show=day_label,
         export=date.isoformat,
         sortable=False,
     ),
-    Column("changes", "Price changes", sortable=False),
-    Column("lowest", "Lowest", sortable=False, money=True),
-    Column("average", "Average", sortable=False, money=True),
-    Column("highest", "Highest", sortable=False, money=True),
+    Column("changes", _("Price changes"), sortable=False),
+    Column("lowest", _("Lowest"), sortable=False, money=True),
+    Column("average", _("Average"), sortable=False, money=True),
+    Column("highest", _("Highest"), sortable=False, money=True),
 ]
 
 
@@ -266,7 +304,7 @@ class Breakdowns:
         title = dim.title
         return Table(
             dimension,
-            f"By {title.lower()}",
+            str(BY_TITLES[dimension]),
             self.columns(title),
             rows,
             currency,
@@ -293,14 +331,14 @@ def spend_period_table(grain: str, series: list, currency: str) -> Table:
     totals = totals_of(series)
     return Table(
         "by_period",
-        "Spending by " + grain,
+        str(SPENDING_BY[grain]),
         spend_period_columns(grain),
         series,
         currency,
         footer=[
-            "Total",
-            str(totals.bought),
-            str(totals.charged),
+            gettext("Total"),
+            count_shown(totals.bought),
+            count_shown(totals.charged),
             display.money(totals.spent, currency),
         ],
     )
@@ -321,15 +359,17 @@ def budget_table(team, now: datetime) -> Table:
     currency = team.currency
     return Table(
         "budget",
-        f"Budget use in {budget.month:%B %Y}",
+        # Translators: %(month)s is a month and year: "March 2026".
+        gettext("Budget use in %(month)s")
+        % {"month": dateformat.format(budget.month, pgettext("report budget month", "F Y"))},
         BUDGET_COLUMNS,
         [*budget.members],
         currency,
         footer=[
-            "Whole team",
+            gettext("Whole team"),
             "",
             display.money(budget.team.spent, currency),
-            "No budget"
+            gettext("No budget")
             if budget.team.limit is None
             else display.money(budget.team.limit, currency),
             percent_shown(budget.team.used),
@@ -344,7 +384,7 @@ def usage_by_period(scope: Scope, grain: str, sort: str | None = None) -> Table:
 
 def usage_period_table(grain: str, series: list, currency: str) -> Table:
     return Table(
-        "by_period", "Activations by " + grain, usage_period_columns(grain), series, currency
+        "by_period", str(ACTIVATIONS_BY[grain]), usage_period_columns(grain), series, currency
     )
 
 
@@ -366,7 +406,9 @@ def trend_table(scope: Scope, service) -> Table:
     rows = price_trend(scope, service) if service else []
     return Table(
         "price_trend",
-        f"Catalog price of {service}" if service else "Catalog price",
+        gettext("Catalog price of %(service)s") % {"service": service}
+        if service
+        else gettext("Catalog price"),
         TREND_COLUMNS,
         rows,
         trend_currency(scope, service),

@@ -12,12 +12,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from dashboard.access import AuthenticatedHttpRequest, membership_for
 from dashboard.models import Membership
 from dashboard.teams import team_zone
 from reports import tables
+from reports.formats import short_day
 from reports.forms import ReportFilterForm, default_form
 from reports.price_trend import trend_service
 from reports.series import totals_of
@@ -33,7 +35,7 @@ CHART_TOP = 10  # bars in a breakdown chart; the table beside it has every row
 def report_membership(request: AuthenticatedHttpRequest, team_slug: str) -> Membership:
     membership = membership_for(request, team_slug)
     if not membership.sees_reports:
-        raise PermissionDenied("This team shows its reports to managers and viewers only.")
+        raise PermissionDenied(gettext("This team shows its reports to managers and viewers only."))
     return membership
 
 
@@ -88,7 +90,8 @@ def chart(
     kind: str, unit: str, labels: list[str], *series: tuple[str, list], currency: str = ""
 ) -> dict:
     """What static/js/reports.js draws: strings for money keep every cent; `currency` names
-    the money's (axis and tooltips show "$12.30")."""
+    the money's (axis and tooltips show "$12.30"). The labels and the series' names are
+    already in the page's language; the script formats numbers with the page's `lang`."""
     return {
         "kind": kind,
         "unit": unit,
@@ -135,14 +138,14 @@ def spending(request: AuthenticatedHttpRequest, team_slug: str):
             "bar",
             "money",
             [label(row.start) for row in series_table.rows],
-            ("Spent", [row.spent for row in series_table.rows]),
+            (gettext("Spent"), [row.spent for row in series_table.rows]),
             currency=currency,
         ),
         "service_chart": bars(
-            built["service"].rows[:CHART_TOP], "money", "Spent", "spent", currency
+            built["service"].rows[:CHART_TOP], "money", gettext("Spent"), "spent", currency
         ),
         "provider_chart": bars(
-            built["provider"].rows[:CHART_TOP], "money", "Spent", "spent", currency
+            built["provider"].rows[:CHART_TOP], "money", gettext("Spent"), "spent", currency
         ),
     }
     return render(request, "reports/spending.html", context)
@@ -186,18 +189,18 @@ def usage(request: AuthenticatedHttpRequest, team_slug: str):
             over_time(len(series)),
             "count",
             [label(row.start) for row in series],
-            ("Bought", [row.bought for row in series]),
-            ("Codes received", [row.with_code for row in series]),
+            (gettext("Bought"), [row.bought for row in series]),
+            (gettext("Codes received"), [row.with_code for row in series]),
         ),
-        "success_chart": bars(by_service, "percent", "Success rate", "success_rate"),
-        "provider_chart": bars(by_provider, "percent", "Success rate", "success_rate"),
+        "success_chart": bars(by_service, "percent", gettext("Success rate"), "success_rate"),
+        "provider_chart": bars(by_provider, "percent", gettext("Success rate"), "success_rate"),
         "trend_chart": chart(
             over_time(len(trend.rows)),
             "money",
-            [row.day.strftime("%d %b") for row in trend.rows],
-            ("Lowest", [row.lowest for row in trend.rows]),
-            ("Average", [row.average for row in trend.rows]),
-            ("Highest", [row.highest for row in trend.rows]),
+            [short_day(row.day) for row in trend.rows],
+            (gettext("Lowest"), [row.lowest for row in trend.rows]),
+            (gettext("Average"), [row.average for row in trend.rows]),
+            (gettext("Highest"), [row.highest for row in trend.rows]),
             currency=trend.currency,
         ),
     }
@@ -220,7 +223,7 @@ def table_for_export(
     if report == "usage" and name == "price_trend":
         by_service = [] if scope.service_id else usage_breakdown(scope, "service")
         return tables.trend_table(scope, trend_service(scope, by_service))
-    raise Http404("No such table")
+    raise Http404(gettext("No such table"))
 
 
 @require_safe
@@ -229,17 +232,21 @@ def export_csv(request: AuthenticatedHttpRequest, team_slug: str, report: str, t
     if report not in REPORTS or (
         table not in REPORTS[report] and table not in EXTRA_TABLES[report]
     ):
-        raise Http404("No such table")
+        raise Http404(gettext("No such table"))
     team = membership.team
     form = ReportFilterForm(
         request.GET, team=team, today=timezone.localdate(timezone=team_zone(team))
     )
     if not form.is_valid():
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        return HttpResponseBadRequest(f"Invalid filters: {errors}", content_type="text/plain")
+        return HttpResponseBadRequest(
+            gettext("Invalid filters: %(errors)s") % {"errors": errors}, content_type="text/plain"
+        )
     built = table_for_export(request, membership, report, table, form)
     name = f"{team.slug}-{report}-{table.replace('_', '-')}-{form.first_day}-{form.last_day}"
     filename = slugify(name) + ".csv"
+    # The column titles are in the user's language; the values stay machine-readable in any
+    # language (Table.csv_rows: str() of Decimals and ISO dates, never Django's localization).
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)

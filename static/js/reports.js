@@ -3,18 +3,24 @@
 // Every chart has a table with the same numbers beside it, so without JavaScript nothing is
 // lost. Charts do not rely on colour: lines differ by point shape and dash pattern (shown in
 // the legend), and bars carry their value as a label.
+// Languages: the labels and series' names come translated in the JSON (no gettext here); the
+// numbers, percentages and money are formatted with Intl in the page's language (<html lang>).
 (function () {
   "use strict";
+
+  const LANGUAGE = document.documentElement.lang || "en";
+  const NUMBER = new Intl.NumberFormat(LANGUAGE, { maximumFractionDigits: 2 });
 
   const COLOURS = ["#2454d6", "#b3261e", "#157f3b", "#a15c00", "#6b3fa0"];
   const POINTS = ["circle", "triangle", "rect", "rectRot", "star"];
   const DASHES = [[], [8, 4], [2, 3], [12, 3, 2, 3], [4, 4]];
   const MAX_LABELLED_BARS = 40;
 
-  // Money reads as the pages show it ("$1,234.50", "₽12.30"): the currency's sign first.
+  // Money reads as the pages show it ("$1,234.50", "₽12.30" in English; "1 234,50 $",
+  // "12,30 ₽" in Russian): the language puts the currency's sign.
   function moneyFormat(currency) {
     try {
-      return new Intl.NumberFormat("en", { style: "currency", currency, currencyDisplay: "narrowSymbol" });
+      return new Intl.NumberFormat(LANGUAGE, { style: "currency", currency, currencyDisplay: "narrowSymbol" });
     } catch (_error) {
       return null; // no currency given: the plain number
     }
@@ -22,8 +28,9 @@
 
   function shown(raw, unit, money) {
     if (raw === null || raw === undefined) return "";
-    if (unit === "percent") return raw + " %";
+    if (unit === "percent") return NUMBER.format(Number(raw)) + "\u00a0%"; // "12,5 %" in Russian
     if (unit === "money" && money) return money.format(Number(raw));
+    if (unit === "count") return NUMBER.format(Number(raw));
     return String(raw);
   }
 
