@@ -36,7 +36,9 @@ class Currency(models.TextChoices):
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=100, verbose_name=_("name"))
+    name = models.CharField(
+        max_length=100, verbose_name=pgettext_lazy("a team's or token's", "name")
+    )
     slug = models.SlugField(max_length=60, unique=True, verbose_name=_("slug"))
     time_zone = models.CharField(
         max_length=64,
@@ -334,7 +336,9 @@ class ApiToken(models.Model):
         help_text=_("Empty once the member left the team: the token then stops working."),
         verbose_name=_("membership"),
     )
-    name = models.CharField(max_length=100, verbose_name=_("name"))
+    name = models.CharField(
+        max_length=100, verbose_name=pgettext_lazy("a team's or token's", "name")
+    )
     prefix = models.CharField(max_length=16, unique=True, editable=False, verbose_name=_("prefix"))
     digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("digest"))
     max_price = models.DecimalField(
