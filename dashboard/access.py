@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.display import activate_zone
 from dashboard.models import EVERYONE, Membership, Role
@@ -39,7 +40,7 @@ def membership_for(
     return membership
 
 
-ROLE_REFUSED = "Your role in this team does not allow this."
+ROLE_REFUSED = _("Your role in this team does not allow this.")
 
 
 def require_same_team(acting: Membership, thing, why: str) -> None:

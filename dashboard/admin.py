@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.forms import RateLimitedAdminAuthenticationForm
 from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Profile, Team
@@ -10,15 +11,16 @@ admin.site.login_form = RateLimitedAdminAuthenticationForm
 
 
 class InvitationStateFilter(admin.SimpleListFilter):
-    title = "state"
+    # Translators: the admin filter of invitations by their state.
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
         return [
-            ("pending", "Pending"),
-            ("accepted", "Accepted"),
-            ("revoked", "Revoked"),
-            ("expired", "Expired"),
+            ("pending", _("Pending")),
+            ("accepted", _("Accepted")),
+            ("revoked", _("Revoked")),
+            ("expired", _("Expired")),
         ]
 
     def queryset(self, request, queryset):

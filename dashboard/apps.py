@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def after_migrate(sender, using, **kwargs) -> None:
@@ -15,7 +16,7 @@ def after_migrate(sender, using, **kwargs) -> None:
 
 class DashboardConfig(AppConfig):
     name = "dashboard"
-    verbose_name = "Teams"
+    verbose_name = _("Teams")
 
     def ready(self) -> None:
         from dashboard import checks  # noqa: F401 (registers the system checks)

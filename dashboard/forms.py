@@ -9,13 +9,15 @@ from functools import cache
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from dashboard import lockout
 from dashboard.audit import client_ip
+from dashboard.languages import chosen_language
 from dashboard.models import Profile, Role, Team
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ class SignInLimitMixin:
     site's sign-in and the admin's share one count.
     """
 
-    rate_limited_message = (
+    rate_limited_message = _(
         "Too many failed sign-in attempts for this username. "
         "Try again in %(minutes)d minutes, or reset your password."
     )
@@ -74,6 +76,16 @@ class RateLimitedAdminAuthenticationForm(SignInLimitMixin, AdminAuthenticationFo
     pass
 
 
+class LocalizedPasswordResetForm(PasswordResetForm):
+    """Django's, with the email in the account holder's own language (their choice on their
+    profile); without one, in the language of the page that asked for it."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        language = chosen_language(context.get("user")) or translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
 @cache
 def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -82,18 +94,23 @@ def time_zone_choices() -> list[tuple[str, str]]:
 class TeamDetailsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=time_zone_choices,
-        help_text="The team's pages show times in this zone (unless a person chose their own), "
-        "and the reports' days start at its midnight.",
+        label=_("Time zone"),
+        help_text=_(
+            "The team's pages show times in this zone (unless a person chose their own), "
+            "and the reports' days start at its midnight."
+        ),
     )
 
     class Meta:
         model = Team
         fields = ["name", "time_zone", "currency", "members_see_reports"]
-        labels = {"members_see_reports": "Members may open the reports"}
+        labels = {"members_see_reports": _("Members may open the reports")}
         help_texts = {
-            "currency": "Budgets, highest prices and reports are in this currency. Amounts are "
-            "not converted: choose the currency of the team's provider accounts (a provider "
-            "answering in Russian sells in rubles, in English in dollars)."
+            "currency": _(
+                "Budgets, highest prices and reports are in this currency. Amounts are "
+                "not converted: choose the currency of the team's provider accounts (a provider "
+                "answering in Russian sells in rubles, in English in dollars)."
+            )
         }
 
 
@@ -130,8 +147,8 @@ class AccountSettingsForm(forms.ModelForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email address", max_length=254)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
 
     def __init__(self, *args, roles: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -139,7 +156,7 @@ class InviteForm(forms.Form):
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
 class InvitationSignUpForm(UserCreationForm):
@@ -154,7 +171,7 @@ class InvitationSignUpForm(UserCreationForm):
         cleaned = super().clean()
         if User.objects.filter(email__iexact=self.invited_email).exists():
             raise ValidationError(
-                "An account with this email address exists already: sign in to accept.",
+                _("An account with this email address exists already: sign in to accept."),
                 code="email_taken",
             )
         return cleaned

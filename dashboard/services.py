@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dashboard.access import require_role, require_same_team
 from dashboard.audit import Action, record_by
@@ -48,7 +49,9 @@ def may_manage(acting: Membership, *roles: str) -> bool:
 def _check_may_manage(acting: Membership, *roles: str) -> None:
     """Raise PermissionDenied unless acting may grant or take away each of roles."""
     if not may_manage(acting, *roles):
-        raise PermissionDenied("Only an owner may give or take away the owner and manager roles.")
+        raise PermissionDenied(
+            _("Only an owner may give or take away the owner and manager roles.")
+        )
 
 
 def _require_manager_of(acting: Membership, target, why: str) -> None:
@@ -117,7 +120,7 @@ def update_team(
     currency: str,
     ip: str | None = None,
 ) -> Team:
-    require_role(acting, MANAGERS, "Only owners and managers change the team's details.")
+    require_role(acting, MANAGERS, _("Only owners and managers change the team's details."))
     team = lock_team(acting.team)
     new = {
         "name": name,
@@ -139,12 +142,14 @@ def invite_member(
     *, acting: Membership, email: str, role: str, ip: str | None = None
 ) -> Invitation:
     """A new invitation link; a pending invitation to the same address is replaced."""
-    require_role(acting, MANAGERS, "Only owners and managers invite people.")
+    require_role(acting, MANAGERS, _("Only owners and managers invite people."))
     _check_may_manage(acting, role)
     team = lock_team(acting.team)
     email = email.strip().lower()
     if Membership.objects.filter(team=team, user__email__iexact=email).exists():
-        raise TeamRuleError(f"{email} is already a member of {team.name}.")
+        raise TeamRuleError(
+            _("%(email)s is already a member of %(team)s.") % {"email": email, "team": team.name}
+        )
     now = timezone.now()
     team.invitations.filter(
         email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
@@ -165,16 +170,23 @@ def invite_member(
 
 def send_invitation_email(invitation: Invitation, link: str) -> bool:
     """Email the invitation link; False (and a log line) when the mail server refuses."""
-    inviter = invitation.invited_by.get_username() if invitation.invited_by else "A team owner"
+    inviter = invitation.invited_by.get_username() if invitation.invited_by else _("A team owner")
     expires = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M %Z")
-    body = (
-        f"{inviter} invited you to join the team {invitation.team.name} on SMS Desk "
-        f"as {invitation.get_role_display().lower()}.\n\n"
-        f"Open this link to accept (it works once, until {expires}):\n\n{link}\n"
-    )
+    # In the language of the page the invitation was sent from (the inviting person's).
+    # Translators: the role is lowercase ("as manager"); keep the blank lines.
+    body = _(
+        "%(inviter)s invited you to join the team %(team)s on SMS Desk as %(role)s.\n\n"
+        "Open this link to accept (it works once, until %(expires)s):\n\n%(link)s\n"
+    ) % {
+        "inviter": inviter,
+        "team": invitation.team.name,
+        "role": invitation.get_role_display().lower(),
+        "expires": expires,
+        "link": link,
+    }
     try:
         send_mail(
-            f"Join {invitation.team.name} on SMS Desk",
+            _("Join %(team)s on SMS Desk") % {"team": invitation.team.name},
             body,
             settings.DEFAULT_FROM_EMAIL,
             [invitation.email],
@@ -187,14 +199,16 @@ def send_invitation_email(invitation: Invitation, link: str) -> bool:
 
 @transaction.atomic
 def revoke_invitation(*, acting: Membership, invitation: Invitation, ip: str | None = None) -> None:
-    _require_manager_of(acting, invitation, "Only owners and managers revoke invitations.")
+    _require_manager_of(acting, invitation, _("Only owners and managers revoke invitations."))
     _check_may_manage(acting, invitation.role)
     lock_team(acting.team)
     updated = Invitation.objects.filter(
         pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     if not updated:
-        raise TeamRuleError(f"The invitation of {invitation.email} is no longer pending.")
+        raise TeamRuleError(
+            _("The invitation of %(email)s is no longer pending.") % {"email": invitation.email}
+        )
     record_by(
         acting,
         Action.INVITATION_REVOKED,
@@ -207,16 +221,16 @@ def revoke_invitation(*, acting: Membership, invitation: Invitation, ip: str | N
 def invitation_problem(invitation: Invitation, user: User | None = None) -> str | None:
     """Why this invitation cannot be accepted (by user, when given), or None."""
     if invitation.revoked_at is not None:
-        return "This invitation was revoked. Ask the team for a new one."
+        return _("This invitation was revoked. Ask the team for a new one.")
     if invitation.accepted_at is not None:
-        return "This invitation has already been used. Ask the team for a new one."
+        return _("This invitation has already been used. Ask the team for a new one.")
     if invitation.is_expired:
-        return "This invitation has expired. Ask the team for a new one."
+        return _("This invitation has expired. Ask the team for a new one.")
     if user is not None and user.is_authenticated and not emails_match(user, invitation):
-        return (
-            f"This invitation is for {invitation.email}, but you are signed in as "
-            f"{user.get_username()}. Sign out, then open the link again."
-        )
+        return _(
+            "This invitation is for %(email)s, but you are signed in as %(user)s. "
+            "Sign out, then open the link again."
+        ) % {"email": invitation.email, "user": user.get_username()}
     return None
 
 
@@ -254,7 +268,7 @@ def accept_invitation(*, invitation: Invitation, user: User, ip: str | None = No
 def change_role(
     *, acting: Membership, target: Membership, role: str, ip: str | None = None
 ) -> Membership:
-    _require_manager_of(acting, target, "Only owners and managers change roles.")
+    _require_manager_of(acting, target, _("Only owners and managers change roles."))
     _check_may_manage(acting, target.role, role)
     team, target = _lock_and_reload(acting, target)
     if target.role == role:
@@ -262,7 +276,8 @@ def change_role(
     _keep_an_owner(
         team,
         target,
-        f"{target.user.get_username()} is the team's last owner. Make someone else an owner first.",
+        _("%(user)s is the team's last owner. Make someone else an owner first.")
+        % {"user": target.user.get_username()},
     )
     old_role = target.role
     target.role = role
@@ -273,12 +288,14 @@ def change_role(
 
 @transaction.atomic
 def remove_member(*, acting: Membership, target: Membership, ip: str | None = None) -> None:
-    _require_manager_of(acting, target, "Only owners and managers remove members.")
+    _require_manager_of(acting, target, _("Only owners and managers remove members."))
     if target.pk == acting.pk:
-        raise TeamRuleError("To leave the team yourself, use “Leave team”.")
+        raise TeamRuleError(_("To leave the team yourself, use “Leave team”."))
     _check_may_manage(acting, target.role)
     team, target = _lock_and_reload(acting, target)
-    _keep_an_owner(team, target, f"{target.user.get_username()} is the team's last owner.")
+    _keep_an_owner(
+        team, target, _("%(user)s is the team's last owner.") % {"user": target.user.get_username()}
+    )
     _audit_member_change(acting, Action.MEMBER_REMOVED, target, ip, role=target.role)
     target.delete()
 
@@ -290,7 +307,10 @@ def leave_team(*, membership: Membership, ip: str | None = None) -> None:
     _keep_an_owner(
         team,
         membership,
-        "You are the team's last owner, so you cannot leave it. Make someone else an owner first.",
+        _(
+            "You are the team's last owner, so you cannot leave it. "
+            "Make someone else an owner first."
+        ),
     )
     record_by(
         membership,

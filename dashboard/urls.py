@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import views
+from dashboard.forms import LocalizedPasswordResetForm
 
 urlpatterns = [
     path("", views.choose_team, name="home"),
@@ -33,6 +35,12 @@ urlpatterns = [
     path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
     # Our sign-in view (rate limited) comes before Django's other auth views.
     path("accounts/login/", views.SignInView.as_view(), name="login"),
+    # The reset email in the account holder's language (LocalizedPasswordResetForm).
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=LocalizedPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico whatever the page links to.

@@ -111,7 +111,7 @@ def update_team(request: AuthenticatedHttpRequest, team_slug: str):
         membership.team.refresh_from_db()
         return _settings_page(request, membership, details_form=form)
     services.update_team(acting=membership, ip=client_ip(request), **form.cleaned_data)
-    messages.success(request, "Team details saved.")
+    messages.success(request, _("Team details saved."))
     return redirect("team_settings", team_slug=team_slug)
 
 
@@ -134,13 +134,18 @@ def invite_member(request: AuthenticatedHttpRequest, team_slug: str):
     link = request.build_absolute_uri(invitation.get_absolute_url())
     if services.send_invitation_email(invitation, link):
         messages.success(
-            request, f"Invitation sent to {invitation.email}. You can also copy its link below."
+            request,
+            _("Invitation sent to %(email)s. You can also copy its link below.")
+            % {"email": invitation.email},
         )
     else:
         messages.warning(
             request,
-            f"The invitation email to {invitation.email} could not be sent; "
-            "copy the link below and send it yourself.",
+            _(
+                "The invitation email to %(email)s could not be sent; "
+                "copy the link below and send it yourself."
+            )
+            % {"email": invitation.email},
         )
     return redirect("team_settings", team_slug=team_slug)
 
@@ -183,7 +188,7 @@ def revoke_invitation(request: AuthenticatedHttpRequest, team_slug: str, invitat
         lambda: services.revoke_invitation(
             acting=membership, invitation=invitation, ip=client_ip(request)
         ),
-        lambda _: f"The invitation of {invitation.email} was revoked.",
+        lambda result: _("The invitation of %(email)s was revoked.") % {"email": invitation.email},
     )
     return redirect("team_settings", team_slug=team_slug)
 
@@ -194,7 +199,7 @@ def change_role(request: AuthenticatedHttpRequest, team_slug: str, membership_id
     target = _team_member(membership, membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose one of the roles.")
+        messages.error(request, _("Choose one of the roles."))
         return redirect("team_settings", team_slug=team_slug)
     changed = _carry_out(
         request,
@@ -202,7 +207,9 @@ def change_role(request: AuthenticatedHttpRequest, team_slug: str, membership_id
             acting=membership, target=target, role=form.cleaned_data["role"], ip=client_ip(request)
         ),
         lambda changed: (
-            f"{changed.user.get_username()} is now {changed.get_role_display().lower()}."
+            # Translators: the role is lowercase: "anna is now manager."
+            _("%(user)s is now %(role)s.")
+            % {"user": changed.user.get_username(), "role": changed.get_role_display().lower()}
         ),
     )
     target = changed or target
@@ -225,7 +232,9 @@ def remove_member(request: AuthenticatedHttpRequest, team_slug: str, membership_
     _carry_out(
         request,
         lambda: services.remove_member(acting=membership, target=target, ip=client_ip(request)),
-        lambda _: f"{target.user.get_username()} was removed from the team.",
+        lambda result: (
+            _("%(user)s was removed from the team.") % {"user": target.user.get_username()}
+        ),
     )
     return redirect("team_settings", team_slug=team_slug)
 
@@ -245,7 +254,7 @@ def leave_team(request: AuthenticatedHttpRequest, team_slug: str):
         messages.error(request, str(error))
         return redirect("team_settings", team_slug=team_slug)
     request.session.pop("team_slug", None)
-    messages.success(request, f"You left {membership.team.name}.")
+    messages.success(request, _("You left %(team)s.") % {"team": membership.team.name})
     return redirect("home")
 
 
@@ -289,11 +298,13 @@ def accept_invitation(request: HttpRequest, token: str):
     """The invitation link: sign up or sign in, then join the team."""
     invitation = Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
     if invitation is None:
-        problem = "This invitation link is not valid. Check that it was copied whole."
+        problem = _("This invitation link is not valid. Check that it was copied whole.")
         return render(request, "dashboard/invitation.html", {"problem": problem}, status=404)
     user = request.user
     if user.is_authenticated and invitation.accepted_by_id == user.pk:
-        messages.info(request, f"You have already joined {invitation.team.name}.")
+        messages.info(
+            request, _("You have already joined %(team)s.") % {"team": invitation.team.name}
+        )
         return redirect("home")
     problem = services.invitation_problem(invitation, user)
     activate_zone(user if user.is_authenticated else None, invitation.team)
@@ -321,7 +332,7 @@ def accept_invitation(request: HttpRequest, token: str):
             return render(request, "dashboard/invitation.html", context, status=410)
         if signup_form is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome to {membership.team.name}.")
+        messages.success(request, _("Welcome to %(team)s.") % {"team": membership.team.name})
         return redirect("activations:home", team_slug=membership.team.slug)
 
     context["signup_form"] = signup_form

@@ -6,6 +6,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
+// Text this file shows comes from the page, in its language (data-*-label on <body>, base.html).
+const label = (name, fallback) => document.body?.dataset[name] || fallback;
+
 // Copy buttons: <button data-copy="text">.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
@@ -13,19 +16,19 @@ document.addEventListener("click", async (event) => {
   try {
     await navigator.clipboard.writeText(button.dataset.copy);
     button.dataset.copied = "true";
-    const label = button.textContent;
-    button.textContent = "Copied";
-    setTimeout(() => { button.textContent = label; delete button.dataset.copied; }, 1500);
+    const before = button.textContent;
+    button.textContent = label("copiedLabel", "Copied");
+    setTimeout(() => { button.textContent = before; delete button.dataset.copied; }, 1500);
   } catch (err) {
-    button.textContent = "Select and copy";
+    button.textContent = label("copyFallbackLabel", "Select and copy");
   }
 });
 
 // Live parts of a page (hx-trigger="every ...") keep what they last showed when a poll fails
 // (htmx does not swap error answers) and keep polling; say so until a poll succeeds again.
 const LIVE_STATUS = {
-  503: "SMS Desk is temporarily unavailable. This page shows what it last knew and keeps trying.",
-  other: "SMS Desk is not answering. This page shows what it last knew and keeps trying.",
+  503: ["unavailableLabel", "SMS Desk is temporarily unavailable. This page shows what it last knew and keeps trying."],
+  other: ["notAnsweringLabel", "SMS Desk is not answering. This page shows what it last knew and keeps trying."],
 };
 document.addEventListener("htmx:afterRequest", (event) => {
   const note = document.getElementById("live-status");
@@ -35,7 +38,7 @@ document.addEventListener("htmx:afterRequest", (event) => {
   if (event.detail.successful) {
     note.hidden = true;
   } else if (status === 0 || status >= 500) {
-    note.textContent = LIVE_STATUS[status] || LIVE_STATUS.other;
+    note.textContent = label(...(LIVE_STATUS[status] || LIVE_STATUS.other));
     note.hidden = false;
   }
 });
