@@ -432,11 +432,13 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
         _tell_change(request, bool(changes), saved % {"count": count})
         return redirect("activations:budgets", team_slug)
     budget = month_budget(team)
+    other_currency = providers_in_other_currency(team)
     context = {
         "form": form,
         "rows": [(m, field, budget.of(m.user_id).spent) for m, field in form.member_rows()],
         "budget": budget,
-        "other_currency": providers_in_other_currency(team),
+        "other_currency": other_currency,
+        "other_names": ", ".join(provider.name for provider in other_currency),
     }
     return render(request, "activations/budgets.html", context)
 
