@@ -4,6 +4,7 @@ the background loops' heartbeats."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Country, Operator, Provider, ProviderAccount, Service
@@ -132,7 +133,11 @@ class Activation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.phone} for {self.service.code} ({self.get_state_display()})"
+        return gettext("%(phone)s for %(service)s (%(state)s)") % {
+            "phone": self.phone,
+            "service": self.service.code,
+            "state": self.get_state_display(),
+        }
 
     @property
     def is_open(self) -> bool:
@@ -207,7 +212,11 @@ class PriceLimit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.team}: {self.service_code} at most {self.max_price}"
+        return gettext("%(team)s: %(service)s at most %(price)s") % {
+            "team": self.team,
+            "service": self.service_code,
+            "price": self.max_price,
+        }
 
 
 class Reservation(models.Model):
@@ -254,7 +263,11 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} reserved by {self.user} in {self.team}"
+        return gettext("%(amount)s reserved by %(user)s in %(team)s") % {
+            "amount": self.amount,
+            "user": self.user,
+            "team": self.team,
+        }
 
 
 class WorkerHeartbeat(models.Model):

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from activations.gateway.forms import NewTokenForm
@@ -33,11 +33,10 @@ PLACEHOLDER = "YOUR_TOKEN"
 NONCE_SECONDS = 24 * 60 * 60
 # A token's state as the page shows it (the states themselves stay English keys).
 STATE_LABELS = {
-    # Translators: the state of a personal API token.
-    "active": gettext_lazy("active"),
-    "revoked": gettext_lazy("revoked"),
-    "member left": gettext_lazy("member left"),
-    "role cannot buy": gettext_lazy("role cannot buy"),
+    "active": pgettext_lazy("token state", "active"),
+    "revoked": pgettext_lazy("token state", "revoked"),
+    "member left": pgettext_lazy("token state", "member left"),
+    "role cannot buy": pgettext_lazy("token state", "role cannot buy"),
 }
 
 
