@@ -23,6 +23,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from activations.models import Activation, Reservation
 from catalog.accounts import keyed_providers
@@ -154,18 +155,25 @@ def over_budget(
     price (`activations.buying`), and the buy page and the usual buys ask it to disable Buy
     and say why before the click."""
 
-    def told(spent: Decimal, most: Decimal) -> str:  # amounts in the team's currency
-        amounts = [money_in(amount, team.currency) for amount in (spent, most, price)]
-        return "({} of {} used; this number costs {}).".format(*amounts)
+    def told(spent: Decimal, most: Decimal) -> dict[str, str]:  # in the team's currency
+        return {
+            "spent": money_in(spent, team.currency),
+            "most": money_in(most, team.currency),
+            "price": money_in(price, team.currency),
+        }
 
     spent_by_all = team_spent(spending)
     if team.monthly_budget is not None and spent_by_all + price > team.monthly_budget:
-        used = told(spent_by_all, team.monthly_budget)
-        return f"This would go over the team's monthly budget {used}"
+        return _(
+            "This would go over the team's monthly budget "
+            "(%(spent)s of %(most)s used; this number costs %(price)s)."
+        ) % told(spent_by_all, team.monthly_budget)
     user_spent = spending.get(user_id, ZERO)
     if limit is not None and user_spent + price > limit:
-        used = told(user_spent, limit)
-        return f"This would go over your monthly limit {used}"
+        return _(
+            "This would go over your monthly limit "
+            "(%(spent)s of %(most)s used; this number costs %(price)s)."
+        ) % told(user_spent, limit)
     return None
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db.models import Min, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from activations.routing.choice import ANY_OPERATOR, operator_rows, service_rows
 from catalog.models import Offer, Provider
@@ -41,10 +42,14 @@ class Choice:
     def label(self, currency: str, *, priced: bool = True) -> str:
         """ "Russia — from $1.20, 340 in stock" (`priced`), "Russia", "Russia — out of stock"."""
         if not self.in_stock:
-            return f"{self.name} — out of stock"
+            return _("%(name)s — out of stock") % {"name": self.name}
         if not priced:
             return self.name
-        return f"{self.name} — from {money(self.best_price, currency)}, {self.stock} in stock"
+        return _("%(name)s — from %(price)s, %(stock)s in stock") % {
+            "name": self.name,
+            "price": money(self.best_price, currency),
+            "stock": self.stock,
+        }
 
 
 class ChoiceSelect(forms.Select):
@@ -145,7 +150,7 @@ def operators(offers: QuerySet[Offer], service: str, country: int) -> list[Choic
     )
     each = _priced(rows.exclude(operator__code=ANY_OPERATOR).values("operator__code"))
     return [
-        _choice(ANY_OPERATOR, "Any operator", every),
+        _choice(ANY_OPERATOR, _("Any operator"), every),
         *_stock_first(
             [
                 _choice(row["operator__code"], row["operator__code"], row)

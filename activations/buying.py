@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from activations.budgets import live_reservations, over_budget, reservation_ttl, spending_by_user
 from activations.models import Activation, Reservation
@@ -70,14 +72,14 @@ def already_bought(acting: Membership, token: str) -> Purchase | None:
     existing = Activation.objects.filter(team=acting.team, request_token=token).first()
     if existing is None:
         return None
-    return Purchase(True, "This number was already bought.", activation=existing, duplicate=True)
+    return Purchase(True, _("This number was already bought."), activation=existing, duplicate=True)
 
 
 def answered_token(acting: Membership, token: str) -> Purchase | None:
     """The answer for a request token that needs no purchase: a missing or malformed one
     (an expired form), or one a number was already bought with; None for a fresh token."""
     if not TOKEN_PATTERN.fullmatch(token):
-        return Purchase(False, "The form has expired. Please choose again and buy.")
+        return Purchase(False, _("The form has expired. Please choose again and buy."))
     return already_bought(acting, token)
 
 
@@ -112,7 +114,11 @@ def _reserve(
             return refusal
         daily_limit = api_token.daily_limit if api_token is not None else None
         if daily_limit is not None and _numbers_today(locked, api_token, now) >= daily_limit:
-            return f"The token {api_token.label} has bought its {daily_limit} number(s) for today."
+            return ngettext(
+                "The token %(token)s has bought its %(count)s number(s) for today.",
+                "The token %(token)s has bought its %(count)s number(s) for today.",
+                daily_limit,
+            ) % {"token": api_token.label, "count": daily_limit}
         Reservation.objects.create(
             team=locked,
             user_id=acting.user_id,
@@ -134,14 +140,19 @@ def token_refusal(api_token: ApiToken, offer: Offer) -> Purchase | None:
     if api_token.services and offer.service.code not in api_token.services:
         return Purchase(
             False,
-            f"The token {api_token.label} may not buy {offer.service.name}.",
+            _("The token %(token)s may not buy %(service)s.")
+            % {"token": api_token.label, "service": offer.service.name},
             BAD_SERVICE,
         )
     if api_token.max_price is not None and offer.price > api_token.max_price:
         return Purchase(
             False,
-            f"{money(offer.price, offer.provider.currency)} is over the highest price of the "
-            f"token {api_token.label} ({money(api_token.max_price, api_token.team.currency)}).",
+            _("%(price)s is over the highest price of the token %(token)s (%(highest)s).")
+            % {
+                "price": money(offer.price, offer.provider.currency),
+                "token": api_token.label,
+                "highest": money(api_token.max_price, api_token.team.currency),
+            },
             NO_NUMBERS,
         )
     return None
@@ -169,15 +180,22 @@ def buy_number(
     if api_token is not None and (refused := token_refusal(api_token, offer)):
         return refused
     if not provider.enabled:
-        return Purchase(False, f"{provider.name} is switched off by the operator.", NO_NUMBERS)
+        return Purchase(
+            False,
+            _("%(provider)s is switched off by the operator.") % {"provider": provider.name},
+            NO_NUMBERS,
+        )
     if not offer.available:
-        return Purchase(False, "This offer is no longer listed by the provider.", NO_NUMBERS)
+        return Purchase(False, _("This offer is no longer listed by the provider."), NO_NUMBERS)
     account = account_with_key(team, provider)
     if account is None:
         return Purchase(
             False,
-            f"The team has no API key for {provider.name}. An owner or manager can attach "
-            "one on the provider accounts page.",
+            _(
+                "The team has no API key for %(provider)s. An owner or manager can attach "
+                "one on the provider accounts page."
+            )
+            % {"provider": provider.name},
             NO_NUMBERS,
         )
 
@@ -187,9 +205,11 @@ def buy_number(
         # stored balance, letting a member buy past the budget.
         return Purchase(
             False,
-            f"{provider.name} lists this offer at a price below zero "
-            f"({money(price, provider.currency)}), which SMS "
-            "Desk does not buy. Nothing was bought; ask an operator to check the catalog.",
+            _(
+                "%(provider)s lists this offer at a price below zero (%(price)s), which SMS "
+                "Desk does not buy. Nothing was bought; ask an operator to check the catalog."
+            )
+            % {"provider": provider.name, "price": money(price, provider.currency)},
             NO_NUMBERS,
         )
     try:
@@ -199,12 +219,12 @@ def buy_number(
     except IntegrityError:
         # The other click of a double submission holds the reservation.
         return already_bought(acting, token) or Purchase(
-            False, "This purchase is already in progress.", duplicate=True
+            False, _("This purchase is already in progress."), duplicate=True
         )
     except OperationalError:
         log.warning("Database busy; purchase not started")
         return Purchase(
-            False, "SMS Desk is very busy right now. Nothing was bought; try again.", ERROR_SQL
+            False, _("SMS Desk is very busy right now. Nothing was bought; try again."), ERROR_SQL
         )
     if refusal == ALREADY_BOUGHT:
         return already_bought(acting, token)
@@ -259,7 +279,8 @@ def buy_number(
         return _not_recorded(acting, account, offer, token, ip, number.activation_id)
     return Purchase(
         True,
-        f"Bought {activation.phone} for {money(price, provider.currency)}.",
+        _("Bought %(phone)s for %(price)s.")
+        % {"phone": activation.phone, "price": money(price, provider.currency)},
         activation=activation,
     )
 
@@ -287,15 +308,21 @@ def _not_recorded(acting, account, offer, token, ip, activation_id: str | None) 
     if cancelled:
         return Purchase(
             False,
-            f"{provider.name} returned a number SMS Desk cannot record, so it was cancelled "
-            "there: nothing is charged. Please try again.",
+            _(
+                "%(provider)s returned a number SMS Desk cannot record, so it was cancelled "
+                "there: nothing is charged. Please try again."
+            )
+            % {"provider": provider.name},
             provider_refusal=NOT_RECORDED_CANCELLED,
         )
     return Purchase(
         False,
-        f"{provider.name}'s answer to the purchase could not be read, so a number it may "
-        f"have sold could not be cancelled automatically. Check your activations at "
-        f"{provider.name} and cancel it there if it is listed.",
+        _(
+            "%(provider)s's answer to the purchase could not be read, so a number it may "
+            "have sold could not be cancelled automatically. Check your activations at "
+            "%(provider)s and cancel it there if it is listed."
+        )
+        % {"provider": provider.name},
     )
 
 
@@ -365,8 +392,15 @@ def account_in_use(account: ProviderAccount) -> str | None:
     in_flight = live_reservations(account.team, timezone.now()).exists()
     if not (open_count or in_flight):
         return None
-    return (
-        f"{open_count or 'Some'} activation(s) on this key are still open or being "
-        "bought. Complete or cancel them (or wait until they expire) before removing "
-        "the key."
-    )
+    if not open_count:
+        return _(
+            "Some activation(s) on this key are still open or being bought. Complete or "
+            "cancel them (or wait until they expire) before removing the key."
+        )
+    return ngettext(
+        "%(count)s activation(s) on this key are still open or being bought. Complete or "
+        "cancel them (or wait until they expire) before removing the key.",
+        "%(count)s activation(s) on this key are still open or being bought. Complete or "
+        "cancel them (or wait until they expire) before removing the key.",
+        open_count,
+    ) % {"count": open_count}

@@ -7,6 +7,9 @@ from decimal import Decimal
 from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.formats import get_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from activations import buy_choices, routing
 from activations.budgets import over_budget
@@ -21,6 +24,20 @@ from dashboard.teams import team_day_start
 
 def new_request_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+class AmountField(forms.DecimalField):
+    """A decimal as a person types it in their language: in Russian "12,50" and
+    "1 234,50" (a comma for the decimals, spaces between thousands) as well as "12.50".
+    The input stays a number input rendered with a point (the browser shows it in the
+    reader's way), so English is read exactly as before."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and get_format("DECIMAL_SEPARATOR") == ",":
+            value = "".join(value.split())  # spaces, no-break spaces too
+            if "," in value and "." not in value:
+                value = value.replace(",", ".")
+        return super().to_python(value)
 
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "required": False}
@@ -46,17 +63,27 @@ class BuyForm(forms.Form):
     (`price_for` remembers which service the shown price belongs to).
     """
 
-    service = forms.ChoiceField(choices=[], widget=buy_choices.ChoiceSelect)
-    country = forms.TypedChoiceField(coerce=int, choices=[], widget=buy_choices.ChoiceSelect)
-    operator = forms.ChoiceField(choices=[], widget=buy_choices.ChoiceSelect)
-    max_price = forms.DecimalField(
-        label="Highest price",
-        help_text="Empty: the team's highest price for the service, if it has one.",
+    service = forms.ChoiceField(
+        label=gettext_lazy("Service"), choices=[], widget=buy_choices.ChoiceSelect
+    )
+    country = forms.TypedChoiceField(
+        label=gettext_lazy("Country"), coerce=int, choices=[], widget=buy_choices.ChoiceSelect
+    )
+    operator = forms.ChoiceField(
+        label=gettext_lazy("Operator"), choices=[], widget=buy_choices.ChoiceSelect
+    )
+    max_price = AmountField(
+        label=gettext_lazy("Highest price"),
+        help_text=gettext_lazy("Empty: the team's highest price for the service, if it has one."),
         **MONEY,
     )
     price_for = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)
     offer = forms.TypedChoiceField(
-        coerce=int, choices=[], required=False, widget=forms.RadioSelect, label="Buy from"
+        coerce=int,
+        choices=[],
+        required=False,
+        widget=forms.RadioSelect,
+        label=gettext_lazy("Buy from"),
     )
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -77,7 +104,7 @@ class BuyForm(forms.Form):
     def _narrow(self, offers) -> None:
         """Offer the services, then the chosen service's countries, then its operators: those
         in stock first, the sold-out ones disabled."""
-        fields, currency, choose = self.fields, self.currency, [("", "Choose…")]
+        fields, currency, choose = self.fields, self.currency, [("", _("Choose…"))]
         found = buy_choices.services_priced(offers)
         buy_choices.offer_choices(fields["service"], found, currency, first=choose, priced=False)
         self.service = self._picked("service")
@@ -159,10 +186,10 @@ class BuyForm(forms.Form):
     def problem(self) -> str:
         """What to tell the person when the purchase's form is not valid."""
         if "max_price" in self.errors:
-            return f"Highest price: {self.errors['max_price'][0]}"
+            return _("Highest price: %(error)s") % {"error": self.errors["max_price"][0]}
         if "offer" in self.errors:
-            return "That offer is no longer among the choices. Please choose again."
-        return "Choose a service, a country and an operator."
+            return _("That offer is no longer among the choices. Please choose again.")
+        return _("Choose a service, a country and an operator.")
 
 
 class UsualBuyForm(forms.Form):
@@ -186,13 +213,20 @@ class TeamRecordsFilterForm(forms.Form):
     """Who and when: the filters the activations list and the audit log share."""
 
     member = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Anyone"
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Anyone"),
+        label=gettext_lazy("Member"),
     )
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=gettext_lazy("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=gettext_lazy("To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, data, *, team: Team):
@@ -230,10 +264,19 @@ def team_people(team: Team):
 
 class ActivationFilterForm(TeamRecordsFilterForm):
     state = forms.ChoiceField(
-        required=False, choices=[("", "Any state"), ("open", "Open"), *Activation.State.choices]
+        required=False,
+        label=gettext_lazy("State"),
+        choices=[
+            ("", gettext_lazy("Any state")),
+            ("open", gettext_lazy("Open")),
+            *Activation.State.choices,
+        ],
     )
     service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="Any service"
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Any service"),
+        label=gettext_lazy("Service"),
     )
     field_order = ["state", "service"]
 
@@ -264,7 +307,7 @@ def source_choices(team: Team, any_label: str) -> list[tuple[str, str]]:
     """Where records came from: any, the browser, or each personal API token of the team
     (revoked ones too: their past stays theirs). One query."""
     tokens = ApiToken.objects.filter(team=team).order_by("name", "pk")
-    return [("", any_label), (BROWSER, "Browser"), *((str(t.pk), t.label) for t in tokens)]
+    return [("", any_label), (BROWSER, _("Browser")), *((str(t.pk), t.label) for t in tokens)]
 
 
 def filter_by_source(rows: QuerySet, source: str) -> QuerySet:
@@ -277,14 +320,14 @@ def filter_by_source(rows: QuerySet, source: str) -> QuerySet:
 
 
 class AuditFilterForm(TeamRecordsFilterForm):
-    action = forms.ChoiceField(required=False)
-    source = forms.ChoiceField(required=False)
+    action = forms.ChoiceField(required=False, label=gettext_lazy("Action"))
+    source = forms.ChoiceField(required=False, label=gettext_lazy("Source"))
     field_order = ["member", "action", "source"]
 
     def __init__(self, data, *, team: Team):
         super().__init__(data, team=team)
-        self.fields["action"].choices = [("", "Any action"), *ACTION_LABELS.items()]
-        self.fields["source"].choices = source_choices(team, "Any source")
+        self.fields["action"].choices = [("", _("Any action")), *ACTION_LABELS.items()]
+        self.fields["source"].choices = source_choices(team, _("Any source"))
 
     def filtered(self, rows: QuerySet) -> QuerySet:
         rows = super().filtered(rows)
@@ -296,9 +339,11 @@ class AuditFilterForm(TeamRecordsFilterForm):
 
 
 class AttachKeyForm(forms.Form):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.filter(enabled=True))
+    provider = forms.ModelChoiceField(
+        queryset=Provider.objects.filter(enabled=True), label=gettext_lazy("Provider")
+    )
     api_key = forms.CharField(
-        label="API key",
+        label=gettext_lazy("API key"),
         max_length=200,
         strip=True,
         # Never rendered back: a failed form shows an empty field.
@@ -309,8 +354,10 @@ class AttachKeyForm(forms.Form):
 class BudgetForm(forms.Form):
     """The team's monthly budget and one limit field per member (empty means unlimited)."""
 
-    monthly_budget = forms.DecimalField(
-        label="Team monthly budget", help_text="Empty means unlimited.", **MONEY
+    monthly_budget = AmountField(
+        label=gettext_lazy("Team monthly budget"),
+        help_text=gettext_lazy("Empty means unlimited."),
+        **MONEY,
     )
 
     def __init__(self, data, *, team: Team, memberships: list[Membership]):
@@ -320,8 +367,9 @@ class BudgetForm(forms.Form):
         super().__init__(data, initial=initial)
         self.memberships = memberships
         for membership in memberships:
-            self.fields[self.field_name(membership)] = forms.DecimalField(
-                label=f"Monthly limit of {membership.user.get_username()}", **MONEY
+            self.fields[self.field_name(membership)] = AmountField(
+                label=_("Monthly limit of %(member)s") % {"member": membership.user.get_username()},
+                **MONEY,
             )
 
     @staticmethod
@@ -339,20 +387,20 @@ class RoutingPolicyForm(forms.Form):
     policy = forms.ChoiceField(
         choices=RoutingPolicy.choices,
         widget=forms.RadioSelect,
-        label="Which offer a purchase tries first",
+        label=gettext_lazy("Which offer a purchase tries first"),
     )
 
 
 class PriceLimitForm(forms.Form):
     """Add or change the team's highest price for a service the team's providers list."""
 
-    service_code = forms.ChoiceField(label="Service", choices=[])
-    max_price = forms.DecimalField(label="Highest price", **(MONEY | {"required": True}))
+    service_code = forms.ChoiceField(label=gettext_lazy("Service"), choices=[])
+    max_price = AmountField(label=gettext_lazy("Highest price"), **(MONEY | {"required": True}))
 
     def __init__(self, data=None, *, providers: list[Provider]):
         super().__init__(data)
         offers = buy_choices.listed_offers(providers)
-        self.fields["service_code"].choices = [("", "Choose…")] + [
+        self.fields["service_code"].choices = [("", _("Choose…"))] + [
             (choice.value, choice.name) for choice in buy_choices.services(offers)
         ]
 

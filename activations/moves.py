@@ -6,6 +6,9 @@ provider's ACCESS_* answer says what happened, and that is what is stored.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from activations.models import Activation
 from activations.states import mark_closed, mark_waiting_retry
 from catalog.models import ProviderAccount
@@ -42,29 +45,33 @@ RETRY = Move(
     protocol.STATUS_RETRY,
     Action.RETRY_REQUESTED,
     frozenset({State.CODE_RECEIVED}),
-    "Another SMS can be requested only after a code has arrived.",
+    gettext_lazy("Another SMS can be requested only after a code has arrived."),
     RETRYING,
 )
 COMPLETE = Move(
     protocol.STATUS_COMPLETE,
     Action.COMPLETED,
     frozenset({State.CODE_RECEIVED, State.WAITING_RETRY}),
-    "Only an activation that has received a code can be completed; cancel it instead.",
+    gettext_lazy(
+        "Only an activation that has received a code can be completed; cancel it instead."
+    ),
     COMPLETING,
 )
 CANCEL = Move(
     protocol.STATUS_CANCEL,
     Action.CANCELLED,
     frozenset({State.WAITING}),
-    "Only an activation still waiting for its first code can be cancelled. Once a code has "
-    "arrived, complete it instead.",
+    gettext_lazy(
+        "Only an activation still waiting for its first code can be cancelled. Once a code has "
+        "arrived, complete it instead."
+    ),
     CANCELLING,
 )
 
 CLOSED_MESSAGE = {
-    State.COMPLETED: "This activation is already completed.",
-    State.CANCELLED: "This activation is already cancelled.",
-    State.EXPIRED: "This activation has expired.",
+    State.COMPLETED: gettext_lazy("This activation is already completed."),
+    State.CANCELLED: gettext_lazy("This activation is already cancelled."),
+    State.EXPIRED: gettext_lazy("This activation has expired."),
 }
 
 
@@ -100,9 +107,9 @@ def _move(acting: Membership, activation: Activation, move: Move, ip) -> Outcome
     require_same_team(acting, activation, "This activation belongs to another team.")
     activation.refresh_from_db()
     if activation.state in CLOSED_MESSAGE:
-        return Outcome(False, CLOSED_MESSAGE[activation.state], BAD_STATUS)
+        return Outcome(False, str(CLOSED_MESSAGE[activation.state]), BAD_STATUS)
     if activation.state not in move.allowed_from:
-        return Outcome(False, move.not_allowed, BAD_STATUS)
+        return Outcome(False, str(move.not_allowed), BAD_STATUS)
 
     account = ProviderAccount.objects.select_related("provider", "team").get(
         pk=activation.account_id
@@ -120,8 +127,11 @@ def _move(acting: Membership, activation: Activation, move: Move, ip) -> Outcome
         audit_refusal(acting, move.action, activation, ip, error)
         return Outcome(
             False,
-            f"{provider.name} no longer knows this activation (it expired or was closed "
-            f"there); it is now marked {activation.get_state_display().lower()}.",
+            _(
+                "%(provider)s no longer knows this activation (it expired or was closed "
+                "there); it is now marked %(state)s."
+            )
+            % {"provider": provider.name, "state": activation.get_state_display().lower()},
             BAD_STATUS,
         )
     except protocol.ProviderError as error:
@@ -136,16 +146,16 @@ def _apply(acting: Membership, activation: Activation, move: Move, result, ip) -
     Result = protocol.SetStatusResult
     if result == Result.CANCEL:
         changed = mark_closed(activation, State.CANCELLED)
-        message = "Cancelled. It costs nothing; the price is back on the balance."
+        message = _("Cancelled. It costs nothing; the price is back on the balance.")
     elif result == Result.ACTIVATION:
         changed = mark_closed(activation, State.COMPLETED)
-        message = "Completed."
+        message = _("Completed.")
     elif result == Result.RETRY_GET:
         changed = mark_waiting_retry(activation)
-        message = "Waiting for another SMS."
+        message = _("Waiting for another SMS.")
     else:
         changed = False
-        message = f"The provider answered {result.value}; nothing changed."
+        message = _("The provider answered %(answer)s; nothing changed.") % {"answer": result.value}
     record_by(
         acting,
         move.action,

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Min
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from activations import routing
 from activations.budgets import over_budget, spending_by_user
@@ -43,7 +44,7 @@ class UsualChoice:
     @property
     def label(self) -> str:
         """ "Telegram · Russia · mts" ("any operator" for "any")."""
-        operator = "any operator" if self.operator == ANY_OPERATOR else self.operator
+        operator = _("any operator") if self.operator == ANY_OPERATOR else self.operator
         return f"{self.service_name} · {self.country_name} · {operator}"
 
 

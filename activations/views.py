@@ -22,6 +22,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -58,7 +60,7 @@ from dashboard.confirm import needs_confirmation
 from dashboard.display import money, relative
 from dashboard.models import BUYERS, MANAGERS, AuditEvent, Membership, Team
 
-NO_CHANGE = "Nothing changed."
+NO_CHANGE = gettext_lazy("Nothing changed.")
 PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
 OPEN_TABLE_LIMIT = 50
@@ -73,7 +75,7 @@ def _tell(request, outcome: Outcome) -> None:
 
 
 def _tell_change(request, changed: bool, done: str) -> None:
-    (messages.success if changed else messages.info)(request, done if changed else NO_CHANGE)
+    (messages.success if changed else messages.info)(request, done if changed else str(NO_CHANGE))
 
 
 def _page(request, rows, size: int):
@@ -253,7 +255,7 @@ def _buy_providers(team) -> list[Provider]:
 
 # The choices a failed purchase goes back to (with a fresh token: the failed one is spent).
 KEPT_CHOICES = ("service", "country", "operator", "max_price", "price_for", "offer")
-NO_KEY = "The team has no provider key yet."
+NO_KEY = gettext_lazy("The team has no provider key yet.")
 
 
 def _bought(request, team_slug: str, outcome):
@@ -299,7 +301,7 @@ def buy(request: AuthenticatedHttpRequest, team_slug: str):
         "providers": providers,
         "policy": RoutingPolicy(policy),
         "budget": team_budget(team, spending=spending),
-        "why_not": form.why_not_buy(membership, spending) if providers else NO_KEY,
+        "why_not": form.why_not_buy(membership, spending) if providers else str(NO_KEY),
     }
     if request.htmx:
         return render(request, "activations/buy.html#buy_form", context)
@@ -315,7 +317,7 @@ def buy_usual(request: AuthenticatedHttpRequest, team_slug: str):
     membership = membership_for(request, team_slug, roles=BUYERS)
     form = UsualBuyForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "That choice cannot be bought from here. Please choose again.")
+        messages.error(request, _("That choice cannot be bought from here. Please choose again."))
         return redirect("activations:buy", team_slug)
     outcome = buy_routed(
         acting=membership,
@@ -346,8 +348,12 @@ def provider_accounts(request: AuthenticatedHttpRequest, team_slug: str):
             else:
                 messages.success(
                     request,
-                    f"Key {account.masked_key} saved for {account.provider.name}; "
-                    f"balance {money(account.balance, account.provider.currency)}.",
+                    _("Key %(key)s saved for %(provider)s; balance %(balance)s.")
+                    % {
+                        "key": account.masked_key,
+                        "provider": account.provider.name,
+                        "balance": money(account.balance, account.provider.currency),
+                    },
                 )
                 return redirect("activations:accounts", team_slug)
     else:
@@ -421,14 +427,18 @@ def budgets(request: AuthenticatedHttpRequest, team_slug: str):
             member_limits=form.member_limits(),
             ip=client_ip(request),
         )
-        _tell_change(request, bool(changes), f"Saved {len(changes)} change(s).")
+        count = len(changes)
+        saved = ngettext("Saved %(count)s change(s).", "Saved %(count)s change(s).", count)
+        _tell_change(request, bool(changes), saved % {"count": count})
         return redirect("activations:budgets", team_slug)
     budget = month_budget(team)
+    other_currency = providers_in_other_currency(team)
     context = {
         "form": form,
         "rows": [(m, field, budget.of(m.user_id).spent) for m, field in form.member_rows()],
         "budget": budget,
-        "other_currency": providers_in_other_currency(team),
+        "other_currency": other_currency,
+        "other_names": ", ".join(provider.name for provider in other_currency),
     }
     return render(request, "activations/budgets.html", context)
 
@@ -457,7 +467,11 @@ def team_routing(request: AuthenticatedHttpRequest, team_slug: str):
         return _routing_page(request, membership, policy_form=form)
     policy = RoutingPolicy(form.cleaned_data["policy"])
     changed = routing_settings.set_policy(acting=membership, policy=policy, ip=client_ip(request))
-    _tell_change(request, changed, f"Purchases now go to the {policy.label.lower()} offer first.")
+    if policy == RoutingPolicy.RELIABLE:
+        done = _("Purchases now go to the most reliable offer first.")
+    else:
+        done = _("Purchases now go to the cheapest offer first.")
+    _tell_change(request, changed, done)
     return redirect("activations:routing", team_slug)
 
 
@@ -472,7 +486,8 @@ def save_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
         acting=membership, service_code=code, max_price=price, ip=client_ip(request)
     )
     shown = money(price, membership.team.currency)
-    _tell_change(request, changed, f"The highest price for {code} is now {shown}.")
+    done = _("The highest price for %(service)s is now %(price)s.")
+    _tell_change(request, changed, done % {"service": code, "price": shown})
     return redirect("activations:routing", team_slug)
 
 
@@ -489,9 +504,10 @@ def remove_price_limit(request: AuthenticatedHttpRequest, team_slug: str):
     if code and routing_settings.remove_price_limit(
         acting=membership, service_code=code, ip=client_ip(request)
     ):
-        messages.success(request, f"{code} has no highest price of its own any more.")
+        done = _("%(service)s has no highest price of its own any more.")
+        messages.success(request, done % {"service": code})
     else:
-        messages.error(request, "There was no highest price to remove.")
+        messages.error(request, _("There was no highest price to remove."))
     return redirect("activations:routing", team_slug)
 
 

@@ -3,7 +3,9 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
+from activations.forms import AmountField
 from catalog.accounts import keyed_providers
 from catalog.models import Service
 from dashboard.models import Team
@@ -29,37 +31,41 @@ def team_service_codes(team: Team) -> list[tuple[str, str]]:
 
 class NewTokenForm(forms.Form):
     name = forms.CharField(
+        label=_("Name"),
         max_length=100,
         strip=True,
-        help_text="What the token is for, e.g. the program or machine that uses it.",
+        help_text=_("What the token is for, e.g. the program or machine that uses it."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    max_price = forms.DecimalField(
-        label="Highest price per number",
+    max_price = AmountField(
+        label=_("Highest price per number"),
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0"),
         required=False,
-        help_text="Empty means any price.",
+        help_text=_("Empty means any price."),
     )
     daily_limit = forms.IntegerField(
-        label="Numbers per day",
+        label=_("Numbers per day"),
         min_value=1,
         max_value=1_000_000,
         required=False,
-        help_text="In the team's time zone; empty means no limit.",
+        help_text=_("In the team's time zone; empty means no limit."),
     )
     services = forms.MultipleChoiceField(
-        label="Allowed services",
+        label=_("Allowed services"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked means every service.",
+        help_text=_("None ticked means every service."),
     )
     balance_prefix = forms.BooleanField(
-        label="Answer getBalance as ACCESS_BALANCE:<amount>",
+        # Translators: getBalance and ACCESS_BALANCE are protocol words: keep them as they are.
+        label=_("Answer getBalance as ACCESS_BALANCE:<amount>"),
         required=False,
-        help_text="For clients written for that variant of the protocol; "
-        "leave unticked for the plain number.",
+        help_text=_(
+            "For clients written for that variant of the protocol; "
+            "leave unticked for the plain number."
+        ),
     )
 
     def __init__(self, data=None, *, team: Team):

@@ -17,6 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from activations.gateway.forms import NewTokenForm
@@ -29,6 +31,13 @@ from dashboard.models import BUYERS, ApiToken, Membership
 PLACEHOLDER = "YOUR_TOKEN"
 # A form's nonce is remembered this long once used (a resubmission after that creates a token).
 NONCE_SECONDS = 24 * 60 * 60
+# A token's state as the page shows it (the states themselves stay English keys).
+STATE_LABELS = {
+    "active": pgettext_lazy("token state", "active"),
+    "revoked": pgettext_lazy("token state", "revoked"),
+    "member left": pgettext_lazy("token state", "member left"),
+    "role cannot buy": pgettext_lazy("token state", "role cannot buy"),
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,10 @@ class TokenRow:
     @property
     def active(self) -> bool:
         return self.state == "active"
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.state, self.state))
 
 
 def token_state(token: ApiToken) -> str:
@@ -116,8 +129,10 @@ def api_access(request: AuthenticatedHttpRequest, team_slug: str):
     if nonce and not cache.add(_nonce_key(membership, nonce), 1, NONCE_SECONDS):
         messages.info(
             request,
-            "That token was created already; its secret is shown only once. "
-            "Revoke it and create another if you did not copy it.",
+            _(
+                "That token was created already; its secret is shown only once. "
+                "Revoke it and create another if you did not copy it."
+            ),
         )
         return redirect("activations:api_access", team_slug)
     new = tokens.create_token(acting=membership, ip=client_ip(request), **form.token_options())
@@ -144,7 +159,8 @@ def revoke_token(request: AuthenticatedHttpRequest, team_slug: str, token_id: in
         if asked:
             return asked
         if tokens.revoke_token(acting=membership, token=token, ip=client_ip(request)):
-            messages.success(request, f"Token {token.label} revoked: it no longer works.")
+            done = _("Token %(token)s revoked: it no longer works.") % {"token": token.label}
+            messages.success(request, done)
             return redirect("activations:api_access", team_slug)
-    messages.info(request, f"Token {token.label} was already revoked.")
+    messages.info(request, _("Token %(token)s was already revoked.") % {"token": token.label})
     return redirect("activations:api_access", team_slug)

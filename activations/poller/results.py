@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from activations.models import Activation
 from dashboard.encryption import KeyDecryptionError
@@ -17,21 +19,42 @@ class UnstorableAnswer(Exception):
     error of that activation alone, backed off like a provider's error."""
 
 
+# Stored in English on the activation (the poller has no reader's language); translated
+# when shown (`poll_error_shown`, `Activation.poll_error_shown`).
+CANNOT_STORE = gettext_noop("Provider sent an answer SMS Desk cannot store, retrying")
+LIMITING = gettext_noop("Provider is limiting requests, retrying")
+NOT_ANSWERING = gettext_noop("Provider not answering, retrying")
+UNREADABLE = gettext_noop("Provider sent an answer we cannot read, retrying")
+KEY_UNREADABLE = gettext_noop("The team's stored key cannot be read; attach it again")
+ANSWERED = re.compile(r"Provider answered (?P<answer>\S+), retrying")
+
+
 def poll_error_message(error: BaseException) -> str:
-    """What the activation page shows while polls fail (never the key: the client strips it)."""
+    """What the activation page shows while polls fail (never the key: the client strips it).
+    Stored in English; `poll_error_shown` says it in the reader's language."""
     if isinstance(error, UnstorableAnswer):
-        return "Provider sent an answer SMS Desk cannot store, retrying"
+        return CANNOT_STORE
     if isinstance(error, RateLimited):
-        return "Provider is limiting requests, retrying"
+        return LIMITING
     if isinstance(error, ProviderUnavailable):
-        return "Provider not answering, retrying"
+        return NOT_ANSWERING
     if isinstance(error, ProtocolError):
-        return "Provider sent an answer we cannot read, retrying"
+        return UNREADABLE
     if isinstance(error, KeyDecryptionError):
-        return "The team's stored key cannot be read; attach it again"
+        return KEY_UNREADABLE
     if isinstance(error, ProviderError) and error.answer:
         return f"Provider answered {error.answer}, retrying"
-    return "Provider not answering, retrying"
+    return NOT_ANSWERING
+
+
+def poll_error_shown(stored: str) -> str:
+    """A stored `poll_error_message` in the active language (an empty one: not answering)."""
+    if not stored:
+        return gettext(NOT_ANSWERING)
+    if found := ANSWERED.fullmatch(stored):
+        # Translators: the answer is the provider's protocol word, e.g. NO_NUMBERS.
+        return gettext("Provider answered %(answer)s, retrying") % {"answer": found["answer"]}
+    return gettext(stored)
 
 
 @dataclass
