@@ -54,10 +54,9 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "time_zone"]
-    list_filter = ["time_zone"]
+    list_display = ["user", "language", "time_zone"]
+    list_filter = ["language", "time_zone"]
     search_fields = ["user__username", "user__email"]
-    list_filter = ["time_zone"]
     autocomplete_fields = ["user"]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.models import ApiToken, AuditEvent
 from provider.answers import storable
@@ -44,36 +45,36 @@ class Action(models.TextChoices):
     """Every kind of event the audit log holds, with its label: one list for every app."""
 
     # People's actions on numbers, keys and budgets (activations, catalog).
-    BOUGHT = "bought", "Bought a number"
-    RETRY_REQUESTED = "retry_requested", "Requested another SMS"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    KEY_ADDED = "key_added", "Key added"
-    KEY_REPLACED = "key_replaced", "Key replaced"
-    KEY_REMOVED = "key_removed", "Key removed"
-    BALANCE_REFRESHED = "balance_refreshed", "Balance refreshed"
-    BUDGET_CHANGED = "budget_changed", "Budget changed"
-    ROUTING_CHANGED = "routing_changed", "Routing changed"
-    TOKEN_CREATED = "token_created", "API token created"
-    TOKEN_REVOKED = "token_revoked", "API token revoked"
+    BOUGHT = "bought", _("Bought a number")
+    RETRY_REQUESTED = "retry_requested", _("Requested another SMS")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    KEY_ADDED = "key_added", _("Key added")
+    KEY_REPLACED = "key_replaced", _("Key replaced")
+    KEY_REMOVED = "key_removed", _("Key removed")
+    BALANCE_REFRESHED = "balance_refreshed", _("Balance refreshed")
+    BUDGET_CHANGED = "budget_changed", _("Budget changed")
+    ROUTING_CHANGED = "routing_changed", _("Routing changed")
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
     # The team and its members (dashboard).
-    TEAM_UPDATED = "team_updated", "Team updated"
-    MEMBER_INVITED = "member_invited", "Member invited"
-    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
-    MEMBER_JOINED = "member_joined", "Member joined"
-    MEMBER_LEFT = "member_left", "Member left"
-    MEMBER_REMOVED = "member_removed", "Member removed"
-    ROLE_CHANGED = "role_changed", "Role changed"
+    TEAM_UPDATED = "team_updated", _("Team updated")
+    MEMBER_INVITED = "member_invited", _("Member invited")
+    INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
+    MEMBER_JOINED = "member_joined", _("Member joined")
+    MEMBER_LEFT = "member_left", _("Member left")
+    MEMBER_REMOVED = "member_removed", _("Member removed")
+    ROLE_CHANGED = "role_changed", _("Role changed")
     # What the poller did on its own when an activation ran out of time.
-    EXPIRED = "expired", "Expired"
-    COMPLETED_AT_EXPIRY = "completed_at_expiry", "Completed at expiry"
+    EXPIRED = "expired", _("Expired")
+    COMPLETED_AT_EXPIRY = "completed_at_expiry", _("Completed at expiry")
     # Calls to the provider (kind "call"), named by the protocol's actions.
-    GET_NUMBER = "getNumber", "Upstream: getNumber"
-    SET_STATUS = "setStatus", "Upstream: setStatus"
-    GET_BALANCE = "getBalance", "Upstream: getBalance"
-    GET_STATUS = "getStatus", "Upstream: getStatus"
-    GET_SERVICES_AND_COST = "getServicesAndCost", "Upstream: getServicesAndCost"
-    GET_COUNTRY_AND_OPERATORS = "getCountryAndOperators", "Upstream: getCountryAndOperators"
+    GET_NUMBER = "getNumber", _("Upstream: getNumber")
+    SET_STATUS = "setStatus", _("Upstream: setStatus")
+    GET_BALANCE = "getBalance", _("Upstream: getBalance")
+    GET_STATUS = "getStatus", _("Upstream: getStatus")
+    GET_SERVICES_AND_COST = "getServicesAndCost", _("Upstream: getServicesAndCost")
+    GET_COUNTRY_AND_OPERATORS = "getCountryAndOperators", _("Upstream: getCountryAndOperators")
 
 
 ACTION_LABELS = dict(Action.choices)

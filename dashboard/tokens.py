@@ -19,6 +19,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dashboard.access import require_role, require_same_team
 from dashboard.audit import Action, record_by
@@ -60,7 +62,7 @@ def create_token(
     ip: str | None = None,
 ) -> NewToken:
     """A new token for the acting member (who must be allowed to buy)."""
-    require_role(acting, BUYERS, "Only members who may buy can create API tokens.")
+    require_role(acting, BUYERS, _("Only members who may buy can create API tokens."))
     secret = new_secret()
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -98,7 +100,7 @@ def visible_tokens(acting: Membership) -> QuerySet[ApiToken]:
     return tokens.filter(user_id=acting.user_id)
 
 
-REVOKE_REFUSED = "Only owners and managers revoke other members' tokens."
+REVOKE_REFUSED = gettext_lazy("Only owners and managers revoke other members' tokens.")
 
 
 def may_revoke(acting: Membership, token: ApiToken) -> bool:
@@ -110,7 +112,7 @@ def may_revoke(acting: Membership, token: ApiToken) -> bool:
 
 def revoke_token(*, acting: Membership, token: ApiToken, ip: str | None = None) -> bool:
     """Revoke a token (its owner, or an owner or manager of the team); False if it already was."""
-    require_same_team(acting, token, "This token belongs to another team.")
+    require_same_team(acting, token, _("This token belongs to another team."))
     if not may_revoke(acting, token):
         raise PermissionDenied(REVOKE_REFUSED)
     now = timezone.now()
