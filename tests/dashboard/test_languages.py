@@ -43,8 +43,8 @@ def test_a_russian_browser_gets_russian_pages(alice, alice_team):
     browser = Client(HTTP_ACCEPT_LANGUAGE="ru-RU,ru;q=0.9,en;q=0.8")
     sign_in = browser.get("/accounts/login/")
     assert page_language(sign_in) == "ru"
-    # The switch offers the other language, named in itself.
-    assert '<button type="submit" name="language" value="en" lang="en"' in sign_in.text
+    # The switch offers the other language, named in itself (not «Английский»).
+    assert 'value="en" lang="en" class="linklike">English</button>' in sign_in.text
     browser.force_login(alice)
     page = browser.get("/account/")
     assert page_language(page) == "ru"
@@ -56,7 +56,7 @@ def test_an_english_browser_and_an_unknown_language_get_english_pages():
     for asked in ("en-US,en;q=0.9", "de-DE,de;q=0.9", ""):
         page = Client(HTTP_ACCEPT_LANGUAGE=asked).get("/accounts/login/")
         assert page_language(page) == "en", asked
-        assert 'value="ru" lang="ru"' in page.text
+        assert 'value="ru" lang="ru" class="linklike">Русский</button>' in page.text
 
 
 def test_the_language_cookie_beats_accept_language(db):
