@@ -17,11 +17,14 @@ time zone: read from the database), and URLs and email addresses. What remains m
 Latin word ([A-Za-z]{2,}, a run of letters alone: codes like ACCESS_NUMBER, handler_api or
 tg2 are not words) but those of ALLOWED.
 
-A failure lists, page by page, every word with ~60 characters around it, so that the string
-can be found in the templates or the code and marked (HELPERS / README "Languages").
+A failure lists, page by page, each run of English words with ~30 characters either side,
+so that the string can be found in the templates or the code and marked, then each English
+text once with the number of pages showing it. With I18N_REPORT=path the report is also
+written to that file.
 """
 
 import copy
+import os
 import re
 import zoneinfo
 from collections import defaultdict
@@ -49,6 +52,7 @@ ALLOWED = {
     "API",  # «API-ключ», «API-токен» (glossary)
     "Python",  # the language of a code example's heading
     "curl",  # the command of a code example's heading
+    "English",  # the language's name in itself (Your settings' language choices)
     # Formats and protocols, written so in Russian too.
     "CSV",  # «Скачать CSV»
     "JSON",  # the gateway's answers
@@ -374,6 +378,8 @@ def report(found: dict[str, list[Finding]]) -> str:
 
 def test_every_page_reads_russian(world):
     found = read_pages(world)
+    if os.environ.get("I18N_REPORT"):  # the whole report in a file, for working through it
+        Path(os.environ["I18N_REPORT"]).write_text(report(found) if found else "No English.\n")
     assert not found, report(found)
 
 
