@@ -59,6 +59,10 @@ ALLOWED = {
     "URL",  # «URL шлюза»
     "HTTP",
     "HTTPS",
+    "GET",  # HTTP methods: a provider's request method «GET (ключ в запросе)»
+    "POST",
+    # A service's name, the catalog search's example («например, Telegram или tg»).
+    "Telegram",
     # Currency codes (a provider's currency, shown beside amounts).
     "USD",
     "RUB",
@@ -204,7 +208,7 @@ def known_data() -> re.Pattern:
     fields = {
         User: ["username", "email", "first_name", "last_name"],
         apps.get_model("dashboard", "Team"): ["name", "slug"],
-        apps.get_model("dashboard", "Invitation"): ["email"],
+        apps.get_model("dashboard", "Invitation"): ["email", "token"],
         apps.get_model("dashboard", "ApiToken"): ["name", "prefix"],
         apps.get_model("catalog", "Provider"): ["name", "handler_url"],
         apps.get_model("catalog", "Service"): ["name", "code"],
@@ -321,6 +325,19 @@ def pages(world) -> list[tuple[str, str, bool]]:
         found.append((f"{route.id} {url}", url, True))
         if route.public:
             found.append((f"{route.id} {url} (signed out)", url, False))
+    # Pages a bare route does not show: an offer chosen, a search, reports of a week.
+    team, offer = "/t/alices-team", world.offer
+    chosen = f"service={offer.service.code}&country={offer.country.external_id}"
+    found += [
+        (f"{name} {url}", url, True)
+        for name, url in [
+            ("buy, an offer chosen", f"{team}/buy/?{chosen}&operator={offer.operator.code}"),
+            ("catalog, a search", f"{team}/catalog/?q={offer.service.code}&in_stock=on"),
+            ("spending of a week", f"{team}/reports/?range=7d"),
+            ("usage of a week", f"{team}/reports/usage/?range=7d"),
+            ("activations, filtered", f"{team}/activations/?state=waiting"),
+        ]
+    ]
     found += [(f"admin {url}", url, True) for url in our_admin_urls(world)]
     return found
 
