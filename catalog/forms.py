@@ -47,7 +47,7 @@ class CatalogFilters(forms.Form):
     sort = forms.ChoiceField(
         required=False,
         label=_("Sort by"),
-        choices=[(key, label) for key, (label, _) in SORTS.items()],
+        choices=[(key, label) for key, (label, _order) in SORTS.items()],
     )
 
     def __init__(self, data) -> None:

@@ -22,7 +22,7 @@ class Provider(models.Model):
         POST = "POST", _("POST (key in the request body)")
         GET = "GET", _("GET (key in the URL)")
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     handler_url = models.URLField(
         max_length=300,
         help_text=_("Full handler address, e.g. https://host/stubs/handler_api"),
