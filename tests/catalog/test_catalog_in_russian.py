@@ -174,3 +174,10 @@ def test_sync_now_without_javascript_says_queued_in_russian(
         f"/t/{alice_team.slug}/catalog/sync/", {"provider": rub_provider.pk}, follow=True, **RU
     )
     assert "Синхронизация Acme SMS поставлена в очередь" in response.content.decode()
+
+
+def test_a_search_too_long_is_refused_in_russian(client, alice, alice_team, rub_provider):
+    client.force_login(alice)
+    body = client.get(f"/t/{alice_team.slug}/catalog/?q={'x' * 120}", **RU).content.decode()
+    assert "Поиск — не длиннее 100 символов (сейчас 120)." in body
+    assert "Пока запрос не станет короче, список пуст." in body
