@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, ProtectedError, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Provider, ProviderAccount
 from catalog.provider_errors import CHANGING, KEY_CHECK, Outcome
@@ -23,7 +25,7 @@ from dashboard.models import BUYERS, MANAGERS, Membership, Team
 from dashboard.teams import lock_team
 from provider.client import ProviderError
 
-ACCOUNT_ELSEWHERE = "This account belongs to another team."
+ACCOUNT_ELSEWHERE = gettext_lazy("This account belongs to another team.")
 # A balance older than this is asked for again when a page shows it. Each check is a
 # getBalance call within the provider's request budget and a row in the audit log, so a page
 # viewed all day asks at most every ten minutes, not on every view.
@@ -82,7 +84,7 @@ def attach_key(
     team, user = acting.team, acting.user
     api_key = api_key.strip()
     if not api_key:
-        raise KeyRejected("Enter the API key.")
+        raise KeyRejected(_("Enter the API key."))
     try:
         fernet()  # unusable encryption keys: say so before the provider is asked
     except EncryptionKeysUnusable as error:
@@ -150,7 +152,7 @@ def remove_account(
                 balance_checked_at=None,
                 updated_at=timezone.now(),
             )
-    return Outcome(True, f"The key for {provider_name} was removed.")
+    return Outcome(True, _("The key for %(provider)s was removed.") % {"provider": provider_name})
 
 
 # A refresh's getBalance is audited by `refresh_balance` itself, only when it changed something.
@@ -170,7 +172,9 @@ def refresh_balance(
     require_same_team(acting, account, ACCOUNT_ELSEWHERE)
     provider = account.provider
     if not account.has_key:
-        return Outcome(False, f"The team has no key for {provider.name}.")
+        return Outcome(
+            False, _("The team has no key for %(provider)s.") % {"provider": provider.name}
+        )
     auditor = CallAuditor(team=account.team, account=account, user=acting.user)
     try:
         with provider_client(
@@ -197,4 +201,8 @@ def refresh_balance(
                 after=balance,
             )
     account.balance, account.balance_checked_at = balance, now
-    return Outcome(True, f"Balance at {provider.name}: {money(balance, provider.currency)}.")
+    return Outcome(
+        True,
+        _("Balance at %(provider)s: %(balance)s.")
+        % {"provider": provider.name, "balance": money(balance, provider.currency)},
+    )

@@ -1,6 +1,7 @@
 """Admin for the catalog: providers are managed here; sync runs are read-only."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import (
     Country,
@@ -133,6 +134,10 @@ class ProviderAccountAdmin(admin.ModelAdmin):
         "last_polled_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("masked key"))
+    def masked_key(self, account: ProviderAccount) -> str:
+        return account.masked_key
 
     def has_add_permission(self, request):
         return False  # a key must be checked with the provider first: the team's page does it

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Min
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Country, Operator
 
@@ -10,10 +11,10 @@ from catalog.models import Country, Operator
 # first offer comes); each has an index on Offer (`offer_catalog_*`; "-price" reads
 # "price"'s backwards).
 SORTS = {
-    "price": ("Price, lowest first", ["price", "-quantity", "pk"]),
-    "-price": ("Price, highest first", ["-price", "quantity", "-pk"]),
-    "-quantity": ("Stock, most first", ["-quantity", "price", "pk"]),
-    "quantity": ("Stock, least first", ["quantity", "price", "pk"]),
+    "price": (_("Price, lowest first"), ["price", "-quantity", "pk"]),
+    "-price": (_("Price, highest first"), ["-price", "quantity", "-pk"]),
+    "-quantity": (_("Stock, most first"), ["-quantity", "price", "pk"]),
+    "quantity": (_("Stock, least first"), ["quantity", "price", "pk"]),
 }
 DEFAULT_SORT = "price"
 SEARCH_MAX_LENGTH = 100
@@ -31,16 +32,22 @@ class CatalogFilters(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=SEARCH_MAX_LENGTH,
-        label="Service",
+        label=_("Service"),
         error_messages={
-            "max_length": "Search for at most %(limit_value)d characters (this is %(show_value)d)."
+            "max_length": _(
+                "Search for at most %(limit_value)d characters (this is %(show_value)d)."
+            )
         },
     )
-    country = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    operator = forms.ChoiceField(required=False)
-    sold_out = forms.BooleanField(required=False, label="Show sold-out offers too")
+    country = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label=_("Country")
+    )
+    operator = forms.ChoiceField(required=False, label=_("Operator"))
+    sold_out = forms.BooleanField(required=False, label=_("Show sold-out offers too"))
     sort = forms.ChoiceField(
-        required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
+        required=False,
+        label=_("Sort by"),
+        choices=[(key, label) for key, (label, _order) in SORTS.items()],
     )
 
     def __init__(self, data) -> None:
@@ -53,7 +60,7 @@ class CatalogFilters(forms.Form):
             .order_by("shown", "external_id")
             .values_list("external_id", "shown")
         )
-        self.fields["country"].choices = [("", "Any country"), *countries]
+        self.fields["country"].choices = [("", _("Any country")), *countries]
         # The operator list depends on the chosen country: read that one first.
         try:
             country = self.fields["country"].clean(self.data.get("country"))
@@ -65,7 +72,7 @@ class CatalogFilters(forms.Form):
         if country is not None:
             operators = operators.filter(country__external_id=country)
         codes = operators.order_by("code").values_list("code", flat=True).distinct()
-        self.fields["operator"].choices = [("", "Any operator"), *((c, c) for c in codes)]
+        self.fields["operator"].choices = [("", _("Any operator")), *((c, c) for c in codes)]
 
     @property
     def search_refused(self) -> bool:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.models import Currency, Team
 
@@ -14,50 +15,70 @@ class Provider(models.Model):
     """An upstream speaking the handler_api protocol; managed by the operator in admin."""
 
     class Lang(models.TextChoices):
-        EN = "en", "English"
-        RU = "ru", "Russian"
+        EN = "en", _("English")
+        RU = "ru", _("Russian")
 
     class Method(models.TextChoices):
-        POST = "POST", "POST (key in the request body)"
-        GET = "GET", "GET (key in the URL)"
+        POST = "POST", _("POST (key in the request body)")
+        GET = "GET", _("GET (key in the URL)")
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     handler_url = models.URLField(
-        max_length=300, help_text="Full handler address, e.g. https://host/stubs/handler_api"
+        max_length=300,
+        help_text=_("Full handler address, e.g. https://host/stubs/handler_api"),
+        verbose_name=_("handler url"),
     )
-    lang = models.CharField(max_length=2, choices=Lang.choices, default=Lang.EN)
+    lang = models.CharField(
+        max_length=2, choices=Lang.choices, default=Lang.EN, verbose_name=_("lang")
+    )
     request_method = models.CharField(
         max_length=4,
         choices=Method.choices,
         default=Method.POST,
-        help_text="POST keeps the API key out of URLs, so out of provider and proxy access "
-        "logs; choose GET only for a provider that refuses POST.",
+        help_text=_(
+            "POST keeps the API key out of URLs, so out of provider and proxy access "
+            "logs; choose GET only for a provider that refuses POST."
+        ),
+        verbose_name=_("request method"),
     )
     max_requests_per_second = models.FloatField(
-        default=5.0, help_text="Shared by user actions, the poller and the catalog sync."
+        default=5.0,
+        help_text=_("Shared by user actions, the poller and the catalog sync."),
+        verbose_name=_("max requests per second"),
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     is_sandbox = models.BooleanField(
-        default=False, help_text="The built-in sandbox provider (development and demos)."
+        default=False,
+        help_text=_("The built-in sandbox provider (development and demos)."),
+        verbose_name=_("is sandbox"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     sync_account = models.ForeignKey(
         "ProviderAccount",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        help_text="Whose key the catalog sync lists prices with. Empty: the sandbox's own key "
-        "for the sandbox, else the account attached first.",
+        help_text=_(
+            "Whose key the catalog sync lists prices with. Empty: the sandbox's own key "
+            "for the sandbox, else the account attached first."
+        ),
+        verbose_name=_("sync account"),
     )
     # The catalog sync's claim: a sync runs only after setting this with a conditional UPDATE,
     # so a second one exits at once; a crashed sync's claim goes stale at this time.
-    sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_claimed_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("sync claimed until")
+    )
     # Set (the same way) when "Sync now" queues a sync and cleared when a sync starts, so that
     # presses meanwhile queue nothing more; a lost task's mark goes stale at this time.
-    sync_queued_until = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_queued_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("sync queued until")
+    )
 
     class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -71,20 +92,25 @@ class Provider(models.Model):
     def clean(self) -> None:
         if self.sync_account is not None and self.sync_account.provider_id != self.pk:
             raise ValidationError(
-                {"sync_account": "Choose an account at this provider."}, code="other_provider"
+                {"sync_account": _("Choose an account at this provider.")}, code="other_provider"
             )
 
 
 class Country(models.Model):
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="countries")
-    external_id = models.IntegerField(help_text="The provider's country id.")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="countries", verbose_name=_("provider")
+    )
+    external_id = models.IntegerField(
+        help_text=_("The provider's country id."), verbose_name=_("external id")
+    )
     name = models.CharField(max_length=100)
-    available = models.BooleanField(default=True)
-    last_seen_at = models.DateTimeField(default=timezone.now)
+    available = models.BooleanField(default=True, verbose_name=_("available"))
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
 
     class Meta:
+        verbose_name = _("country")
+        verbose_name_plural = _("countries")
         ordering = ["name"]
-        verbose_name_plural = "countries"
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "external_id"], name="one_country_per_provider_id"
@@ -96,12 +122,20 @@ class Country(models.Model):
 
 
 class Operator(models.Model):
-    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="operators")
-    code = models.CharField(max_length=64, help_text="The provider's operator id, e.g. 'any'.")
-    available = models.BooleanField(default=True)
-    last_seen_at = models.DateTimeField(default=timezone.now)
+    country = models.ForeignKey(
+        Country, on_delete=models.CASCADE, related_name="operators", verbose_name=_("country")
+    )
+    code = models.CharField(
+        max_length=64,
+        help_text=_("The provider's operator id, e.g. 'any'."),
+        verbose_name=_("code"),
+    )
+    available = models.BooleanField(default=True, verbose_name=_("available"))
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
 
     class Meta:
+        verbose_name = _("operator")
+        verbose_name_plural = _("operators")
         ordering = ["country", "code"]
         constraints = [
             models.UniqueConstraint(fields=["country", "code"], name="one_operator_per_country")
@@ -112,11 +146,17 @@ class Operator(models.Model):
 
 
 class Service(models.Model):
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="services")
-    code = models.CharField(max_length=32, help_text="The provider's service id, e.g. 'tg'.")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="services", verbose_name=_("provider")
+    )
+    code = models.CharField(
+        max_length=32, help_text=_("The provider's service id, e.g. 'tg'."), verbose_name=_("code")
+    )
     name = models.CharField(max_length=200)
 
     class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "code"], name="one_service_per_provider")
@@ -133,24 +173,42 @@ class Offer(models.Model):
     # index below (offer_provider_available, one_offer_per_operator_service,
     # offer_service_price), and every index costs the sync's write of a full catalog.
     provider = models.ForeignKey(
-        Provider, on_delete=models.CASCADE, related_name="offers", db_index=False
+        Provider,
+        on_delete=models.CASCADE,
+        related_name="offers",
+        db_index=False,
+        verbose_name=_("provider"),
     )
-    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="offers")
+    country = models.ForeignKey(
+        Country, on_delete=models.CASCADE, related_name="offers", verbose_name=_("country")
+    )
     operator = models.ForeignKey(
-        Operator, on_delete=models.CASCADE, related_name="offers", db_index=False
+        Operator,
+        on_delete=models.CASCADE,
+        related_name="offers",
+        db_index=False,
+        verbose_name=_("operator"),
     )
     service = models.ForeignKey(
-        Service, on_delete=models.CASCADE, related_name="offers", db_index=False
+        Service,
+        on_delete=models.CASCADE,
+        related_name="offers",
+        db_index=False,
+        verbose_name=_("service"),
     )
-    price = models.DecimalField(max_digits=12, decimal_places=2)
-    quantity = models.PositiveIntegerField(default=0)
+    price = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("price"))
+    quantity = models.PositiveIntegerField(default=0, verbose_name=_("quantity"))
     available = models.BooleanField(
-        default=True, help_text="False once the provider stopped listing it (kept for history)."
+        default=True,
+        help_text=_("False once the provider stopped listing it (kept for history)."),
+        verbose_name=_("available"),
     )
-    last_seen_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
         ordering = ["price"]
         constraints = [
             models.UniqueConstraint(
@@ -193,12 +251,18 @@ class PriceChange(models.Model):
 
     # Indexed by pricechange_offer_time, which it leads.
     offer = models.ForeignKey(
-        Offer, on_delete=models.CASCADE, related_name="price_changes", db_index=False
+        Offer,
+        on_delete=models.CASCADE,
+        related_name="price_changes",
+        db_index=False,
+        verbose_name=_("offer"),
     )
-    price = models.DecimalField(max_digits=12, decimal_places=2)
-    recorded_at = models.DateTimeField(default=timezone.now)
+    price = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("price"))
+    recorded_at = models.DateTimeField(default=timezone.now, verbose_name=_("recorded at"))
 
     class Meta:
+        verbose_name = _("price change")
+        verbose_name_plural = _("price changes")
         ordering = ["-recorded_at"]
         indexes = [models.Index(fields=["offer", "recorded_at"], name="pricechange_offer_time")]
         constraints = [
@@ -213,24 +277,30 @@ class PriceChange(models.Model):
 
 class SyncRun(models.Model):
     class Kind(models.TextChoices):
-        COUNTRIES = "countries", "Countries and operators"
-        PRICES = "prices", "Prices and stock"
-        FULL = "full", "Countries and prices"
+        COUNTRIES = "countries", _("Countries and operators")
+        PRICES = "prices", _("Prices and stock")
+        FULL = "full", _("Countries and prices")
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sync_runs")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FULL)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    calls = models.PositiveIntegerField(default=0)
-    countries = models.PositiveIntegerField(default=0)
-    operators = models.PositiveIntegerField(default=0)
-    services = models.PositiveIntegerField(default=0)
-    offers = models.PositiveIntegerField(default=0)
-    offers_changed = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="sync_runs", verbose_name=_("provider")
+    )
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.FULL, verbose_name=_("kind")
+    )
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    calls = models.PositiveIntegerField(default=0, verbose_name=_("calls"))
+    countries = models.PositiveIntegerField(default=0, verbose_name=_("countries"))
+    operators = models.PositiveIntegerField(default=0, verbose_name=_("operators"))
+    services = models.PositiveIntegerField(default=0, verbose_name=_("services"))
+    offers = models.PositiveIntegerField(default=0, verbose_name=_("offers"))
+    offers_changed = models.PositiveIntegerField(default=0, verbose_name=_("offers changed"))
+    error_count = models.PositiveIntegerField(default=0, verbose_name=_("error count"))
+    errors = models.JSONField(default=list, blank=True, verbose_name=_("errors"))
 
     class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-started_at"]
         get_latest_by = "started_at"
 
@@ -247,24 +317,38 @@ class SyncRun(models.Model):
 class ProviderAccount(models.Model):
     """A team's API key for one provider. The key is stored only as MultiFernet ciphertext."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="provider_accounts")
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="accounts")
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="provider_accounts", verbose_name=_("team")
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("provider")
+    )
     key_ciphertext = models.TextField(editable=False)
     key_last4 = models.CharField(max_length=4, editable=False)
-    balance = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    balance_checked_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    balance = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, verbose_name=_("balance")
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    balance_checked_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("balance checked at")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
     # Poller counters (status polls that change nothing are counted here, not logged).
-    polls = models.PositiveBigIntegerField(default=0)
-    poll_changes = models.PositiveBigIntegerField(default=0)
-    poll_errors = models.PositiveBigIntegerField(default=0)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveBigIntegerField(default=0, verbose_name=_("polls"))
+    poll_changes = models.PositiveBigIntegerField(default=0, verbose_name=_("poll changes"))
+    poll_errors = models.PositiveBigIntegerField(default=0, verbose_name=_("poll errors"))
+    last_polled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last polled at"))
 
     class Meta:
+        verbose_name = _("provider account")
+        verbose_name_plural = _("provider accounts")
         db_table = "activations_provideraccount"  # moved from activations (issue 13)
         ordering = ["team", "provider"]
         constraints = [

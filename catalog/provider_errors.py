@@ -11,6 +11,9 @@ most specific first (walking the MRO), so a new subclass gets its parent's messa
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from catalog.upstream import outcome_of
 from dashboard.audit import record_by
 from dashboard.encryption import KeyDecryptionError
@@ -63,32 +66,35 @@ class Said:
 
 
 WHAT_PROVIDERS_DID: dict[type[Exception], Said] = {
-    ProviderError: Said("{provider} refused the request ({answer})."),
+    ProviderError: Said(_("{provider} refused the request ({answer}).")),
     BadKey: Said(
-        "{provider} rejected the team's API key.",
-        "an owner or manager should replace it on the provider accounts page",
+        _("{provider} rejected the team's API key."),
+        _("an owner or manager should replace it on the provider accounts page"),
     ),
-    Banned: Said("{provider} has banned the team's account."),
+    Banned: Said(_("{provider} has banned the team's account.")),
     NoBalance: Said(
-        "The team's balance at {provider} is too low.",
-        "top it up at the provider, then refresh the balance",
+        _("The team's balance at {provider} is too low."),
+        _("top it up at the provider, then refresh the balance"),
     ),
     NoNumbers: Said(
-        "No numbers available for this service, country and operator right now.",
-        "try another operator or country, or try again later",
+        _("No numbers available for this service, country and operator right now."),
+        _("try another operator or country, or try again later"),
     ),
-    BadService: Said("{provider} does not sell this service any more."),
-    ProviderSqlError: Said("{provider}'s database failed.", "try again in a moment"),
+    BadService: Said(_("{provider} does not sell this service any more.")),
+    ProviderSqlError: Said(_("{provider}'s database failed."), _("try again in a moment")),
     EarlyCancelDenied: Said(
-        "{provider} does not allow cancelling this soon after buying.", "try again in a minute"
+        _("{provider} does not allow cancelling this soon after buying."),
+        _("try again in a minute"),
     ),
-    BadStatus: Said("{provider} refused this status change."),
-    ProviderUnavailable: Said("{provider} is not answering.", "try again in a moment"),
-    RateLimited: Said("{provider} is limiting requests right now.", "try again in a few seconds"),
-    ProtocolError: Said("{provider} sent an answer SMS Desk cannot read."),
+    BadStatus: Said(_("{provider} refused this status change.")),
+    ProviderUnavailable: Said(_("{provider} is not answering."), _("try again in a moment")),
+    RateLimited: Said(
+        _("{provider} is limiting requests right now."), _("try again in a few seconds")
+    ),
+    ProtocolError: Said(_("{provider} sent an answer SMS Desk cannot read.")),
     KeyDecryptionError: Said(
-        "The team's stored key cannot be read.",
-        "an owner or manager should attach it again on the provider accounts page",
+        _("The team's stored key cannot be read."),
+        _("an owner or manager should attach it again on the provider accounts page"),
     ),
 }
 
@@ -119,51 +125,67 @@ class ErrorContext:
         what = said.what.format(provider=provider_name, answer=answer)
         advice = said.advice.format(provider=provider_name)
         outcome = said.outcome or self.outcome
-        return f"{what} {outcome}; {advice}." if advice else f"{what} {outcome}."
+        return composed(what, outcome, advice)
+
+
+def composed(what: str, outcome: str, advice: str) -> str:
+    """The message of a failure: what the provider did, what that means here, the advice."""
+    if advice:
+        # Translators: a provider failure, e.g. "Sandbox is not answering. Nothing was bought;
+        # try again in a moment." (what the provider did, what it means here, the advice).
+        return gettext("%(what)s %(outcome)s; %(advice)s.") % {
+            "what": what,
+            "outcome": outcome,
+            "advice": advice,
+        }
+    # Translators: a provider failure without advice: what it did, what that means here.
+    return gettext("%(what)s %(outcome)s.") % {"what": what, "outcome": outcome}
 
 
 BUYING = ErrorContext(
-    "Nothing was bought",
+    _("Nothing was bought"),
     {
         # The request went out: the provider may have sold a number nobody saw.
         ProviderUnanswered: Said(
-            "{provider} did not answer in time.",
-            "if it sold a number anyway, look for it in your activations at {provider} and "
-            "cancel it there",
-            outcome="Nothing was recorded here",
+            _("{provider} did not answer in time."),
+            _(
+                "if it sold a number anyway, look for it in your activations at {provider} and "
+                "cancel it there"
+            ),
+            outcome=_("Nothing was recorded here"),
         ),
         ProtocolError: replace(
             WHAT_PROVIDERS_DID[ProtocolError],
-            advice="if the provider charged you, its own expiry refunds it",
-            outcome="Nothing was bought here",
+            advice=_("if the provider charged you, its own expiry refunds it"),
+            outcome=_("Nothing was bought here"),
         ),
     },
 )
-CHANGING = ErrorContext("Nothing changed")
+CHANGING = ErrorContext(_("Nothing changed"))
 RETRYING = ErrorContext(
-    "Nothing changed",
-    {BadStatus: Said("{provider} does not allow another SMS for this number now.")},
+    _("Nothing changed"),
+    {BadStatus: Said(_("{provider} does not allow another SMS for this number now."))},
 )
 COMPLETING = ErrorContext(
-    "Nothing changed",
-    {BadStatus: Said("{provider} does not allow completing this number now.")},
+    _("Nothing changed"),
+    {BadStatus: Said(_("{provider} does not allow completing this number now."))},
 )
 CANCELLING = ErrorContext(
-    "Nothing changed",
+    _("Nothing changed"),
     {
         BadStatus: Said(
-            "{provider} refused the cancel: a code has probably arrived.",
-            "complete the activation instead",
+            _("{provider} refused the cancel: a code has probably arrived."),
+            _("complete the activation instead"),
         )
     },
 )
 KEY_CHECK = ErrorContext(
-    "Nothing was stored",
+    _("Nothing was stored"),
     {
-        BadKey: Said("{provider} rejected this key.", "check it and try again"),
+        BadKey: Said(_("{provider} rejected this key."), _("check it and try again")),
         ProviderUnavailable: replace(
             WHAT_PROVIDERS_DID[ProviderUnavailable],
-            what="{provider} is not answering, so the key could not be checked.",
+            what=_("{provider} is not answering, so the key could not be checked."),
         ),
     },
 )

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
@@ -111,10 +112,15 @@ def sync_now(request: AuthenticatedHttpRequest, team_slug: str):
         return render_status_card(request, membership, provider.pk)
     if queued:
         messages.success(
-            request, f"Sync of {provider.name} queued; the catalog updates in a minute or two."
+            request,
+            _("Sync of %(provider)s queued; the catalog updates in a minute or two.")
+            % {"provider": provider.name},
         )
     else:
-        messages.info(request, f"A sync of {provider.name} is already on its way.")
+        messages.info(
+            request,
+            _("A sync of %(provider)s is already on its way.") % {"provider": provider.name},
+        )
     back = request.POST.get("next", "")
     if back.startswith(f"/t/{team_slug}/catalog/") and "/catalog/sync/" not in back:
         return redirect(back)

@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 import provider.client as protocol
 from catalog.models import Provider, SyncRun
-from catalog.provider_errors import ErrorContext, Said
+from catalog.provider_errors import ErrorContext, Said, composed
 from catalog.sync.claims import SYNC_CLAIM
 from dashboard.background import worker_running
 from dashboard.display import relative
@@ -40,19 +43,25 @@ ON_ITS_WAY = frozenset({Phase.QUEUED, Phase.RUNNING})
 # Errors the sync meets that are not a provider's answer (`catalog.sync.key.NoSyncKey` is
 # recorded under the action "key"; `catalog.sync.fetch.OutOfTime` by its name).
 SYNCING = ErrorContext(
-    "The catalog was not updated",
+    _("The catalog was not updated"),
     {
         protocol.BadKey: Said(
-            "{provider} rejected the API key the catalog is listed with.",
-            "an administrator chooses another account to sync with in the admin",
+            _("{provider} rejected the API key the catalog is listed with."),
+            _("an administrator chooses another account to sync with in the admin"),
         ),
     },
 )
-UNKNOWN = Said("{provider}'s answers could not be used.", "try again later")
-OUT_OF_TIME = Said("{provider} answered too slowly for the sync to finish.", "try again later")
+UNKNOWN = Said(
+    _("{provider}'s answers could not be used."),
+    _("try again later"),
+)
+OUT_OF_TIME = Said(
+    _("{provider} answered too slowly for the sync to finish."),
+    _("try again later"),
+)
 NO_KEY = Said(
-    "No team has attached an API key for {provider} yet, and the catalog is listed with one.",
-    "an owner or manager attaches one on the provider accounts page",
+    _("No team has attached an API key for {provider} yet, and the catalog is listed with one."),
+    _("an owner or manager attaches one on the provider accounts page"),
 )
 
 
@@ -72,13 +81,16 @@ def failure_reason(run: SyncRun, provider_name: str) -> str:
         said = SYNCING.said_for(kind if known else protocol.ProtocolError)
     what = said.what.format(provider=provider_name, answer=kind_name)
     outcome = said.outcome or SYNCING.outcome
-    return f"{what} {outcome}; {said.advice}." if said.advice else f"{what} {outcome}."
+    return composed(what, outcome, said.advice)
 
 
 def ago(moment: datetime, now: datetime) -> str:
     """ "20 s ago" within a minute (progress is counted in seconds), else as everywhere."""
     seconds = max(0, int((now - moment).total_seconds()))
-    return f"{seconds} s ago" if seconds < 60 else relative(moment, now)
+    if seconds < 60:
+        # Translators: how long ago a sync started or was queued, within a minute ("20 s ago").
+        return gettext("%(seconds)s s ago") % {"seconds": seconds}
+    return relative(moment, now)
 
 
 class SinceWhen:
