@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import translation
 
 from dashboard.models import Membership, Role, Team
 
@@ -13,6 +14,15 @@ pytest_plugins = [
     "tests.fixtures.key_scan",
     "tests.fixtures.redis",
 ]
+
+
+@pytest.fixture(autouse=True)
+def back_to_english():
+    """A request in Russian leaves Russian active in the thread (LocaleMiddleware chooses at
+    the next request, but a test calling gettext directly would read Russian): put the
+    default back after each test."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -37,14 +37,6 @@ def synced(provider, *, minutes_ago=1, offers=10, error_count=0) -> SyncRun:
     )
 
 
-@pytest.fixture(autouse=True)
-def back_to_english():
-    """A request in Russian leaves Russian active in the thread (LocaleMiddleware does not
-    deactivate it): put the default back, so tests that run later read English."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def rub_provider(db) -> Provider:
     return Provider.objects.create(
