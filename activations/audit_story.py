@@ -370,9 +370,13 @@ def _budget(told: Told) -> SafeString:
         sentence = _(
             '{actor} changed <a href="{url}">the team\'s monthly budget</a>: {before} → {after}'
         )
-    else:
+    elif target:
         sentence = _(
             '{actor} changed <a href="{url}">{member}\'s monthly limit</a>: {before} → {after}'
+        )
+    else:  # an event written without its member
+        sentence = _(
+            '{actor} changed <a href="{url}">a member\'s monthly limit</a>: {before} → {after}'
         )
     return format_html(
         sentence,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.models import Currency, Team
@@ -358,7 +359,11 @@ class ProviderAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.team} at {self.provider} (key …{self.key_last4})"
+        return gettext("%(team)s at %(provider)s (key …%(last4)s)") % {
+            "team": self.team,
+            "provider": self.provider,
+            "last4": self.key_last4,
+        }
 
     @property
     def masked_key(self) -> str:

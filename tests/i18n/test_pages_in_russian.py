@@ -59,6 +59,9 @@ ALLOWED = {
     "URL",  # «URL шлюза»
     "HTTP",
     "HTTPS",
+    "IP",  # «IP-адрес», as Russian writes it
+    "ID",  # «ID запроса», «внешний ID»: an identifier, as Russian writes it
+    "lang",  # the protocol's parameter, named beside its Russian label: «Язык (lang)»
     "GET",  # HTTP methods: a provider's request method «GET (ключ в запросе)»
     "POST",
     # A service's name, the catalog search's example («например, Telegram или tg»).
@@ -218,10 +221,16 @@ def known_data() -> re.Pattern:
         apps.get_model("activations", "Activation"): ["phone", "provider_activation_id"],
         apps.get_model("activations", "PriceLimit"): ["service_code"],
         apps.get_model("activations", "WorkerHeartbeat"): ["name"],
+        # The admin shows an audit event as stored: its action, outcome and parameters.
+        apps.get_model("dashboard", "AuditEvent"): ["action", "outcome"],
     }
     for model, names in fields.items():
         for row in model._default_manager.values_list(*names):
             values.update(str(value) for value in row if value)
+    for params in apps.get_model("dashboard", "AuditEvent")._default_manager.values_list(
+        "params", flat=True
+    ):
+        values.update(str(key) for key in (params or {}))
     # Other projects' apps in the admin (django_q's "Background tasks"): their own words.
     for config in apps.get_app_configs():
         if config.label not in our_apps() and not config.name.startswith("django."):
