@@ -6,7 +6,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from catalog.names import shown_name
 from dashboard.models import Currency, Team
 
 
@@ -26,6 +28,15 @@ class Provider(models.Model):
         max_length=300, help_text="Full handler address, e.g. https://host/stubs/handler_api"
     )
     lang = models.CharField(max_length=2, choices=Lang.choices, default=Lang.EN)
+    names_in_both_languages = models.BooleanField(
+        _("names in both languages"),
+        default=False,
+        help_text=_(
+            "Each sync also asks for the names of countries and services in the other "
+            "language (names only: prices and stock always come in this provider's lang), "
+            "so that Russian and English users each read names in their language."
+        ),
+    )
     request_method = models.CharField(
         max_length=4,
         choices=Method.choices,
@@ -78,7 +89,9 @@ class Provider(models.Model):
 class Country(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="countries")
     external_id = models.IntegerField(help_text="The provider's country id.")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)  # in the provider's lang
+    name_en = models.CharField(_("name in English"), max_length=100, blank=True, default="")
+    name_ru = models.CharField(_("name in Russian"), max_length=100, blank=True, default="")
     available = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(default=timezone.now)
 
@@ -92,7 +105,12 @@ class Country(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.shown_name
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the current language, else the provider's."""
+        return shown_name(self)
 
 
 class Operator(models.Model):
@@ -114,7 +132,9 @@ class Operator(models.Model):
 class Service(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="services")
     code = models.CharField(max_length=32, help_text="The provider's service id, e.g. 'tg'.")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)  # in the provider's lang
+    name_en = models.CharField(_("name in English"), max_length=200, blank=True, default="")
+    name_ru = models.CharField(_("name in Russian"), max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["name"]
@@ -123,7 +143,12 @@ class Service(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.shown_name} ({self.code})"
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the current language, else the provider's."""
+        return shown_name(self)
 
 
 class Offer(models.Model):
