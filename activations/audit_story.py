@@ -199,8 +199,8 @@ def _bought(told: Told) -> SafeString:
             "{} bought {} ({}, {}) at {} for {}",
             told.who,
             told.number(),
-            target.service.name,
-            target.country.name,
+            target.service.shown_name,
+            target.country.shown_name,
             told.provider_name,
             price,
         )
@@ -208,8 +208,8 @@ def _bought(told: Told) -> SafeString:
         return format_html(
             "{} tried to buy a {} number in {} at {} for {}: {}",
             told.who,
-            target.service.name,
-            target.country.name,
+            target.service.shown_name,
+            target.country.shown_name,
             told.provider_name,
             price,
             outcome_words(told.event.outcome),

@@ -134,7 +134,7 @@ def token_refusal(api_token: ApiToken, offer: Offer) -> Purchase | None:
     if api_token.services and offer.service.code not in api_token.services:
         return Purchase(
             False,
-            f"The token {api_token.label} may not buy {offer.service.name}.",
+            f"The token {api_token.label} may not buy {offer.service.shown_name}.",
             BAD_SERVICE,
         )
     if api_token.max_price is not None and offer.price > api_token.max_price:
