@@ -6,7 +6,8 @@ which are never read, and operators, which are never stored. The calls are bound
 getCountryAndOperators once, then getServicesAndCost per country (operator "any" where the
 country lists it), the countries selling most first, a first one alone and then
 NAMES_CONCURRENCY at a time, stopping once every service on offer is named or every country
-was asked (at most 1 + countries calls, each tried up to NAMES_ATTEMPTS times). Every call waits
+was asked (at most 1 + countries calls, each tried up to NAMES_ATTEMPTS times; none after
+getCountryAndOperators failed). Every call waits
 for the same request budget as the sync's (`CatalogLister`, lowest priority) and none starts
 past the sync's FETCH_BUDGET.
 
@@ -110,10 +111,20 @@ async def fetch_names(
 
     async with CatalogLister(provider, key.api_key, account=key.account, lang=lang) as lister:
         listing = await ask("getCountryAndOperators", lister.get_countries)
-        for country in listing or ():
+        if listing is None:
+            return names  # that language fails: ask no more of it this time
+        errors.add_left_out("getCountryAndOperators", listing, lang=lang)
+        for country in listing:
             names.countries.setdefault(country.id, country.name)
         if countries is None:
             return names
+
+        async def services_of(country: int, operator: str):
+            where = {"country": country, "operator": operator}
+            return await ask(
+                "getServicesAndCost", lambda: lister.get_services(country, operator), **where
+            )
+
         pending = set(wanted)
         queue = list(countries)
         size = 1  # the first country alone: one answer often names every service
@@ -121,14 +132,12 @@ async def fetch_names(
             batch, queue = queue[:size], queue[size:]
             size = NAMES_CONCURRENCY
 
-            async def services_of(country: int, operator: str):
-                where = {"country": country, "operator": operator}
-                return await ask(
-                    "getServicesAndCost", lambda: lister.get_services(country, operator), **where
-                )
 
             answers = await asyncio.gather(*(services_of(*pair) for pair in batch))
-            for answer in answers:
+            for (country, operator), answer in zip(batch, answers, strict=True):
+                if answer is not None:
+                    where = {"country": country, "operator": operator, "lang": lang}
+                    errors.add_left_out("getServicesAndCost", answer, **where)
                 for offer in answer or ():
                     if offer.id in pending:
                         pending.discard(offer.id)
