@@ -132,7 +132,6 @@ async def fetch_names(
             batch, queue = queue[:size], queue[size:]
             size = NAMES_CONCURRENCY
 
-
             answers = await asyncio.gather(*(services_of(*pair) for pair in batch))
             for (country, operator), answer in zip(batch, answers, strict=True):
                 if answer is not None:
