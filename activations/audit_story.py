@@ -245,8 +245,8 @@ def _bought(told: Told) -> SafeString:
             _("{actor} bought {phone} ({service}, {country}) at {provider} for {amount}"),
             actor=told.who,
             phone=told.number(),
-            service=target.service.name,
-            country=target.country.name,
+            service=target.service.shown_name,
+            country=target.country.shown_name,
             provider=told.provider_name,
             amount=price,
         )
@@ -257,8 +257,8 @@ def _bought(told: Told) -> SafeString:
                 "for {amount}: {outcome}"
             ),
             actor=told.who,
-            service=target.service.name,
-            country=target.country.name,
+            service=target.service.shown_name,
+            country=target.country.shown_name,
             provider=told.provider_name,
             amount=price,
             outcome=outcome_words(told.event.outcome),

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from activations.routing.choice import ANY_OPERATOR, operator_rows, service_rows
 from catalog.models import Offer, Provider
+from catalog.names import localized_name
 from dashboard.display import money
 from dashboard.models import Team
 
@@ -106,7 +107,7 @@ def _stock_first(choices: list[Choice]) -> list[Choice]:
 
 def services(offers: QuerySet[Offer]) -> list[Choice]:
     """Each service code once, named as a provider names it (the first name by letter)."""
-    rows = offers.values("service__code").annotate(name=Min("service__name"))
+    rows = offers.values("service__code").annotate(name=Min(localized_name("service__")))
     return [
         Choice(row["service__code"], f"{row['name']} ({row['service__code']})")
         for row in rows.order_by("name", "service__code")
@@ -115,7 +116,7 @@ def services(offers: QuerySet[Offer]) -> list[Choice]:
 
 def services_priced(offers: QuerySet[Offer]) -> list[Choice]:
     """`services` with their best price and stock, those in stock first."""
-    rows = _priced(offers.values("service__code").annotate(name=Min("service__name")))
+    rows = _priced(offers.values("service__code").annotate(name=Min(localized_name("service__"))))
     return _stock_first(
         [
             _choice(row["service__code"], f"{row['name']} ({row['service__code']})", row)
@@ -128,7 +129,7 @@ def countries(offers: QuerySet[Offer], service: str) -> list[Choice]:
     rows = _priced(
         offers.filter(service__in=service_rows(service))
         .values("country__external_id")
-        .annotate(name=Min("country__name"))
+        .annotate(name=Min(localized_name("country__")))
     )
     return _stock_first(
         [

@@ -141,7 +141,7 @@ def token_refusal(api_token: ApiToken, offer: Offer) -> Purchase | None:
         return Purchase(
             False,
             _("The token %(token)s may not buy %(service)s.")
-            % {"token": api_token.label, "service": offer.service.name},
+            % {"token": api_token.label, "service": offer.service.shown_name},
             BAD_SERVICE,
         )
     if api_token.max_price is not None and offer.price > api_token.max_price:

@@ -22,6 +22,7 @@ from activations.budgets import over_budget, spending_by_user
 from activations.forms import new_request_token
 from activations.models import Activation
 from activations.routing.choice import ANY_OPERATOR
+from catalog.names import localized_name
 from dashboard.models import Membership, Team
 
 WINDOW = timedelta(days=60)
@@ -58,8 +59,8 @@ def usual_choices(team: Team, now: datetime | None = None, limit: int = HOW_MANY
         .annotate(
             times=Count("pk"),
             last=Max("created_at"),
-            service_name=Min("service__name"),
-            country_name=Min("country__name"),
+            service_name=Min(localized_name("service__")),
+            country_name=Min(localized_name("country__")),
         )
         .order_by("-times", "-last")[:limit]
     )

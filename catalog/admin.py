@@ -41,9 +41,17 @@ class ProviderAdmin(admin.ModelAdmin):
 
 @admin.register(Country)
 class CountryAdmin(admin.ModelAdmin):
-    list_display = ["name", "external_id", "provider", "available", "last_seen_at"]
+    list_display = [
+        "name",
+        "name_en",
+        "name_ru",
+        "external_id",
+        "provider",
+        "available",
+        "last_seen_at",
+    ]
     list_filter = ["available", "provider"]
-    search_fields = ["name", "=external_id"]
+    search_fields = ["name", "name_en", "name_ru", "=external_id"]
     list_select_related = ["provider"]
 
 
@@ -51,16 +59,16 @@ class CountryAdmin(admin.ModelAdmin):
 class OperatorAdmin(admin.ModelAdmin):
     list_display = ["code", "country", "available", "last_seen_at"]
     list_filter = ["available", "country__provider"]
-    search_fields = ["code", "country__name"]
+    search_fields = ["code", "country__name", "country__name_en", "country__name_ru"]
     list_select_related = ["country"]
     raw_id_fields = ["country"]
 
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "provider"]
+    list_display = ["name", "name_en", "name_ru", "code", "provider"]
     list_filter = ["provider"]
-    search_fields = ["name", "=code"]
+    search_fields = ["name", "name_en", "name_ru", "=code"]
     list_select_related = ["provider"]
 
 
@@ -68,7 +76,16 @@ class ServiceAdmin(admin.ModelAdmin):
 class OfferAdmin(admin.ModelAdmin):
     list_display = ["service", "country", "operator", "price", "quantity", "available"]
     list_filter = ["available", "provider"]
-    search_fields = ["service__name", "=service__code", "country__name", "operator__code"]
+    search_fields = [
+        "service__name",
+        "service__name_en",
+        "service__name_ru",
+        "=service__code",
+        "country__name",
+        "country__name_en",
+        "country__name_ru",
+        "operator__code",
+    ]
     list_select_related = ["service", "country", "operator"]
     raw_id_fields = ["country", "operator", "service"]
     readonly_fields = ["last_seen_at", "updated_at"]
@@ -78,7 +95,15 @@ class OfferAdmin(admin.ModelAdmin):
 class PriceChangeAdmin(admin.ModelAdmin):
     list_display = ["offer", "price", "recorded_at"]
     list_filter = ["offer__provider"]
-    search_fields = ["=offer__service__code", "offer__service__name", "offer__country__name"]
+    search_fields = [
+        "=offer__service__code",
+        "offer__service__name",
+        "offer__service__name_en",
+        "offer__service__name_ru",
+        "offer__country__name",
+        "offer__country__name_en",
+        "offer__country__name_ru",
+    ]
     list_select_related = ["offer__service", "offer__country", "offer__operator"]
     raw_id_fields = ["offer"]
     date_hierarchy = "recorded_at"

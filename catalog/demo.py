@@ -45,6 +45,7 @@ def _served_at(provider: Provider | None, mount: SandboxMount, base_url: str) ->
             handler_url=handler_url,
             max_requests_per_second=SANDBOX_RATE,
             is_sandbox=True,
+            names_in_both_languages=True,
         )
     if provider.handler_url != handler_url:
         provider.handler_url = handler_url

@@ -6,6 +6,7 @@ from django.db.models import Min
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Country, Operator
+from catalog.names import localized_name
 
 # The catalog's orders of offers (catalog.queries.catalog_page: a combination comes where its
 # first offer comes); each has an index on Offer (`offer_catalog_*`; "-price" reads
@@ -56,7 +57,7 @@ class CatalogFilters(forms.Form):
         countries = (
             Country.objects.filter(provider__enabled=True, available=True)
             .values("external_id")
-            .annotate(shown=Min("name"))
+            .annotate(shown=Min(localized_name()))
             .order_by("shown", "external_id")
             .values_list("external_id", "shown")
         )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from catalog.names import shown_name
 from dashboard.models import Currency, Team
 
 
@@ -31,6 +32,15 @@ class Provider(models.Model):
     )
     lang = models.CharField(
         max_length=2, choices=Lang.choices, default=Lang.EN, verbose_name=_("lang")
+    )
+    names_in_both_languages = models.BooleanField(
+        _("names in both languages"),
+        default=False,
+        help_text=_(
+            "Each sync also asks for the names of countries and services in the other "
+            "language (names only: prices and stock always come in this provider's lang), "
+            "so that Russian and English users each read names in their language."
+        ),
     )
     request_method = models.CharField(
         max_length=4,
@@ -104,7 +114,9 @@ class Country(models.Model):
     external_id = models.IntegerField(
         help_text=_("The provider's country id."), verbose_name=_("external id")
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, verbose_name=_("name"))  # in the provider's lang
+    name_en = models.CharField(_("name in English"), max_length=100, blank=True, default="")
+    name_ru = models.CharField(_("name in Russian"), max_length=100, blank=True, default="")
     available = models.BooleanField(default=True, verbose_name=_("available"))
     last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
 
@@ -119,7 +131,12 @@ class Country(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.shown_name
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the current language, else the provider's."""
+        return shown_name(self)
 
 
 class Operator(models.Model):
@@ -153,7 +170,9 @@ class Service(models.Model):
     code = models.CharField(
         max_length=32, help_text=_("The provider's service id, e.g. 'tg'."), verbose_name=_("code")
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, verbose_name=_("name"))  # in the provider's lang
+    name_en = models.CharField(_("name in English"), max_length=200, blank=True, default="")
+    name_ru = models.CharField(_("name in Russian"), max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("service")
@@ -164,7 +183,12 @@ class Service(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.shown_name} ({self.code})"
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the current language, else the provider's."""
+        return shown_name(self)
 
 
 class Offer(models.Model):

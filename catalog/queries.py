@@ -31,6 +31,7 @@ from django.utils import timezone
 from catalog.accounts import keyed_providers
 from catalog.forms import DEFAULT_SORT, SORTS
 from catalog.models import Country, Offer, Operator, PriceChange, Provider, Service, SyncRun
+from catalog.names import name_lookups
 from catalog.sync.status import SyncStatus
 from dashboard.models import Team
 
@@ -181,6 +182,14 @@ class CatalogPage:
         return cls(rows=[], number=1, has_next=False, per_page=per_page)
 
 
+def named(q: str) -> Q:
+    """A name (the provider's, English or Russian) containing `q`."""
+    matches = Q()
+    for lookup in name_lookups():
+        matches |= Q(**{lookup: q})
+    return matches
+
+
 def matching_offers(filters: dict) -> QuerySet[Offer]:
     """The available offers at enabled providers matching the filters. Filters name the
     protocol's ids, so a combination that matches keeps every provider's offer."""
@@ -194,8 +203,14 @@ def matching_offers(filters: dict) -> QuerySet[Offer]:
         rows = rows.filter(service__in=Service.objects.filter(code=filters["code"]))
     if filters.get("q"):
         q = filters["q"]
-        codes = Service.objects.filter(Q(name__icontains=q) | Q(code__iexact=q)).values("code")
-        rows = rows.filter(service__in=Service.objects.filter(code__in=codes))
+        # A service's code or its name in either language, or a country's name in either
+        # language ("Россия" and "Russia" find the same offers).
+        codes = Service.objects.filter(named(q) | Q(code__iexact=q)).values("code")
+        countries = Country.objects.filter(named(q)).values("external_id")
+        rows = rows.filter(
+            Q(service__in=Service.objects.filter(code__in=codes))
+            | Q(country__in=Country.objects.filter(external_id__in=countries))
+        )
     if filters.get("country") is not None:
         rows = rows.filter(country__in=Country.objects.filter(external_id=filters["country"]))
     if filters.get("operator"):
@@ -337,10 +352,10 @@ def _combinations(
         rows.append(
             Combination(
                 service_code=key[0],
-                service_name=service.name,
+                service_name=service.shown_name,
                 service_id=service.pk,
                 country_external_id=key[1],
-                country_name=country.name,
+                country_name=country.shown_name,
                 operator_code=key[2],
                 cells=cells,
             )

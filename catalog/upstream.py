@@ -332,11 +332,14 @@ class CatalogLister:
         *,
         account: ProviderAccount | None = None,
         timeout: float = USER_TIMEOUT,
+        lang: str | None = None,
     ) -> None:
         self.budget = BudgetShare.of(provider, Priority.SYNC)
+        # `lang`: another language than the provider's, for the names pass (names only).
+        options = endpoint_options(provider) | ({"lang": lang} if lang else {})
         self.client = AsyncProviderClient(
             api_key=api_key,
-            **endpoint_options(provider),
+            **options,
             timeout=timeout,
             on_exchange=AsyncCallAuditor(
                 team=account.team if account is not None else None,

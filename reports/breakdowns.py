@@ -12,6 +12,7 @@ from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Country, Operator, Provider, Service
+from catalog.names import localized_name
 from reports.engine import Dimension, Scope, grouped_rows
 from reports.series import PeriodRow, series_of
 
@@ -29,16 +30,28 @@ def provider_names(ids: Iterable[int]) -> dict[int, str]:
 
 
 def service_names(ids: Iterable[int]) -> dict[int, str]:
-    rows = Service.objects.filter(pk__in=ids).values_list("pk", "name", "code")
+    rows = (
+        Service.objects.filter(pk__in=ids)
+        .annotate(shown=localized_name())
+        .values_list("pk", "shown", "code")
+    )
     return {pk: f"{name} ({code})" for pk, name, code in rows}
 
 
 def country_names(ids: Iterable[int]) -> dict[int, str]:
-    return dict(Country.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return dict(
+        Country.objects.filter(pk__in=ids)
+        .annotate(shown=localized_name())
+        .values_list("pk", "shown")
+    )
 
 
 def operator_names(ids: Iterable[int]) -> dict[int, str]:
-    rows = Operator.objects.filter(pk__in=ids).values_list("pk", "code", "country__name")
+    rows = (
+        Operator.objects.filter(pk__in=ids)
+        .annotate(shown=localized_name("country__"))
+        .values_list("pk", "code", "shown")
+    )
     return {pk: f"{code} ({country})" for pk, code, country in rows}
 
 

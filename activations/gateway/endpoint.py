@@ -161,14 +161,14 @@ def _country_operator(params: Params) -> tuple[int, str] | None:
 
 
 def _get_countries(token: ApiToken, params: Params, ip: str | None) -> str:
-    return json_text(offers.countries_rows(token))
+    return json_text(offers.countries_rows(token, lang=params.get("lang")))
 
 
 def _get_services(token: ApiToken, params: Params, ip: str | None) -> str:
     where = _country_operator(params)
     if where is None:
         return json_text([])
-    return json_text(offers.services_rows(token, *where))
+    return json_text(offers.services_rows(token, *where, lang=params.get("lang")))
 
 
 def _max_price(params: Params) -> Decimal | None:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from activations.forms import AmountField
 from catalog.accounts import keyed_providers
 from catalog.models import Service
+from catalog.names import localized_name
 from dashboard.models import Team
 
 
@@ -16,8 +17,9 @@ def team_service_codes(team: Team) -> list[tuple[str, str]]:
     where it holds a key, one entry per code (several providers may sell the same code)."""
     rows = (
         Service.objects.filter(provider__in=keyed_providers(team))
-        .order_by("name", "code")
-        .values_list("code", "name")
+        .annotate(shown=localized_name())
+        .order_by("shown", "code")
+        .values_list("code", "shown")
         .distinct()
     )
     names: dict[str, str] = {}

@@ -9,24 +9,35 @@ catalog.
 
 from collections import defaultdict
 
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
 from activations.gateway.answers import price_number
 from activations.routing.choice import ANY_OPERATOR, on_sale, price_cap, price_limits
 from catalog.accounts import keyed_providers
 from catalog.models import Country, Operator
+from catalog.names import NAME_LANGUAGES, localized_name
 from dashboard.models import ApiToken
 
 DEFAULT_COUNTRY = 0
 DEFAULT_OPERATOR = ANY_OPERATOR
 
 
-def countries_rows(token: ApiToken) -> list[dict]:
+def names_in(lang: str | None, prefix: str = "") -> F | Coalesce:
+    """The names in the program's `lang` (ru or en) where known, else the provider's; the
+    provider's when it sent none."""
+    return localized_name(prefix, language=lang) if lang in NAME_LANGUAGES else F(prefix + "name")
+
+
+def countries_rows(token: ApiToken, lang: str | None = None) -> list[dict]:
     """getCountryAndOperators: the countries of the team's providers, merged by their id, each
-    with its operators as {"code": "code"} (two queries)."""
+    with its operators as {"code": "code"} (two queries); names in `lang` where known."""
     providers = keyed_providers(token.membership.team)
     countries = (
         Country.objects.filter(provider__in=providers, available=True)
         .order_by("external_id", "provider__name")
-        .values_list("external_id", "name")
+        .annotate(shown=names_in(lang))
+        .values_list("external_id", "shown")
     )
     names: dict[int, str] = {}
     for external_id, name in countries:
@@ -52,18 +63,21 @@ def countries_rows(token: ApiToken) -> list[dict]:
     ]
 
 
-def services_rows(token: ApiToken, country: int, operator: str) -> list[dict]:
+def services_rows(
+    token: ApiToken, country: int, operator: str, lang: str | None = None
+) -> list[dict]:
     """getServicesAndCost for (country, operator): per service, the cheapest price in stock
     and the stock within the highest price (the token's and the team's default for the
     service); a service listed but with nothing to sell shows price 0 and quantity "0", as
     the document's example does. Services come in the order the catalog sync stored them,
-    the provider's own (two queries)."""
+    the provider's own (two queries); names in `lang` where known."""
     team = token.membership.team
     offers = (
         on_sale(team, token)
         .filter(country__external_id=country, operator__code=operator)
         .order_by("service_id", "price", "id")
-        .values_list("service__code", "service__name", "price", "quantity")
+        .annotate(shown=names_in(lang, "service__"))
+        .values_list("service__code", "shown", "price", "quantity")
     )
     team_limits = price_limits(team)
     rows: dict[str, dict] = {}

@@ -27,6 +27,7 @@ from activations.models import PriceLimit, RoutingPolicy, TeamRouting
 from activations.routing.records import Record, records_of, whole
 from catalog.accounts import keyed_providers
 from catalog.models import Country, Offer, Operator, Provider, Service
+from catalog.names import localized_name
 from catalog.provider_errors import BAD_SERVICE, NO_NUMBERS
 from dashboard.display import money
 from dashboard.models import ApiToken, Team
@@ -175,10 +176,11 @@ def _most_reliable_first(candidate: Candidate) -> tuple[int, float]:
 
 def _where(want: Want) -> str:
     """The wanted service, country and operator in words ("Telegram in Russia, mts")."""
-    service = Service.objects.filter(code=want.service).values_list("name", flat=True).first()
-    country = (
-        Country.objects.filter(external_id=want.country).values_list("name", flat=True).first()
+    service = Service.objects.filter(code=want.service).values_list(localized_name(), flat=True)
+    country = Country.objects.filter(external_id=want.country).values_list(
+        localized_name(), flat=True
     )
+    service, country = service.first(), country.first()
     where = _("%(service)s in %(country)s") % {
         "service": service or want.service,
         "country": country or _("country %(id)s") % {"id": want.country},

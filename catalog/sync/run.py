@@ -12,7 +12,8 @@ from catalog.models import Country, Provider, SyncRun
 from catalog.sync.claims import claim_sync, release_sync
 from catalog.sync.errors import ErrorLog
 from catalog.sync.fetch import CONCURRENCY, fetch_catalog
-from catalog.sync.key import NoSyncKey, sync_key
+from catalog.sync.key import NoSyncKey, SyncKey, sync_key
+from catalog.sync.names import sync_names
 from catalog.sync.store import operators_by_pair, store_countries, store_offers
 from dashboard.audit import one_request
 
@@ -54,6 +55,15 @@ def sync_provider(
 
 def run_sync(provider: Provider, run: SyncRun, concurrency: int, errors: ErrorLog) -> None:
     key = sync_key(provider)
+    if main_sync(provider, key, run, concurrency, errors):
+        # After the catalog is stored and outside its transaction: never fails the sync.
+        sync_names(provider, key, run, errors)
+
+
+def main_sync(
+    provider: Provider, key: SyncKey, run: SyncRun, concurrency: int, errors: ErrorLog
+) -> bool:
+    """The catalog in the provider's lang; False when getCountryAndOperators failed."""
     stored_pairs = operators_by_pair(provider)
     ask_countries = run.kind != SyncRun.Kind.PRICES or not stored_pairs
     pairs = sorted(stored_pairs, key=lambda p: (p.country, p.operator))
@@ -73,7 +83,7 @@ def run_sync(provider: Provider, run: SyncRun, concurrency: int, errors: ErrorLo
         if fetched.countries is not None:
             run.offers_changed += store_countries(provider, fetched.countries, now, errors)
         elif ask_countries:
-            return  # getCountryAndOperators failed: nothing else was asked
+            return False  # getCountryAndOperators failed: nothing else was asked
         operators = operators_by_pair(provider)
         run.countries = Country.objects.filter(provider=provider, available=True).count()
         run.operators = len(operators)
@@ -81,6 +91,7 @@ def run_sync(provider: Provider, run: SyncRun, concurrency: int, errors: ErrorLo
             stored = store_offers(provider, fetched.offers, operators, now, errors)
             run.services, run.offers = stored.services, stored.offers
             run.offers_changed += stored.changed
+    return True
 
 
 def summary(run: SyncRun) -> str:

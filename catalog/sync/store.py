@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from catalog.models import Country as CountryRow
 from catalog.models import Offer, Operator, PriceChange, Provider, Service
+from catalog.names import name_field
 from catalog.sync.bulk import record_first_prices, upsert_offers
 from catalog.sync.errors import ErrorLog, describe
 from catalog.sync.fetch import Pair
@@ -61,16 +62,22 @@ def mark_unavailable(model: type, ids: Iterable[int], **also: Any) -> int:
 
 
 def upsert_countries(provider: Provider, countries: list[Country], now: datetime) -> None:
+    own_name = name_field(provider.lang)  # the names come in the provider's lang
     CountryRow.objects.bulk_create(
         [
             CountryRow(
-                provider=provider, external_id=c.id, name=c.name, available=True, last_seen_at=now
+                provider=provider,
+                external_id=c.id,
+                name=c.name,
+                available=True,
+                last_seen_at=now,
+                **{own_name: c.name},
             )
             for c in countries
         ],
         update_conflicts=True,
         unique_fields=["provider", "external_id"],
-        update_fields=["name", "available", "last_seen_at"],
+        update_fields=["name", own_name, "available", "last_seen_at"],
         batch_size=BATCH,
     )
     country_ids = country_ids_of(provider)
@@ -184,16 +191,22 @@ def store_answers(
     for offers in answers.values():
         for offer in offers:
             names[offer.id] = offer.name
-    known = dict(Service.objects.filter(provider=provider).values_list("code", "name"))
+    own_name = name_field(provider.lang)  # the names come in the provider's lang
+    known = {
+        code: (name, own)
+        for code, name, own in Service.objects.filter(provider=provider).values_list(
+            "code", "name", own_name
+        )
+    }
     Service.objects.bulk_create(
         [
-            Service(provider=provider, code=code, name=name)
+            Service(provider=provider, code=code, name=name, **{own_name: name})
             for code, name in names.items()
-            if known.get(code) != name
+            if known.get(code) != (name, name)
         ],
         update_conflicts=True,
         unique_fields=["provider", "code"],
-        update_fields=["name"],
+        update_fields=["name", own_name],
         batch_size=BATCH,
     )
     service_ids = dict(Service.objects.filter(provider=provider).values_list("code", "pk"))

@@ -287,3 +287,26 @@ def test_services_keep_within_the_teams_price_limit(
         "wa": (4, "7"),
     }
     assert said(client, secret, action="getNumber", service="tg") == "NO_NUMBERS"
+
+
+def test_catalog_names_follow_the_programs_lang(
+    client, make_token, alice, alice_team, act_provider, alice_account
+):
+    russia = Country.objects.create(
+        provider=act_provider, external_id=0, name="Russia", name_en="Russia", name_ru="Россия"
+    )
+    Operator.objects.create(country=russia, code="any")
+    Service.objects.create(
+        provider=act_provider, code="vk", name="VKontakte", name_en="VKontakte", name_ru="Вконтакте"
+    )
+    make_offer(act_provider, service="vk", price="29.88", quantity=19)
+    secret = make_token(alice)
+
+    def first_names(**params) -> tuple[str, str]:
+        countries = json.loads(said(client, secret, action="getCountryAndOperators", **params))
+        services = json.loads(said(client, secret, action="getServicesAndCost", **params))
+        return countries[0]["name"], services[0]["name"]
+
+    assert first_names(lang="ru") == ("Россия", "Вконтакте")
+    assert first_names(lang="en") == ("Russia", "VKontakte")
+    assert first_names() == ("Russia", "VKontakte")  # no lang: the provider's own names
