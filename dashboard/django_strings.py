@@ -7,6 +7,6 @@ an entry once Django's own catalog translates it."""
 from django.utils.translation import gettext_noop
 
 DJANGO_STRINGS = [
-    gettext_noop("Select an option"),  # the admin's empty choice in a select (Django forms)
+    gettext_noop("- Select an option -"),  # the empty choice of a select (a model field's)
     gettext_noop("Filter by %(field_name)s"),  # the admin's date hierarchy
 ]

@@ -77,6 +77,9 @@ ALLOWED = {
     # Time zone abbreviations beside every exact time ("14:03:05 UTC") are added from the
     # zone database by `known_data` (MSK, CET, ...): not listed here.
 }
+# Attributes Django's own templates write in English without marking them, so no catalog can
+# translate them: the magnifier icon of the admin's search box (admin/search_form.html).
+DJANGO_UNMARKED = {("img", "alt", "Search")}
 # Attributes whose text people read (or hear).
 READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-label", "data-confirm"}
 # Elements whose content is not text for people to read in the page's language.
@@ -127,6 +130,9 @@ LETTERS = re.compile(r"[A-Za-z]{2,}")
 # A protocol's action name (getBalance, setStatus: the provider's API, never translated).
 CAMEL_CASE = re.compile(r"[a-z]+[A-Z][A-Za-z]*")
 URL = re.compile(r"https?://\S+|\b[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# A generated token or secret (the admin's new invitation offers one): letters mixed with
+# digits, "_" or "-", 16 characters or more; random, so it cannot be known data.
+TOKEN = re.compile(r"(?=[A-Za-z0-9_-]*[0-9_-])[A-Za-z0-9_-]{16,}")
 CONTEXT = 30  # characters each side of a word in a finding
 
 
@@ -174,7 +180,8 @@ class ReadText(HTMLParser):
         )
         if not skip:
             for name in READ_ATTRIBUTES & attributes.keys():
-                self.pieces.append((f"<{tag} {name}>", attributes[name]))
+                if (tag, name, attributes[name]) not in DJANGO_UNMARKED:
+                    self.pieces.append((f"<{tag} {name}>", attributes[name]))
             kind = attributes.get("type", "").lower()
             if tag == "input" and kind in ("submit", "button", "reset"):
                 self.pieces.append((f"<{tag} value>", attributes.get("value", "")))
@@ -261,6 +268,7 @@ def english_words(html: str, known: re.Pattern) -> tuple[str, list[Finding]]:
         # Blank out data and addresses, keeping positions for the context.
         cleaned = known.sub(lambda m: " " * len(m[0]), text)
         cleaned = URL.sub(lambda m: " " * len(m[0]), cleaned)
+        cleaned = TOKEN.sub(lambda m: " " * len(m[0]), cleaned)
         spans = [
             match.span()
             for match in WORD.finditer(cleaned)
