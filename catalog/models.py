@@ -330,7 +330,11 @@ class SyncRun(models.Model):
         get_latest_by = "started_at"
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.kind} sync at {self.started_at:%Y-%m-%d %H:%M}"
+        return gettext("%(provider)s: %(kind)s sync at %(time)s") % {
+            "provider": self.provider,
+            "kind": self.get_kind_display(),
+            "time": f"{self.started_at:%Y-%m-%d %H:%M}",
+        }
 
     @property
     def partly_failed(self) -> bool:

@@ -64,6 +64,13 @@ NO_KEY = Said(
     _("an owner or manager attaches one on the provider accounts page"),
 )
 
+# Only the names pass (catalog/sync/names.py, its errors carry the `lang` asked) went wrong.
+NAMES_ONLY = Said(
+    _("{provider} did not give the names in the other language."),
+    _("they are asked for again at the next sync"),
+    _("The catalog itself was stored"),
+)
+
 
 def failure_reason(run: SyncRun, provider_name: str) -> str:
     """Why `run` failed, in a person's words: its first recorded error, by its kind."""
@@ -73,6 +80,8 @@ def failure_reason(run: SyncRun, provider_name: str) -> str:
         said = UNKNOWN
     elif entry.get("action") == "key":
         said = NO_KEY
+    elif "lang" in entry:
+        said = NAMES_ONLY
     elif kind_name == "OutOfTime":
         said = OUT_OF_TIME
     else:

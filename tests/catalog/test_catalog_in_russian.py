@@ -53,7 +53,7 @@ def test_the_catalog_page_reads_russian_with_prices_in_roubles(
     body = client.get(f"/t/{alice_team.slug}/catalog/", **RU).content.decode()
     assert "<h1>Каталог</h1>" in body
     assert ">Сервис</th>" in body and ">Страна</th>" in body and ">Оператор</th>" in body
-    assert 'placeholder="Название или id, например Telegram или tg"' in body
+    assert 'placeholder="Название или ID, например Telegram или tg"' in body
     assert "Каждый сервис, страна и оператор по одному разу; только предложения в наличии." in body
     assert 'data-label="Страна"' in body
     assert f"1{NBSP}234,56{NBSP}₽" in body

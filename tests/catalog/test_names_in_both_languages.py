@@ -18,6 +18,7 @@ from catalog.queries import matching_offers
 from catalog.sync import fetch
 from catalog.sync import names as names_pass
 from catalog.sync.run import sync_provider
+from catalog.sync.status import failure_reason
 from provider import client as protocol
 from tests.fixtures.catalog import seed_pairs
 from tests.provider.client_support import DOC_COUNTRIES, DOC_SERVICES
@@ -174,6 +175,11 @@ def test_a_failing_names_pass_keeps_the_sync_and_the_old_names(two, broken):
     assert [e["action"] for e in run.errors] == ["getCountryAndOperators"]
     assert run.errors[0]["lang"] == "ru"
     assert run.calls == 5 + names_pass.NAMES_ATTEMPTS * (broken[0] == 500) + (broken[0] != 500)
+    # The status card says what failed: the names, not the catalog.
+    assert failure_reason(run, provider.name) == (
+        "Both en did not give the names in the other language. The catalog itself was stored; "
+        "they are asked for again at the next sync."
+    )
 
 
 def test_names_not_of_known_ids_are_ignored(two):
