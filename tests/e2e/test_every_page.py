@@ -26,7 +26,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from playwright.sync_api import Browser, Page, expect
 
 from activations.buying import buy_number
@@ -184,14 +185,18 @@ def walk_pages(world: dict[str, str]) -> list[tuple[str, str, bool]]:
     ]
 
 
-def signed_in_context(browser: Browser, base_url: str, user, width: int):
+# The browser's Accept-Language for each language the walk reads the pages in.
+BROWSER_LOCALES = {"en": "en-US", "ru": "ru-RU"}
+
+
+def signed_in_context(browser: Browser, base_url: str, user, width: int, language: str = "en"):
     """A browser context of the given width with its own session for the user (each context
     signs in on its own, so that signing out in one leaves the other's session alone)."""
     client = Client()
     client.force_login(user)
     context = browser.new_context(
         viewport={"width": width, "height": WIDTH_HEIGHT[width]},
-        locale="en-US",
+        locale=BROWSER_LOCALES[language],
         timezone_id="UTC",
     )
     context.add_cookies(
@@ -287,10 +292,15 @@ def check_page(page: Page, axe: str, label: str, *, expect_status: int = 200) ->
     return findings
 
 
-def walk(browser: Browser, base_url: str, user, pages, width: int, shots: Path | None) -> list:
+def walk(
+    browser: Browser, base_url: str, user, pages, width: int, shots: Path | None, language="en"
+) -> list:
     axe = axe_source()
     findings: list[str] = []
-    context = signed_in_context(browser, base_url, user, width)
+    context = signed_in_context(browser, base_url, user, width, language)
+    suffix = "" if language == "en" else f"-{language}"
+    with translation.override(language):
+        audit_log = gettext("Audit log")
     page = context.new_page()
     current = {"label": ""}
 
@@ -308,13 +318,15 @@ def walk(browser: Browser, base_url: str, user, pages, width: int, shots: Path |
     )
     try:
         for name, path, main in pages:
-            label = f"{name} at {width} px ({path})"
+            label = f"{name} at {width} px in {language} ({path})"
             current["label"] = label
             if name == "invitation":
                 # The form of the menu's "Sign out" (hidden in the closed menu at 360 px).
                 with page.expect_navigation():
                     page.evaluate("document.querySelector('form[action$=\"/logout/\"]').submit()")
-                findings += check_page(page, axe, f"signed-out at {width} px ({page.url})")
+                findings += check_page(
+                    page, axe, f"signed-out at {width} px in {language} ({page.url})"
+                )
             response = page.goto(base_url + path)
             status = response.status if response else None
             wanted = 404 if name == "not-found" else 200
@@ -325,13 +337,13 @@ def walk(browser: Browser, base_url: str, user, pages, width: int, shots: Path |
             menu = page.locator("details.menu > summary")
             if name == "home" and menu.is_visible():
                 menu.click()
-                expect(page.get_by_role("link", name="Audit log")).to_be_visible()
+                expect(page.get_by_role("link", name=audit_log)).to_be_visible()
                 findings += check_page(page, axe, f"{label} with the menu open")
                 if shots:
-                    page.screenshot(path=shots / f"menu-{width}.png")
+                    page.screenshot(path=shots / f"menu-{width}{suffix}.png")
                 menu.click()
             if shots and main:
-                page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
+                page.screenshot(path=shots / f"{name}-{width}{suffix}.png", full_page=True)
     finally:
         context.close()
     return findings
@@ -347,12 +359,22 @@ def screenshots_dir() -> Path | None:
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("language", ["en", "ru"])
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_fits_the_window_and_passes_the_checks(
-    browser, live_server, alice, team_world, width
+    browser, live_server, alice, team_world, width, language
 ):
+    """In English and in Russian (whose words run longer: a label that fits in English may
+    push a phone's page wider than the window in Russian)."""
     findings = walk(
-        browser, live_server.url, alice, walk_pages(team_world), width, screenshots_dir()
+        browser,
+        live_server.url,
+        alice,
+        walk_pages(team_world),
+        width,
+        # Russian pictures on the phone only, where the longer words matter.
+        screenshots_dir() if language == "en" or width == min(WIDTHS) else None,
+        language,
     )
     assert not findings, f"{len(findings)} finding(s):\n" + "\n".join(findings)
 
