@@ -125,6 +125,22 @@ def test_the_poller_s_code_reads_russian(client, alice, alice_team, buy, sandbox
     assert source.group(1) == "В фоне"
 
 
+def failed_price_calls(team, account, count: int) -> None:
+    """`count` calls of one request that the provider did not answer: one group."""
+    with one_request():
+        for country in range(count):
+            record_call(
+                team=team,
+                account=account,
+                action="getServicesAndCost",
+                params={"country": str(country)},
+                answer="",
+                http_status=503,
+                latency_ms=5,
+                outcome="unavailable",
+            )
+
+
 @pytest.mark.parametrize(
     ("more", "summary", "rest"),
     [
@@ -136,18 +152,7 @@ def test_the_poller_s_code_reads_russian(client, alice, alice_team, buy, sandbox
 def test_a_long_group_counts_the_rest_with_russian_plurals(
     client, alice, alice_team, alice_account, more, summary, rest
 ):
-    with one_request():
-        for country in range(20 + more):
-            record_call(
-                team=alice_team,
-                account=alice_account,
-                action="getServicesAndCost",
-                params={"country": str(country)},
-                answer="",
-                http_status=503,
-                latency_ms=5,
-                outcome="unavailable",
-            )
+    failed_price_calls(alice_team, alice_account, 20 + more)
     client.force_login(alice)
     response = audit(client, alice_team)
     page = response.content.decode()
@@ -161,18 +166,7 @@ def test_a_long_group_counts_the_rest_with_russian_plurals(
 
 
 def test_the_english_page_is_unchanged(client, alice, alice_team, alice_account):
-    with one_request():
-        for country in range(21):
-            record_call(
-                team=alice_team,
-                account=alice_account,
-                action="getServicesAndCost",
-                params={"country": str(country)},
-                answer="",
-                http_status=503,
-                latency_ms=5,
-                outcome="unavailable",
-            )
+    failed_price_calls(alice_team, alice_account, 21)
     client.force_login(alice)
     page = client.get(f"/t/{alice_team.slug}/audit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "<summary>21 provider calls</summary>" in page
