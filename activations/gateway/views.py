@@ -83,9 +83,13 @@ def token_rows(acting: Membership) -> list[TokenRow]:
 
 
 def examples(url: str, secret: str = PLACEHOLDER) -> dict[str, str]:
+    """The page's examples of a call to the gateway, with a comment in the reader's language
+    (the code itself is the same in every language)."""
+    comment = "# " + _("What your token can spend now, as getBalance answers it")
     return {
-        "curl": f"curl -s -d api_key={secret} -d action=getBalance {url}",
+        "curl": f"{comment}\ncurl -s -d api_key={secret} -d action=getBalance {url}",
         "python": (
+            f"{comment}\n"
             "from provider.client import ProviderClient\n\n"
             f'with ProviderClient("{url}", "{secret}", method="POST") as client:\n'
             "    print(client.get_balance())"

@@ -139,6 +139,20 @@ def test_the_page_shows_the_gateway_url_and_examples_without_a_secret(client, bo
     )
 
 
+def test_the_examples_comment_in_the_readers_language_and_stay_the_same_code(
+    client, bob, alice_team
+):
+    client.force_login(bob)
+    english = client.get(url(alice_team), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    russian = client.get(url(alice_team), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "# What your token can spend now, as getBalance answers it\ncurl -s" in english
+    assert "# Сколько ваш токен может потратить сейчас, как отвечает getBalance\ncurl -s" in russian
+    command = (
+        "curl -s -d api_key=YOUR_TOKEN -d action=getBalance http://testserver/stubs/handler_api"
+    )
+    assert command in english and command in russian
+
+
 def test_the_python_example_runs_with_the_clients_real_options():
     from activations.gateway.views import examples
     from provider.client import ProviderClient

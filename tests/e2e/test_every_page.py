@@ -96,6 +96,9 @@ def team_world(
 
 def build_team_world(alice, bob, alice_team, sandbox_provider, sandbox_account, sandbox_server):
     sandbox_server.sandbox.code_delay = 3600
+    # As `make run` sets up the sandbox: names in both languages, for the Russian walk.
+    sandbox_provider.names_in_both_languages = True
+    sandbox_provider.save(update_fields=["names_in_both_languages"])
     run = sync_provider(sandbox_provider)
     assert run is not None and run.error_count == 0, run and run.errors
     owner = Membership.objects.get(team=alice_team, user=alice)
