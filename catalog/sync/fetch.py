@@ -68,6 +68,50 @@ def retry_delay(attempt: int, exc: ProviderError) -> float:
     return min(delay * random.uniform(1.0, 1.25), MAX_RETRY_AFTER_SECONDS)
 
 
+@dataclass
+class Asker:
+    """How a sync asks its provider: each call retried on a retryable error (`attempts` in
+    all, with `retry_delay` between) while `deadline` (a `time.monotonic()` instant) allows.
+    A call that still fails answers None once its reason is in `errors` (with `where`, added
+    to every entry), so it costs that call, never the sync. `calls` counts every request."""
+
+    deadline: float
+    errors: ErrorLog
+    attempts: int = ATTEMPTS
+    where: dict[str, Any] = field(default_factory=dict)
+    calls: int = 0
+
+    async def call[T](self, request: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(self.attempts):
+            if time.monotonic() >= self.deadline:
+                raise OutOfTime()
+            self.calls += 1
+            try:
+                return await request()
+            except ProviderError as exc:
+                if not exc.retryable or attempt == self.attempts - 1:
+                    raise
+                delay = retry_delay(attempt, exc)
+                if time.monotonic() + delay >= self.deadline:
+                    raise
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def ask[T](
+        self, action: str, request: Callable[[], Awaitable[T]], **where: Any
+    ) -> T | None:
+        """The answer, or None once the reason there is none is recorded."""
+        try:
+            return await self.call(request)
+        except Exception as exc:
+            if not isinstance(exc, ProviderError | OutOfTime):
+                # The client promises a ProviderError for any answer; should a hostile one
+                # still break it (say, a RecursionError), that costs this call, not the sync.
+                logger.exception("Unexpected error reading %s %s", action, where)
+            self.errors.add(action, describe(exc), **self.where, **where)
+            return None
+
+
 async def fetch_catalog(
     provider: Provider,
     key: SyncKey,
@@ -82,41 +126,27 @@ async def fetch_catalog(
     client left out of an answer; the rest go on.
     """
     fetched = Fetched(errors=ErrorLog(secret=key.api_key))
+    asker = Asker(time.monotonic() + FETCH_BUDGET.total_seconds(), fetched.errors)
+    try:
+        return await _fetch(provider, key, asker, fetched, pairs, concurrency, prices)
+    finally:
+        fetched.calls = asker.calls
+
+
+async def _fetch(
+    provider: Provider,
+    key: SyncKey,
+    asker: Asker,
+    fetched: Fetched,
+    pairs: list[Pair] | None,
+    concurrency: int,
+    prices: bool,
+) -> Fetched:
     limit = asyncio.Semaphore(max(1, concurrency))
-    deadline = time.monotonic() + FETCH_BUDGET.total_seconds()
-
-    async def call[T](request: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(ATTEMPTS):
-            if time.monotonic() >= deadline:
-                raise OutOfTime()
-            fetched.calls += 1
-            try:
-                return await request()
-            except ProviderError as exc:
-                if not exc.retryable or attempt == ATTEMPTS - 1:
-                    raise
-                delay = retry_delay(attempt, exc)
-                if time.monotonic() + delay >= deadline:
-                    raise
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def ask[T](action: str, request: Callable[[], Awaitable[T]], **where: Any) -> T | None:
-        """The answer, or None once the reason there is none is recorded."""
-        try:
-            return await call(request)
-        except Exception as exc:
-            if not isinstance(exc, ProviderError | OutOfTime):
-                # The client promises a ProviderError for any answer; should a hostile one
-                # still break it (say, a RecursionError), that costs this call, not the sync.
-                logger.exception("Unexpected error reading %s %s", action, where)
-            fetched.errors.add(action, describe(exc), **where)
-            return None
-
     async with CatalogLister(provider, key.api_key, account=key.account) as lister:
         if pairs is None:
             action = "getCountryAndOperators"
-            answer = await ask(action, lister.get_countries)
+            answer = await asker.ask(action, lister.get_countries)
             if answer is None:
                 return fetched
             fetched.countries = list(answer)
@@ -129,7 +159,7 @@ async def fetch_catalog(
             action = "getServicesAndCost"
             where = {"country": pair.country, "operator": pair.operator}
             async with limit:
-                answer = await ask(
+                answer = await asker.ask(
                     action, lambda: lister.get_services(pair.country, pair.operator), **where
                 )
             if answer is not None:

@@ -18,9 +18,7 @@ concerns) and the names stored before stay.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
@@ -30,10 +28,10 @@ from django.utils import timezone
 from catalog.models import Country, Operator, Provider, Service, SyncRun
 from catalog.names import name_field
 from catalog.sync.errors import ErrorLog, describe
-from catalog.sync.fetch import FETCH_BUDGET, OutOfTime, retry_delay
+from catalog.sync.fetch import FETCH_BUDGET, Asker
 from catalog.sync.key import SyncKey
 from catalog.upstream import CatalogLister
-from provider.client import MAX_COUNTRY_NAME_LENGTH, MAX_SERVICE_NAME_LENGTH, ProviderError
+from provider.client import MAX_COUNTRY_NAME_LENGTH, MAX_SERVICE_NAME_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -87,41 +85,37 @@ async def fetch_names(
     """The names in `lang`: the countries', then (unless `countries` is None) the services'
     in `wanted`, asked country by country until all are named."""
     names = Names()
+    asker = Asker(deadline, errors, attempts=NAMES_ATTEMPTS, where={"lang": lang})
+    try:
+        await _ask_names(provider, key, lang, asker, names, wanted, countries)
+    finally:
+        names.calls = asker.calls
+    return names
 
-    async def ask[T](action: str, request: Callable[[], Awaitable[T]], **where: Any) -> T | None:
-        for attempt in range(NAMES_ATTEMPTS):
-            try:
-                if time.monotonic() >= deadline:
-                    raise OutOfTime()
-                names.calls += 1
-                return await request()
-            except ProviderError as exc:
-                if exc.retryable and attempt < NAMES_ATTEMPTS - 1:
-                    delay = retry_delay(attempt, exc)
-                    if time.monotonic() + delay < deadline:
-                        await asyncio.sleep(delay)
-                        continue
-                errors.add(action, describe(exc), lang=lang, **where)
-            except Exception as exc:  # a hostile answer costs this call, not the sync
-                if not isinstance(exc, OutOfTime):
-                    logger.exception("Unexpected error reading %s names %s", lang, where)
-                errors.add(action, describe(exc), lang=lang, **where)
-            return None
-        return None
 
+async def _ask_names(
+    provider: Provider,
+    key: SyncKey,
+    lang: str,
+    asker: Asker,
+    names: Names,
+    wanted: set[str],
+    countries: list[tuple[int, str]] | None,
+) -> None:
+    errors = asker.errors
     async with CatalogLister(provider, key.api_key, account=key.account, lang=lang) as lister:
-        listing = await ask("getCountryAndOperators", lister.get_countries)
+        listing = await asker.ask("getCountryAndOperators", lister.get_countries)
         if listing is None:
-            return names  # that language fails: ask no more of it this time
+            return  # that language fails: ask no more of it this time
         errors.add_left_out("getCountryAndOperators", listing, lang=lang)
         for country in listing:
             names.countries.setdefault(country.id, country.name)
         if countries is None:
-            return names
+            return
 
         async def services_of(country: int, operator: str):
             where = {"country": country, "operator": operator}
-            return await ask(
+            return await asker.ask(
                 "getServicesAndCost", lambda: lister.get_services(country, operator), **where
             )
 
@@ -142,7 +136,6 @@ async def fetch_names(
                         pending.discard(offer.id)
                         if offer.name != offer.id:  # named by its id: no name given
                             names.services[offer.id] = offer.name
-    return names
 
 
 def store_names(provider: Provider, lang: str, names: Names) -> int:
